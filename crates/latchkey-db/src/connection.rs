@@ -1,0 +1,317 @@
+//! One connection type over PostgreSQL and SQLite, the pool, and the transaction helpers.
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
+
+use crate::error::DbError;
+
+/// A connection to either backend. `#[derive(MultiConnection)]` also generates `MultiBackend`.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL, the production database.
+    Pg(PgConnection),
+    /// SQLite, the embedded default.
+    Sqlite(SqliteConnection),
+}
+
+impl fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AnyConnection::Pg(_) => "AnyConnection::Pg",
+            AnyConnection::Sqlite(_) => "AnyConnection::Sqlite",
+        })
+    }
+}
+
+/// Which database a URL names. The derived `establish` would try PostgreSQL first and then take any
+/// string as a SQLite file name, so the scheme is read here instead.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A `postgres://` or `postgresql://` URL, kept whole.
+    Postgres(String),
+    /// A SQLite file path (or `:memory:`).
+    Sqlite(String),
+}
+
+/// The backend a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl DatabaseUrl {
+    /// Reads `postgres://…`, `postgresql://…`, `sqlite://path`, `sqlite:path` or a bare path.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, DbError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(DbError::Config("DATABASE_URL is empty".into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(DbError::Config(
+                    "a sqlite:// URL needs a file path, e.g. sqlite://latchkey.db".into(),
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(path.to_owned()));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(DbError::Config(format!(
+                "unsupported database URL scheme '{scheme}': use postgres://, postgresql:// or sqlite://"
+            )));
+        }
+        Ok(DatabaseUrl::Sqlite(url.to_owned()))
+    }
+
+    /// The backend this URL names.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Opens one connection.
+    pub fn establish(&self) -> ConnectionResult<AnyConnection> {
+        match self {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Pg),
+            DatabaseUrl::Sqlite(path) => {
+                SqliteConnection::establish(path).map(AnyConnection::Sqlite)
+            }
+        }
+    }
+}
+
+/// Never prints the URL itself: a PostgreSQL URL may hold a password.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Postgres(_) => f.write_str("DatabaseUrl::Postgres(..)"),
+            DatabaseUrl::Sqlite(path) => write!(f, "DatabaseUrl::Sqlite({path:?})"),
+        }
+    }
+}
+
+/// The r2d2 manager: establishes by scheme, pings with `SELECT 1`.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        self.url.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map(|_| ()).map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Per-connection settings, applied whenever the pool opens a connection.
+#[derive(Debug, Clone, Copy)]
+struct Customizer {
+    statement_timeout: Duration,
+    busy_timeout: Duration,
+}
+
+impl CustomizeConnection<AnyConnection, r2d2::Error> for Customizer {
+    fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        let sql = match conn {
+            AnyConnection::Sqlite(_) => format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA busy_timeout = {};",
+                self.busy_timeout.as_millis()
+            ),
+            AnyConnection::Pg(_) => format!(
+                "SET statement_timeout = {}; SET application_name = 'latchkey';",
+                self.statement_timeout.as_millis()
+            ),
+        };
+        conn.batch_execute(&sql).map_err(r2d2::Error::QueryError)
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a request waits for a free connection before the database counts as unavailable.
+    pub connection_timeout: Duration,
+    /// PostgreSQL `statement_timeout`.
+    pub statement_timeout: Duration,
+    /// SQLite `busy_timeout`: how long a writer waits for the write lock.
+    pub busy_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 10,
+            connection_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A pooled connection.
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The database: a connection pool over one backend. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Builds the pool without opening a connection yet, so a server can start (and report 503 on
+    /// `/health`) while its database is down. Errors only on a bad URL.
+    pub fn new(url: &DatabaseUrl, options: PoolOptions) -> Result<Db, DbError> {
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(options.connection_timeout)
+            .connection_customizer(Box::new(Customizer {
+                statement_timeout: options.statement_timeout,
+                busy_timeout: options.busy_timeout,
+            }))
+            .build_unchecked(Manager { url: url.clone() });
+        Ok(Db {
+            pool,
+            backend: url.backend(),
+        })
+    }
+
+    /// Parses the URL and builds the pool.
+    pub fn from_url(url: &str, options: PoolOptions) -> Result<Db, DbError> {
+        Db::new(&DatabaseUrl::parse(url)?, options)
+    }
+
+    /// The backend behind this pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Takes a connection from the pool; a timeout means the database is unavailable.
+    pub fn conn(&self) -> Result<PooledConn, DbError> {
+        self.pool
+            .get()
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// Runs `SELECT 1` on a pooled connection.
+    pub fn ping(&self) -> Result<(), DbError> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+}
+
+/// Runs `f` in a transaction that writes. On SQLite it begins with `BEGIN IMMEDIATE`, so the write lock is
+/// taken up front and waits on `busy_timeout`; a deferred transaction that reads and then writes could fail
+/// with `SQLITE_BUSY` when another writer got in between. On PostgreSQL it is an ordinary transaction.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        AnyConnection::Pg(_) => conn.transaction(f),
+        AnyConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let AnyConnection::Sqlite(inner) = conn else {
+                unreachable!("the closure cannot change the connection's variant")
+            };
+            match result {
+                Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+                    Ok(()) => Ok(value),
+                    Err(commit_err) => {
+                        // A failed COMMIT leaves the transaction open; roll it back before reporting.
+                        let _ = AnsiTransactionManager::rollback_transaction(inner);
+                        Err(commit_err.into())
+                    }
+                },
+                Err(e) => {
+                    AnsiTransactionManager::rollback_transaction(inner)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://latchkey.db").unwrap(),
+            DatabaseUrl::Sqlite("latchkey.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:x.db").unwrap(),
+            DatabaseUrl::Sqlite("x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("data/x.db").unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("mysql://h/db"),
+            Err(DbError::Config(_))
+        ));
+        assert!(matches!(DatabaseUrl::parse("  "), Err(DbError::Config(_))));
+        assert!(matches!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DbError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn debug_never_shows_a_postgres_url() {
+        let url = DatabaseUrl::parse("postgres://user:hunter2@h/db").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,20 @@
+//! latchkey-db: everything diesel. The schema, row structs, repositories, the connection pool over
+//! PostgreSQL or SQLite (one `AnyConnection` type for both), the embedded migrations and `DbError`.
+//!
+//! Depends on `latchkey-domain` only; it must never depend on actix, on token or hashing code, or read
+//! the wall clock: every time comes in as an argument.
+
+pub mod connection;
+pub mod error;
+pub mod migrations;
+pub mod models;
+pub mod repo;
+pub mod schema;
+pub mod testing;
+pub mod types;
+
+pub use connection::{
+    AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PooledConn, write_transaction,
+};
+pub use error::DbError;
+pub use types::{Id, Json, Ts};

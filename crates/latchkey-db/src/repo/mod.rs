@@ -1,0 +1,34 @@
+//! Repositories: one module per table, plain functions over `&mut AnyConnection`. Transactions belong
+//! to the caller (the service layer).
+
+pub mod events;
+pub mod sessions;
+pub mod users;
+
+/// One page of rows plus the total count across all pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// An offset/limit window; `limit` is capped at [`Window::MAX_LIMIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Window {
+    /// The largest page a repository will return.
+    pub const MAX_LIMIT: i64 = 1000;
+
+    /// The window for 1-based `page` of size `limit`.
+    pub fn page(page: u32, limit: u32) -> Window {
+        let limit = i64::from(limit).clamp(1, Self::MAX_LIMIT);
+        Window {
+            offset: i64::from(page.max(1) - 1) * limit,
+            limit,
+        }
+    }
+}

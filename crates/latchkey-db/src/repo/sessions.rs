@@ -1,0 +1,262 @@
+//! `user_sessions`: one row per login, revoked rather than deleted, deleted later by cleanup.
+
+use diesel::prelude::*;
+
+use crate::connection::AnyConnection;
+use crate::error::DbError;
+use crate::models::{NewSession, SessionRow, UserRow};
+use crate::schema::{user_sessions as s, users};
+use crate::types::{Id, Ts};
+
+/// Inserts a session.
+pub fn create(conn: &mut AnyConnection, session: &NewSession) -> Result<SessionRow, DbError> {
+    Ok(diesel::insert_into(s::table)
+        .values(session)
+        .returning(s::all_columns)
+        .get_result(conn)?)
+}
+
+/// The session with this id, in any state.
+pub fn find_by_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<Option<SessionRow>, DbError> {
+    Ok(s::table
+        .find(Id(id))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The session whose current refresh jti this is, in any state.
+pub fn find_by_jti(conn: &mut AnyConnection, jti: &str) -> Result<Option<SessionRow>, DbError> {
+    Ok(s::table
+        .filter(s::refresh_token_jti.eq(jti))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The auth check's one query: the session with this id together with its user, whatever their state
+/// (the caller decides what an inactive user or a revoked session means).
+pub fn find_with_user(
+    conn: &mut AnyConnection,
+    session_id: uuid::Uuid,
+) -> Result<Option<(SessionRow, UserRow)>, DbError> {
+    Ok(s::table
+        .inner_join(users::table)
+        .filter(s::id.eq(Id(session_id)))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// The user's active, unexpired sessions, most recently used first.
+pub fn list_active(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    now: Ts,
+) -> Result<Vec<SessionRow>, DbError> {
+    Ok(s::table
+        .filter(s::user_id.eq(Id(user_id)))
+        .filter(s::is_active.eq(true))
+        .filter(s::expires_at.gt(now))
+        .order((s::last_used_at.desc(), s::created_at.desc()))
+        .select(SessionRow::as_select())
+        .load(conn)?)
+}
+
+/// How many active, unexpired sessions the user has.
+pub fn count_active(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    now: Ts,
+) -> Result<i64, DbError> {
+    Ok(s::table
+        .filter(s::user_id.eq(Id(user_id)))
+        .filter(s::is_active.eq(true))
+        .filter(s::expires_at.gt(now))
+        .count()
+        .get_result(conn)?)
+}
+
+/// What a refresh writes.
+#[derive(Debug, Clone)]
+pub struct Rotation<'a> {
+    pub session_id: uuid::Uuid,
+    pub presented_jti: &'a str,
+    pub new_jti: &'a str,
+    pub new_expires_at: Ts,
+    pub now: Ts,
+}
+
+/// Compare-and-swap of the refresh jti: succeeds only while the session is active, unexpired and still
+/// holds `presented_jti`, so two concurrent refreshes with one token cannot both win. `None` when it lost.
+pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<SessionRow>, DbError> {
+    Ok(diesel::update(
+        s::table
+            .filter(s::id.eq(Id(r.session_id)))
+            .filter(s::refresh_token_jti.eq(r.presented_jti))
+            .filter(s::is_active.eq(true))
+            .filter(s::expires_at.gt(r.now)),
+    )
+    .set((
+        s::refresh_token_jti.eq(r.new_jti),
+        s::previous_refresh_jti.eq(r.presented_jti),
+        s::rotated_at.eq(r.now),
+        s::expires_at.eq(r.new_expires_at),
+        s::last_used_at.eq(r.now),
+        s::updated_at.eq(r.now),
+    ))
+    .returning(s::all_columns)
+    .get_result(conn)
+    .optional()?)
+}
+
+/// Revokes one session if it is still active; returns whether it was.
+pub fn revoke(
+    conn: &mut AnyConnection,
+    id: uuid::Uuid,
+    reason: &str,
+    now: Ts,
+) -> Result<bool, DbError> {
+    let n = diesel::update(s::table.find(Id(id)).filter(s::is_active.eq(true)))
+        .set((
+            s::is_active.eq(false),
+            s::revoked_at.eq(now),
+            s::revoked_reason.eq(reason),
+            s::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Revokes every active session of the user, or every one but `keep`; returns how many.
+pub fn revoke_all(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    keep: Option<uuid::Uuid>,
+    reason: &str,
+    now: Ts,
+) -> Result<usize, DbError> {
+    let set = (
+        s::is_active.eq(false),
+        s::revoked_at.eq(now),
+        s::revoked_reason.eq(reason),
+        s::updated_at.eq(now),
+    );
+    let mine = s::table
+        .filter(s::user_id.eq(Id(user_id)))
+        .filter(s::is_active.eq(true));
+    Ok(match keep {
+        Some(keep) => diesel::update(mine.filter(s::id.ne(Id(keep))))
+            .set(set)
+            .execute(conn)?,
+        None => diesel::update(mine).set(set).execute(conn)?,
+    })
+}
+
+/// Revokes the user's least recently used active sessions so that at most `keep` remain; returns the
+/// revoked ids.
+pub fn evict_least_recently_used(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    keep: usize,
+    reason: &str,
+    now: Ts,
+) -> Result<Vec<uuid::Uuid>, DbError> {
+    let active = list_active(conn, user_id, now)?;
+    let victims: Vec<uuid::Uuid> = active.iter().skip(keep).map(|row| row.id.0).collect();
+    for id in &victims {
+        revoke(conn, *id, reason, now)?;
+    }
+    Ok(victims)
+}
+
+/// Sets `last_used_at = now` unless it was set less than `min_interval` ago: authenticated requests keep
+/// "last active" true without a write per request.
+pub fn touch(
+    conn: &mut AnyConnection,
+    id: uuid::Uuid,
+    now: Ts,
+    min_interval: chrono::Duration,
+) -> Result<bool, DbError> {
+    let threshold = Ts(now.0 - min_interval);
+    let n = diesel::update(s::table.find(Id(id)).filter(s::last_used_at.lt(threshold)))
+        .set(s::last_used_at.eq(now))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Renames the session's device.
+pub fn rename(
+    conn: &mut AnyConnection,
+    id: uuid::Uuid,
+    device_name: &str,
+    now: Ts,
+) -> Result<SessionRow, DbError> {
+    Ok(diesel::update(s::table.find(Id(id)))
+        .set((s::device_name.eq(device_name), s::updated_at.eq(now)))
+        .returning(s::all_columns)
+        .get_result(conn)?)
+}
+
+/// "Ended before `cutoff`": expired, revoked, or (rows without `revoked_at`, e.g. imported from the
+/// reference) deactivated, before the cutoff — whatever `is_active` says.
+macro_rules! ended_before {
+    ($cutoff:expr) => {{
+        let cutoff: Ts = $cutoff;
+        s::expires_at
+            .lt(cutoff)
+            .nullable()
+            .or(s::revoked_at.lt(cutoff))
+            .or(s::is_active
+                .eq(false)
+                .and(s::revoked_at.is_null())
+                .and(s::updated_at.lt(cutoff))
+                .nullable())
+    }};
+}
+
+/// Counts the sessions that ended before `cutoff`.
+pub fn count_ended_before(conn: &mut AnyConnection, cutoff: Ts) -> Result<i64, DbError> {
+    Ok(s::table
+        .filter(ended_before!(cutoff))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Deletes up to `batch` sessions that ended before `cutoff`; returns how many. Each batch is short, so
+/// writers are never held up for long.
+pub fn delete_ended_before(
+    conn: &mut AnyConnection,
+    cutoff: Ts,
+    batch: i64,
+) -> Result<usize, DbError> {
+    // Select a batch of ids, then delete those (the filter again, so a row can only go if it still ended).
+    let ids: Vec<Id> = s::table
+        .filter(ended_before!(cutoff))
+        .select(s::id)
+        .limit(batch)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(
+        s::table
+            .filter(s::id.eq_any(&ids))
+            .filter(ended_before!(cutoff)),
+    )
+    .execute(conn)?)
+}
+
+/// Deletes the user's sessions that ended before `cutoff`; returns how many.
+pub fn delete_ended_for_user(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    cutoff: Ts,
+) -> Result<usize, DbError> {
+    Ok(diesel::delete(
+        s::table
+            .filter(s::user_id.eq(Id(user_id)))
+            .filter(ended_before!(cutoff)),
+    )
+    .execute(conn)?)
+}
