@@ -59,9 +59,7 @@ impl DatabaseUrl {
         if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
             if path.is_empty() {
-                return Err(DbError::Config(
-                    "a sqlite:// URL needs a file path, e.g. sqlite://latchkey.db".into(),
-                ));
+                return Err(DbError::Config("a sqlite:// URL needs a file path, e.g. sqlite://latchkey.db".into()));
             }
             return Ok(DatabaseUrl::Sqlite(path.to_owned()));
         }
@@ -85,9 +83,7 @@ impl DatabaseUrl {
     pub fn establish(&self) -> ConnectionResult<AnyConnection> {
         match self {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Pg),
-            DatabaseUrl::Sqlite(path) => {
-                SqliteConnection::establish(path).map(AnyConnection::Sqlite)
-            }
+            DatabaseUrl::Sqlite(path) => SqliteConnection::establish(path).map(AnyConnection::Sqlite),
         }
     }
 }
@@ -185,9 +181,7 @@ pub struct Db {
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Db")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
     }
 }
 
@@ -204,10 +198,7 @@ impl Db {
                 busy_timeout: options.busy_timeout,
             }))
             .build_unchecked(Manager { url: url.clone() });
-        Ok(Db {
-            pool,
-            backend: url.backend(),
-        })
+        Ok(Db { pool, backend: url.backend() })
     }
 
     /// Parses the URL and builds the pool.
@@ -222,9 +213,7 @@ impl Db {
 
     /// Takes a connection from the pool; a timeout means the database is unavailable.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
-        self.pool
-            .get()
-            .map_err(|e| DbError::Unavailable(e.to_string()))
+        self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
     /// Runs `SELECT 1` on a pooled connection.
@@ -274,39 +263,15 @@ mod tests {
 
     #[test]
     fn parses_urls_by_scheme() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://latchkey.db").unwrap(),
-            DatabaseUrl::Sqlite("latchkey.db".into())
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(),
-            DatabaseUrl::Sqlite("/tmp/x.db".into())
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:x.db").unwrap(),
-            DatabaseUrl::Sqlite("x.db".into())
-        );
-        assert_eq!(
-            DatabaseUrl::parse("data/x.db").unwrap(),
-            DatabaseUrl::Sqlite("data/x.db".into())
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
-            Backend::Postgres
-        );
-        assert!(matches!(
-            DatabaseUrl::parse("mysql://h/db"),
-            Err(DbError::Config(_))
-        ));
+        assert_eq!(DatabaseUrl::parse("sqlite://latchkey.db").unwrap(), DatabaseUrl::Sqlite("latchkey.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite:///tmp/x.db").unwrap(), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+        assert_eq!(DatabaseUrl::parse("sqlite:x.db").unwrap(), DatabaseUrl::Sqlite("x.db".into()));
+        assert_eq!(DatabaseUrl::parse("data/x.db").unwrap(), DatabaseUrl::Sqlite("data/x.db".into()));
+        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(), Backend::Postgres);
+        assert!(matches!(DatabaseUrl::parse("mysql://h/db"), Err(DbError::Config(_))));
         assert!(matches!(DatabaseUrl::parse("  "), Err(DbError::Config(_))));
-        assert!(matches!(
-            DatabaseUrl::parse("sqlite://"),
-            Err(DbError::Config(_))
-        ));
+        assert!(matches!(DatabaseUrl::parse("sqlite://"), Err(DbError::Config(_))));
     }
 
     #[test]

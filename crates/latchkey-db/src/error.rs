@@ -33,30 +33,21 @@ impl From<DieselError> for DbError {
         match e {
             DieselError::NotFound => DbError::NotFound,
             DieselError::DatabaseError(
-                kind
-                @ (DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation),
+                kind @ (DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ForeignKeyViolation),
                 info,
             ) => {
-                let constraint = info
-                    .constraint_name()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| {
-                        let kind = if matches!(kind, DatabaseErrorKind::UniqueViolation) {
-                            "unique"
-                        } else {
-                            "foreign_key"
-                        };
-                        // SQLite names the columns in the message ("UNIQUE constraint failed: users.email").
-                        format!("{kind}: {}", info.message())
-                    });
+                let constraint = info.constraint_name().map(str::to_owned).unwrap_or_else(|| {
+                    let kind =
+                        if matches!(kind, DatabaseErrorKind::UniqueViolation) { "unique" } else { "foreign_key" };
+                    // SQLite names the columns in the message ("UNIQUE constraint failed: users.email").
+                    format!("{kind}: {}", info.message())
+                });
                 DbError::Conflict { constraint }
             }
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 DbError::Unavailable(info.message().to_owned())
             }
-            DieselError::BrokenTransactionManager => {
-                DbError::Unavailable("broken transaction manager".into())
-            }
+            DieselError::BrokenTransactionManager => DbError::Unavailable("broken transaction manager".into()),
             other => DbError::Other(other),
         }
     }

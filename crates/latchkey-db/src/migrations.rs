@@ -25,18 +25,12 @@ pub fn run_pending(conn: &mut AnyConnection) -> Result<Vec<String>, DbError> {
 /// The versions not yet applied.
 pub fn pending(conn: &mut AnyConnection) -> Result<Vec<String>, DbError> {
     Ok(match conn {
-        AnyConnection::Pg(c) => c
-            .pending_migrations(POSTGRES)
-            .map_err(other)?
-            .iter()
-            .map(|m| m.name().version().to_string())
-            .collect(),
-        AnyConnection::Sqlite(c) => c
-            .pending_migrations(SQLITE)
-            .map_err(other)?
-            .iter()
-            .map(|m| m.name().version().to_string())
-            .collect(),
+        AnyConnection::Pg(c) => {
+            c.pending_migrations(POSTGRES).map_err(other)?.iter().map(|m| m.name().version().to_string()).collect()
+        }
+        AnyConnection::Sqlite(c) => {
+            c.pending_migrations(SQLITE).map_err(other)?.iter().map(|m| m.name().version().to_string()).collect()
+        }
     })
 }
 

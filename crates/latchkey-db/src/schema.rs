@@ -102,10 +102,4 @@ diesel::joinable!(security_events -> users (user_id));
 diesel::joinable!(user_organizations -> users (user_id));
 diesel::joinable!(user_organizations -> organizations (organization_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    users,
-    user_sessions,
-    organizations,
-    user_organizations,
-    security_events
-);
+diesel::allow_tables_to_appear_in_same_query!(users, user_sessions, organizations, user_organizations, security_events);

@@ -29,13 +29,8 @@ pub struct TestDb {
 
 #[derive(Debug)]
 enum Cleanup {
-    Sqlite(
-        #[expect(dead_code, reason = "held only to delete the folder on drop")] tempfile::TempDir,
-    ),
-    Postgres {
-        admin_url: String,
-        schema: String,
-    },
+    Sqlite(#[expect(dead_code, reason = "held only to delete the folder on drop")] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
 }
 
 impl TestDb {
@@ -43,66 +38,28 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("create a temp dir for the test database");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let db = Db::from_url(
-            &url,
-            PoolOptions {
-                max_size: 4,
-                ..PoolOptions::default()
-            },
-        )
-        .expect("sqlite pool");
+        let db = Db::from_url(&url, PoolOptions { max_size: 4, ..PoolOptions::default() }).expect("sqlite pool");
         db.migrate().expect("migrate the sqlite test database");
-        TestDb {
-            db,
-            url,
-            label: "sqlite",
-            cleanup: Cleanup::Sqlite(dir),
-        }
+        TestDb { db, url, label: "sqlite", cleanup: Cleanup::Sqlite(dir) }
     }
 
     /// A fresh schema in the PostgreSQL database at `admin_url`.
     pub fn postgres(admin_url: &str) -> TestDb {
         let schema = format!("lk_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = DatabaseUrl::parse(admin_url)
-            .and_then(|u| {
-                u.establish()
-                    .map_err(|e| crate::DbError::Unavailable(e.to_string()))
-            })
-            .unwrap_or_else(|e| {
-                panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is not reachable: {e}")
-            });
-        admin
-            .batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .expect("create test schema");
+            .and_then(|u| u.establish().map_err(|e| crate::DbError::Unavailable(e.to_string())))
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is not reachable: {e}"));
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
         let separator = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
-        let db = Db::from_url(
-            &url,
-            PoolOptions {
-                max_size: 4,
-                ..PoolOptions::default()
-            },
-        )
-        .expect("postgres pool");
+        let db = Db::from_url(&url, PoolOptions { max_size: 4, ..PoolOptions::default() }).expect("postgres pool");
         db.migrate().expect("migrate the postgres test schema");
         if let Ok(marker) = std::env::var(POSTGRES_MARKER_VAR) {
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(marker)
-            {
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(marker) {
                 let _ = writeln!(f, "{schema}");
             }
         }
-        TestDb {
-            db,
-            url,
-            label: "postgres",
-            cleanup: Cleanup::Postgres {
-                admin_url: admin_url.to_owned(),
-                schema,
-            },
-        }
+        TestDb { db, url, label: "postgres", cleanup: Cleanup::Postgres { admin_url: admin_url.to_owned(), schema } }
     }
 
     /// The backends to test on: SQLite always, PostgreSQL when the environment names one.
@@ -117,9 +74,7 @@ impl TestDb {
 
 /// The PostgreSQL URL for tests, if any.
 pub fn postgres_url() -> Option<String> {
-    std::env::var(POSTGRES_URL_VAR)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
+    std::env::var(POSTGRES_URL_VAR).ok().filter(|u| !u.trim().is_empty())
 }
 
 impl Drop for TestDb {

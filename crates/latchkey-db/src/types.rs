@@ -188,9 +188,7 @@ macro_rules! multi_backend_type {
         }
 
         impl FromSql<$sql, MultiBackend> for $rust {
-            fn from_sql(
-                bytes: <MultiBackend as Backend>::RawValue<'_>,
-            ) -> deserialize::Result<Self> {
+            fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
                 bytes.from_sql::<$rust, $sql>()
             }
         }
@@ -214,9 +212,7 @@ mod tests {
 
     #[test]
     fn sqlite_timestamp_text_sorts_like_time() {
-        let a = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let a = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().with_timezone(&Utc);
         let b = a + chrono::Duration::microseconds(1);
         let c = a + chrono::Duration::days(400);
         let fa = a.format(SQLITE_TS_FORMAT).to_string();

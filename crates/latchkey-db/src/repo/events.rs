@@ -16,15 +16,8 @@ pub fn insert(conn: &mut AnyConnection, event: &EventRow) -> Result<(), DbError>
 }
 
 /// The user's events, newest first.
-pub fn list_for_user(
-    conn: &mut AnyConnection,
-    user_id: uuid::Uuid,
-    window: Window,
-) -> Result<Page<EventRow>, DbError> {
-    let total = e::table
-        .filter(e::user_id.eq(Id(user_id)))
-        .count()
-        .get_result(conn)?;
+pub fn list_for_user(conn: &mut AnyConnection, user_id: uuid::Uuid, window: Window) -> Result<Page<EventRow>, DbError> {
+    let total = e::table.filter(e::user_id.eq(Id(user_id))).count().get_result(conn)?;
     let items = e::table
         .filter(e::user_id.eq(Id(user_id)))
         .order((e::occurred_at.desc(), e::id.desc()))
@@ -37,26 +30,14 @@ pub fn list_for_user(
 
 /// Counts the events older than `cutoff`.
 pub fn count_before(conn: &mut AnyConnection, cutoff: Ts) -> Result<i64, DbError> {
-    Ok(e::table
-        .filter(e::occurred_at.lt(cutoff))
-        .count()
-        .get_result(conn)?)
+    Ok(e::table.filter(e::occurred_at.lt(cutoff)).count().get_result(conn)?)
 }
 
 /// Deletes up to `batch` events older than `cutoff`; returns how many.
 pub fn delete_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> Result<usize, DbError> {
-    let ids: Vec<Id> = e::table
-        .filter(e::occurred_at.lt(cutoff))
-        .select(e::id)
-        .limit(batch)
-        .load(conn)?;
+    let ids: Vec<Id> = e::table.filter(e::occurred_at.lt(cutoff)).select(e::id).limit(batch).load(conn)?;
     if ids.is_empty() {
         return Ok(0);
     }
-    Ok(diesel::delete(
-        e::table
-            .filter(e::id.eq_any(&ids))
-            .filter(e::occurred_at.lt(cutoff)),
-    )
-    .execute(conn)?)
+    Ok(diesel::delete(e::table.filter(e::id.eq_any(&ids)).filter(e::occurred_at.lt(cutoff))).execute(conn)?)
 }

@@ -26,9 +26,6 @@ impl Window {
     /// The window for 1-based `page` of size `limit`.
     pub fn page(page: u32, limit: u32) -> Window {
         let limit = i64::from(limit).clamp(1, Self::MAX_LIMIT);
-        Window {
-            offset: i64::from(page.max(1) - 1) * limit,
-            limit,
-        }
+        Window { offset: i64::from(page.max(1) - 1) * limit, limit }
     }
 }

@@ -10,28 +10,17 @@ use crate::types::{Id, Ts};
 
 /// Inserts a session.
 pub fn create(conn: &mut AnyConnection, session: &NewSession) -> Result<SessionRow, DbError> {
-    Ok(diesel::insert_into(s::table)
-        .values(session)
-        .returning(s::all_columns)
-        .get_result(conn)?)
+    Ok(diesel::insert_into(s::table).values(session).returning(s::all_columns).get_result(conn)?)
 }
 
 /// The session with this id, in any state.
 pub fn find_by_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<Option<SessionRow>, DbError> {
-    Ok(s::table
-        .find(Id(id))
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(s::table.find(Id(id)).select(SessionRow::as_select()).first(conn).optional()?)
 }
 
 /// The session whose current refresh jti this is, in any state.
 pub fn find_by_jti(conn: &mut AnyConnection, jti: &str) -> Result<Option<SessionRow>, DbError> {
-    Ok(s::table
-        .filter(s::refresh_token_jti.eq(jti))
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(s::table.filter(s::refresh_token_jti.eq(jti)).select(SessionRow::as_select()).first(conn).optional()?)
 }
 
 /// The auth check's one query: the session with this id together with its user, whatever their state
@@ -49,11 +38,7 @@ pub fn find_with_user(
 }
 
 /// The user's active, unexpired sessions, most recently used first.
-pub fn list_active(
-    conn: &mut AnyConnection,
-    user_id: uuid::Uuid,
-    now: Ts,
-) -> Result<Vec<SessionRow>, DbError> {
+pub fn list_active(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) -> Result<Vec<SessionRow>, DbError> {
     Ok(s::table
         .filter(s::user_id.eq(Id(user_id)))
         .filter(s::is_active.eq(true))
@@ -64,11 +49,7 @@ pub fn list_active(
 }
 
 /// How many active, unexpired sessions the user has.
-pub fn count_active(
-    conn: &mut AnyConnection,
-    user_id: uuid::Uuid,
-    now: Ts,
-) -> Result<i64, DbError> {
+pub fn count_active(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) -> Result<i64, DbError> {
     Ok(s::table
         .filter(s::user_id.eq(Id(user_id)))
         .filter(s::is_active.eq(true))
@@ -111,19 +92,9 @@ pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<Sessi
 }
 
 /// Revokes one session if it is still active; returns whether it was.
-pub fn revoke(
-    conn: &mut AnyConnection,
-    id: uuid::Uuid,
-    reason: &str,
-    now: Ts,
-) -> Result<bool, DbError> {
+pub fn revoke(conn: &mut AnyConnection, id: uuid::Uuid, reason: &str, now: Ts) -> Result<bool, DbError> {
     let n = diesel::update(s::table.find(Id(id)).filter(s::is_active.eq(true)))
-        .set((
-            s::is_active.eq(false),
-            s::revoked_at.eq(now),
-            s::revoked_reason.eq(reason),
-            s::updated_at.eq(now),
-        ))
+        .set((s::is_active.eq(false), s::revoked_at.eq(now), s::revoked_reason.eq(reason), s::updated_at.eq(now)))
         .execute(conn)?;
     Ok(n > 0)
 }
@@ -136,19 +107,10 @@ pub fn revoke_all(
     reason: &str,
     now: Ts,
 ) -> Result<usize, DbError> {
-    let set = (
-        s::is_active.eq(false),
-        s::revoked_at.eq(now),
-        s::revoked_reason.eq(reason),
-        s::updated_at.eq(now),
-    );
-    let mine = s::table
-        .filter(s::user_id.eq(Id(user_id)))
-        .filter(s::is_active.eq(true));
+    let set = (s::is_active.eq(false), s::revoked_at.eq(now), s::revoked_reason.eq(reason), s::updated_at.eq(now));
+    let mine = s::table.filter(s::user_id.eq(Id(user_id))).filter(s::is_active.eq(true));
     Ok(match keep {
-        Some(keep) => diesel::update(mine.filter(s::id.ne(Id(keep))))
-            .set(set)
-            .execute(conn)?,
+        Some(keep) => diesel::update(mine.filter(s::id.ne(Id(keep)))).set(set).execute(conn)?,
         None => diesel::update(mine).set(set).execute(conn)?,
     })
 }
@@ -186,12 +148,7 @@ pub fn touch(
 }
 
 /// Renames the session's device.
-pub fn rename(
-    conn: &mut AnyConnection,
-    id: uuid::Uuid,
-    device_name: &str,
-    now: Ts,
-) -> Result<SessionRow, DbError> {
+pub fn rename(conn: &mut AnyConnection, id: uuid::Uuid, device_name: &str, now: Ts) -> Result<SessionRow, DbError> {
     Ok(diesel::update(s::table.find(Id(id)))
         .set((s::device_name.eq(device_name), s::updated_at.eq(now)))
         .returning(s::all_columns)
@@ -203,60 +160,31 @@ pub fn rename(
 macro_rules! ended_before {
     ($cutoff:expr) => {{
         let cutoff: Ts = $cutoff;
-        s::expires_at
-            .lt(cutoff)
-            .nullable()
-            .or(s::revoked_at.lt(cutoff))
-            .or(s::is_active
-                .eq(false)
-                .and(s::revoked_at.is_null())
-                .and(s::updated_at.lt(cutoff))
-                .nullable())
+        s::expires_at.lt(cutoff).nullable().or(s::revoked_at.lt(cutoff)).or(s::is_active
+            .eq(false)
+            .and(s::revoked_at.is_null())
+            .and(s::updated_at.lt(cutoff))
+            .nullable())
     }};
 }
 
 /// Counts the sessions that ended before `cutoff`.
 pub fn count_ended_before(conn: &mut AnyConnection, cutoff: Ts) -> Result<i64, DbError> {
-    Ok(s::table
-        .filter(ended_before!(cutoff))
-        .count()
-        .get_result(conn)?)
+    Ok(s::table.filter(ended_before!(cutoff)).count().get_result(conn)?)
 }
 
 /// Deletes up to `batch` sessions that ended before `cutoff`; returns how many. Each batch is short, so
 /// writers are never held up for long.
-pub fn delete_ended_before(
-    conn: &mut AnyConnection,
-    cutoff: Ts,
-    batch: i64,
-) -> Result<usize, DbError> {
+pub fn delete_ended_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> Result<usize, DbError> {
     // Select a batch of ids, then delete those (the filter again, so a row can only go if it still ended).
-    let ids: Vec<Id> = s::table
-        .filter(ended_before!(cutoff))
-        .select(s::id)
-        .limit(batch)
-        .load(conn)?;
+    let ids: Vec<Id> = s::table.filter(ended_before!(cutoff)).select(s::id).limit(batch).load(conn)?;
     if ids.is_empty() {
         return Ok(0);
     }
-    Ok(diesel::delete(
-        s::table
-            .filter(s::id.eq_any(&ids))
-            .filter(ended_before!(cutoff)),
-    )
-    .execute(conn)?)
+    Ok(diesel::delete(s::table.filter(s::id.eq_any(&ids)).filter(ended_before!(cutoff))).execute(conn)?)
 }
 
 /// Deletes the user's sessions that ended before `cutoff`; returns how many.
-pub fn delete_ended_for_user(
-    conn: &mut AnyConnection,
-    user_id: uuid::Uuid,
-    cutoff: Ts,
-) -> Result<usize, DbError> {
-    Ok(diesel::delete(
-        s::table
-            .filter(s::user_id.eq(Id(user_id)))
-            .filter(ended_before!(cutoff)),
-    )
-    .execute(conn)?)
+pub fn delete_ended_for_user(conn: &mut AnyConnection, user_id: uuid::Uuid, cutoff: Ts) -> Result<usize, DbError> {
+    Ok(diesel::delete(s::table.filter(s::user_id.eq(Id(user_id))).filter(ended_before!(cutoff))).execute(conn)?)
 }

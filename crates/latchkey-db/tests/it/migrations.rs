@@ -19,16 +19,12 @@ fn migration_trees_mirror_each_other_and_every_migration_has_down() {
     let pg = folder_names(&root.join("postgres"));
     let sqlite = folder_names(&root.join("sqlite"));
     assert!(!pg.is_empty(), "no migrations found");
-    assert_eq!(
-        pg, sqlite,
-        "migrations/postgres and migrations/sqlite must have the same folders"
-    );
+    assert_eq!(pg, sqlite, "migrations/postgres and migrations/sqlite must have the same folders");
     for tree in ["postgres", "sqlite"] {
         for name in &pg {
             for file in ["up.sql", "down.sql"] {
                 let path = root.join(tree).join(name).join(file);
-                let text = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|_| panic!("{} is missing", path.display()));
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
                 assert!(!text.trim().is_empty(), "{} is empty", path.display());
             }
         }
@@ -42,18 +38,10 @@ fn migration_trees_mirror_each_other_and_every_migration_has_down() {
 fn up_down_up_works_on_every_backend() {
     for t in TestDb::all() {
         let mut conn = t.db.conn().unwrap();
-        assert!(
-            migrations::pending(&mut conn).unwrap().is_empty(),
-            "{}: fresh db has pending migrations",
-            t.label
-        );
+        assert!(migrations::pending(&mut conn).unwrap().is_empty(), "{}: fresh db has pending migrations", t.label);
         migrations::revert_all(&mut conn).unwrap();
         let pending = migrations::pending(&mut conn).unwrap();
-        assert!(
-            !pending.is_empty(),
-            "{}: revert_all left nothing pending",
-            t.label
-        );
+        assert!(!pending.is_empty(), "{}: revert_all left nothing pending", t.label);
         let applied = migrations::run_pending(&mut conn).unwrap();
         assert_eq!(applied, pending, "{}", t.label);
         assert!(migrations::pending(&mut conn).unwrap().is_empty());

@@ -1,9 +1,7 @@
 use chrono::Duration;
 use latchkey_db::repo::{Window, events, sessions, users};
 use latchkey_db::testing::TestDb;
-use latchkey_db::{
-    DbError, Id, Json, Ts, models::EventRow, models::UserChanges, write_transaction,
-};
+use latchkey_db::{DbError, Id, Json, Ts, models::EventRow, models::UserChanges, write_transaction};
 
 use crate::{create_session, create_user, new_user, t0};
 
@@ -13,24 +11,10 @@ fn users_round_trip_and_email_is_unique() {
         let mut conn = t.db.conn().unwrap();
         let u = create_user(&mut conn, "ada@example.com", t0());
         assert_eq!(u.created_at, Ts(t0()), "{}", t.label);
-        assert_eq!(
-            u.preferences,
-            Some(Json(serde_json::json!({"theme": "dark"})))
-        );
-        assert_eq!(
-            users::find_by_id(&mut conn, u.id.0).unwrap().as_ref(),
-            Some(&u)
-        );
-        assert_eq!(
-            users::find_by_email(&mut conn, "ada@example.com")
-                .unwrap()
-                .as_ref(),
-            Some(&u)
-        );
-        assert_eq!(
-            users::find_by_email(&mut conn, "nobody@example.com").unwrap(),
-            None
-        );
+        assert_eq!(u.preferences, Some(Json(serde_json::json!({"theme": "dark"}))));
+        assert_eq!(users::find_by_id(&mut conn, u.id.0).unwrap().as_ref(), Some(&u));
+        assert_eq!(users::find_by_email(&mut conn, "ada@example.com").unwrap().as_ref(), Some(&u));
+        assert_eq!(users::find_by_email(&mut conn, "nobody@example.com").unwrap(), None);
 
         let dup = users::create(&mut conn, &new_user("ada@example.com", t0())).unwrap_err();
         assert!(dup.is_conflict_on("email"), "{}: {dup:?}", t.label);
@@ -47,15 +31,9 @@ fn users_round_trip_and_email_is_unique() {
             ..UserChanges::default()
         };
         let updated = users::update(&mut conn, u.id.0, &changes).unwrap();
-        assert_eq!(
-            (updated.first_name.as_str(), updated.last_name.as_deref()),
-            ("Grace", Some("Hopper"))
-        );
+        assert_eq!((updated.first_name.as_str(), updated.last_name.as_deref()), ("Grace", Some("Hopper")));
         assert_eq!(updated.updated_at, Ts(later));
-        assert!(matches!(
-            users::update(&mut conn, uuid::Uuid::new_v4(), &changes),
-            Err(DbError::NotFound)
-        ));
+        assert!(matches!(users::update(&mut conn, uuid::Uuid::new_v4(), &changes), Err(DbError::NotFound)));
 
         users::set_password_hash(&mut conn, u.id.0, "new-hash", Ts(later)).unwrap();
         let inactive = users::set_active(&mut conn, u.id.0, false, Ts(later)).unwrap();
@@ -63,11 +41,7 @@ fn users_round_trip_and_email_is_unique() {
         users::soft_delete(&mut conn, u.id.0, Ts(later)).unwrap();
         users::soft_delete(&mut conn, u.id.0, Ts(later + Duration::hours(1))).unwrap();
         let deleted = users::find_by_id(&mut conn, u.id.0).unwrap().unwrap();
-        assert_eq!(
-            deleted.deleted_at,
-            Some(Ts(later)),
-            "the first deletion time is kept"
-        );
+        assert_eq!(deleted.deleted_at, Some(Ts(later)), "the first deletion time is kept");
         assert_eq!(deleted.password_hash.as_deref(), Some("new-hash"));
         assert!(!users::any_superuser(&mut conn).unwrap());
     }
@@ -80,42 +54,20 @@ fn sessions_list_rotate_revoke() {
         let u = create_user(&mut conn, "s@example.com", t0());
         let other = create_user(&mut conn, "other@example.com", t0());
         let a = create_session(&mut conn, &u, t0(), Duration::days(7));
-        let b = create_session(
-            &mut conn,
-            &u,
-            t0() + Duration::seconds(5),
-            Duration::days(7),
-        );
+        let b = create_session(&mut conn, &u, t0() + Duration::seconds(5), Duration::days(7));
         let expired = create_session(&mut conn, &u, t0() - Duration::days(8), Duration::days(7));
         create_session(&mut conn, &other, t0(), Duration::days(7));
 
         let now = Ts(t0() + Duration::minutes(1));
         let list = sessions::list_active(&mut conn, u.id.0, now).unwrap();
-        assert_eq!(
-            list.iter().map(|s| s.id).collect::<Vec<_>>(),
-            vec![b.id, a.id],
-            "{}",
-            t.label
-        );
+        assert_eq!(list.iter().map(|s| s.id).collect::<Vec<_>>(), vec![b.id, a.id], "{}", t.label);
         assert_eq!(sessions::count_active(&mut conn, u.id.0, now).unwrap(), 2);
         assert!(list.iter().all(|s| s.id != expired.id));
 
-        let (s, user) = sessions::find_with_user(&mut conn, a.id.0)
-            .unwrap()
-            .unwrap();
+        let (s, user) = sessions::find_with_user(&mut conn, a.id.0).unwrap().unwrap();
         assert_eq!((s.id, user.id), (a.id, u.id));
-        assert!(
-            sessions::find_with_user(&mut conn, uuid::Uuid::new_v4())
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            sessions::find_by_jti(&mut conn, &a.refresh_token_jti)
-                .unwrap()
-                .unwrap()
-                .id,
-            a.id
-        );
+        assert!(sessions::find_with_user(&mut conn, uuid::Uuid::new_v4()).unwrap().is_none());
+        assert_eq!(sessions::find_by_jti(&mut conn, &a.refresh_token_jti).unwrap().unwrap().id, a.id);
 
         // Rotation is a compare-and-swap on the jti.
         let new_jti = uuid::Uuid::new_v4().to_string();
@@ -126,55 +78,24 @@ fn sessions_list_rotate_revoke() {
             new_expires_at: Ts(t0() + Duration::days(8)),
             now,
         };
-        let rotated = write_transaction(&mut conn, |c| sessions::rotate(c, &rotation))
-            .unwrap()
-            .unwrap();
+        let rotated = write_transaction(&mut conn, |c| sessions::rotate(c, &rotation)).unwrap().unwrap();
         assert_eq!(rotated.refresh_token_jti, new_jti);
-        assert_eq!(
-            rotated.previous_refresh_jti.as_deref(),
-            Some(a.refresh_token_jti.as_str())
-        );
+        assert_eq!(rotated.previous_refresh_jti.as_deref(), Some(a.refresh_token_jti.as_str()));
         assert_eq!(rotated.rotated_at, Some(now));
-        assert!(
-            sessions::rotate(&mut conn, &rotation).unwrap().is_none(),
-            "the old jti cannot rotate twice"
-        );
+        assert!(sessions::rotate(&mut conn, &rotation).unwrap().is_none(), "the old jti cannot rotate twice");
 
         // last_used_at is throttled.
-        assert!(
-            !sessions::touch(
-                &mut conn,
-                a.id.0,
-                Ts(now.0 + Duration::seconds(30)),
-                Duration::minutes(1)
-            )
-            .unwrap()
-        );
-        assert!(
-            sessions::touch(
-                &mut conn,
-                a.id.0,
-                Ts(now.0 + Duration::seconds(61)),
-                Duration::minutes(1)
-            )
-            .unwrap()
-        );
+        assert!(!sessions::touch(&mut conn, a.id.0, Ts(now.0 + Duration::seconds(30)), Duration::minutes(1)).unwrap());
+        assert!(sessions::touch(&mut conn, a.id.0, Ts(now.0 + Duration::seconds(61)), Duration::minutes(1)).unwrap());
 
         let renamed = sessions::rename(&mut conn, b.id.0, "Work laptop", now).unwrap();
         assert_eq!(renamed.device_name.as_deref(), Some("Work laptop"));
 
         assert!(sessions::revoke(&mut conn, b.id.0, "logout", now).unwrap());
-        assert!(
-            !sessions::revoke(&mut conn, b.id.0, "logout", now).unwrap(),
-            "already revoked"
-        );
+        assert!(!sessions::revoke(&mut conn, b.id.0, "logout", now).unwrap(), "already revoked");
         let revoked = sessions::find_by_id(&mut conn, b.id.0).unwrap().unwrap();
         assert_eq!(
-            (
-                revoked.is_active,
-                revoked.revoked_reason.as_deref(),
-                revoked.revoked_at
-            ),
+            (revoked.is_active, revoked.revoked_reason.as_deref(), revoked.revoked_at),
             (false, Some("logout"), Some(now))
         );
 
@@ -184,15 +105,8 @@ fn sessions_list_rotate_revoke() {
             2,
             "a and expired"
         );
-        assert_eq!(
-            sessions::revoke_all(&mut conn, u.id.0, None, "logout_all", now).unwrap(),
-            1
-        );
-        assert_eq!(
-            sessions::count_active(&mut conn, other.id.0, now).unwrap(),
-            1,
-            "other users untouched"
-        );
+        assert_eq!(sessions::revoke_all(&mut conn, u.id.0, None, "logout_all", now).unwrap(), 1);
+        assert_eq!(sessions::count_active(&mut conn, other.id.0, now).unwrap(), 1, "other users untouched");
     }
 }
 
@@ -201,26 +115,12 @@ fn eviction_keeps_the_most_recently_used() {
     for t in TestDb::all() {
         let mut conn = t.db.conn().unwrap();
         let u = create_user(&mut conn, "e@example.com", t0());
-        let ids: Vec<Id> = (0..4)
-            .map(|i| {
-                create_session(
-                    &mut conn,
-                    &u,
-                    t0() + Duration::seconds(i),
-                    Duration::days(7),
-                )
-                .id
-            })
-            .collect();
+        let ids: Vec<Id> =
+            (0..4).map(|i| create_session(&mut conn, &u, t0() + Duration::seconds(i), Duration::days(7)).id).collect();
         let now = Ts(t0() + Duration::minutes(1));
-        let evicted =
-            sessions::evict_least_recently_used(&mut conn, u.id.0, 2, "evicted", now).unwrap();
+        let evicted = sessions::evict_least_recently_used(&mut conn, u.id.0, 2, "evicted", now).unwrap();
         assert_eq!(evicted, vec![ids[1].0, ids[0].0], "{}", t.label);
-        let left: Vec<Id> = sessions::list_active(&mut conn, u.id.0, now)
-            .unwrap()
-            .iter()
-            .map(|s| s.id)
-            .collect();
+        let left: Vec<Id> = sessions::list_active(&mut conn, u.id.0, now).unwrap().iter().map(|s| s.id).collect();
         assert_eq!(left, vec![ids[3], ids[2]]);
     }
 }
@@ -233,51 +133,21 @@ fn cleanup_deletes_exactly_the_ended_sessions() {
         let now = t0();
         let cutoff = Ts(now - Duration::days(30));
         // Expired 40 days ago, still marked active (the reference never deletes these).
-        let old_expired =
-            create_session(&mut conn, &u, now - Duration::days(47), Duration::days(7));
+        let old_expired = create_session(&mut conn, &u, now - Duration::days(47), Duration::days(7));
         // Revoked 40 days ago, not yet expired.
-        let old_revoked =
-            create_session(&mut conn, &u, now - Duration::days(41), Duration::days(365));
-        sessions::revoke(
-            &mut conn,
-            old_revoked.id.0,
-            "logout",
-            Ts(now - Duration::days(40)),
-        )
-        .unwrap();
+        let old_revoked = create_session(&mut conn, &u, now - Duration::days(41), Duration::days(365));
+        sessions::revoke(&mut conn, old_revoked.id.0, "logout", Ts(now - Duration::days(40))).unwrap();
         // Revoked 5 days ago: kept.
-        let recent_revoked =
-            create_session(&mut conn, &u, now - Duration::days(6), Duration::days(7));
-        sessions::revoke(
-            &mut conn,
-            recent_revoked.id.0,
-            "logout",
-            Ts(now - Duration::days(5)),
-        )
-        .unwrap();
+        let recent_revoked = create_session(&mut conn, &u, now - Duration::days(6), Duration::days(7));
+        sessions::revoke(&mut conn, recent_revoked.id.0, "logout", Ts(now - Duration::days(5))).unwrap();
         // Expired 10 days ago: kept. Live: kept.
-        let recent_expired =
-            create_session(&mut conn, &u, now - Duration::days(17), Duration::days(7));
+        let recent_expired = create_session(&mut conn, &u, now - Duration::days(17), Duration::days(7));
         let live = create_session(&mut conn, &u, now, Duration::days(7));
 
-        assert_eq!(
-            sessions::count_ended_before(&mut conn, cutoff).unwrap(),
-            2,
-            "{}",
-            t.label
-        );
-        assert_eq!(
-            sessions::delete_ended_before(&mut conn, cutoff, 1).unwrap(),
-            1
-        );
-        assert_eq!(
-            sessions::delete_ended_before(&mut conn, cutoff, 10).unwrap(),
-            1
-        );
-        assert_eq!(
-            sessions::delete_ended_before(&mut conn, cutoff, 10).unwrap(),
-            0
-        );
+        assert_eq!(sessions::count_ended_before(&mut conn, cutoff).unwrap(), 2, "{}", t.label);
+        assert_eq!(sessions::delete_ended_before(&mut conn, cutoff, 1).unwrap(), 1);
+        assert_eq!(sessions::delete_ended_before(&mut conn, cutoff, 10).unwrap(), 1);
+        assert_eq!(sessions::delete_ended_before(&mut conn, cutoff, 10).unwrap(), 0);
         for gone in [old_expired.id, old_revoked.id] {
             assert!(sessions::find_by_id(&mut conn, gone.0).unwrap().is_none());
         }
@@ -285,15 +155,8 @@ fn cleanup_deletes_exactly_the_ended_sessions() {
             assert!(sessions::find_by_id(&mut conn, kept.0).unwrap().is_some());
         }
         // Per-user cleanup with no retention removes the recently ended ones too.
-        assert_eq!(
-            sessions::delete_ended_for_user(&mut conn, u.id.0, Ts(now)).unwrap(),
-            2
-        );
-        assert!(
-            sessions::find_by_id(&mut conn, live.id.0)
-                .unwrap()
-                .is_some()
-        );
+        assert_eq!(sessions::delete_ended_for_user(&mut conn, u.id.0, Ts(now)).unwrap(), 2);
+        assert!(sessions::find_by_id(&mut conn, live.id.0).unwrap().is_some());
     }
 }
 
@@ -316,48 +179,25 @@ fn events_list_newest_first_and_expire() {
     for t in TestDb::all() {
         let mut conn = t.db.conn().unwrap();
         let u = create_user(&mut conn, "ev@example.com", t0());
-        for (i, kind) in ["login_succeeded", "logout", "login_failed"]
-            .iter()
-            .enumerate()
-        {
-            events::insert(
-                &mut conn,
-                &event(Some(u.id), kind, t0() - Duration::days(100 - i as i64 * 50)),
-            )
-            .unwrap();
+        for (i, kind) in ["login_succeeded", "logout", "login_failed"].iter().enumerate() {
+            events::insert(&mut conn, &event(Some(u.id), kind, t0() - Duration::days(100 - i as i64 * 50))).unwrap();
         }
         events::insert(&mut conn, &event(None, "login_failed", t0())).unwrap();
         let page = events::list_for_user(&mut conn, u.id.0, Window::page(1, 2)).unwrap();
         assert_eq!(page.total, 3, "{}", t.label);
-        assert_eq!(
-            page.items
-                .iter()
-                .map(|e| e.kind.as_str())
-                .collect::<Vec<_>>(),
-            vec!["login_failed", "logout"]
-        );
+        assert_eq!(page.items.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["login_failed", "logout"]);
         let page2 = events::list_for_user(&mut conn, u.id.0, Window::page(2, 2)).unwrap();
         assert_eq!(page2.items.len(), 1);
 
         let cutoff = Ts(t0() - Duration::days(90));
         assert_eq!(events::count_before(&mut conn, cutoff).unwrap(), 1);
         assert_eq!(events::delete_before(&mut conn, cutoff, 100).unwrap(), 1);
-        assert_eq!(
-            events::list_for_user(&mut conn, u.id.0, Window::page(1, 10))
-                .unwrap()
-                .total,
-            2
-        );
+        assert_eq!(events::list_for_user(&mut conn, u.id.0, Window::page(1, 10)).unwrap().total, 2);
 
         // Deleting the user removes their events (ON DELETE CASCADE); anonymous events stay.
         use diesel::prelude::*;
-        diesel::delete(latchkey_db::schema::users::table)
-            .execute(&mut *conn)
-            .unwrap();
-        let left: i64 = latchkey_db::schema::security_events::table
-            .count()
-            .get_result(&mut *conn)
-            .unwrap();
+        diesel::delete(latchkey_db::schema::users::table).execute(&mut *conn).unwrap();
+        let left: i64 = latchkey_db::schema::security_events::table.count().get_result(&mut *conn).unwrap();
         assert_eq!(left, 1);
     }
 }
