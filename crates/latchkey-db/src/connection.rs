@@ -216,9 +216,9 @@ impl Db {
         self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
-    /// Runs `SELECT 1` on a pooled connection.
-    pub fn ping(&self) -> Result<(), DbError> {
-        let mut conn = self.conn()?;
+    /// Runs `SELECT 1`, waiting at most `timeout` for a connection.
+    pub fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let mut conn = self.pool.get_timeout(timeout).map_err(|e| DbError::Unavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }
 }

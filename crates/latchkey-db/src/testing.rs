@@ -54,10 +54,10 @@ impl TestDb {
         let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
         let db = Db::from_url(&url, PoolOptions { max_size: 4, ..PoolOptions::default() }).expect("postgres pool");
         db.migrate().expect("migrate the postgres test schema");
-        if let Ok(marker) = std::env::var(POSTGRES_MARKER_VAR) {
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(marker) {
-                let _ = writeln!(f, "{schema}");
-            }
+        if let Ok(marker) = std::env::var(POSTGRES_MARKER_VAR)
+            && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(marker)
+        {
+            let _ = writeln!(f, "{schema}");
         }
         TestDb { db, url, label: "postgres", cleanup: Cleanup::Postgres { admin_url: admin_url.to_owned(), schema } }
     }
@@ -79,12 +79,11 @@ pub fn postgres_url() -> Option<String> {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Cleanup::Postgres { admin_url, schema } = &self.cleanup {
-            if let Ok(mut admin) = DatabaseUrl::parse(admin_url).map(|u| u.establish()) {
-                if let Ok(admin) = admin.as_mut() {
-                    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-                }
-            }
+        if let Cleanup::Postgres { admin_url, schema } = &self.cleanup
+            && let Ok(url) = DatabaseUrl::parse(admin_url)
+            && let Ok(mut admin) = url.establish()
+        {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }
 }

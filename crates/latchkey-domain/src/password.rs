@@ -1,0 +1,112 @@
+//! The password policy, exactly as the reference enforces it (its §4.5), messages included.
+
+use std::fmt;
+
+use crate::error::DomainError;
+
+/// Characters that count as "special".
+pub const SPECIAL_CHARACTERS: &str = "!@#$%^&*()_+-=[]{}|;:,.<>?~`";
+/// Minimum length in characters.
+pub const MIN_LENGTH: usize = 12;
+
+const COMMON: &[&str] = &[
+    "password",
+    "password1",
+    "password123",
+    "password1234",
+    "admin",
+    "admin123",
+    "admin1234",
+    "welcome",
+    "welcome1",
+    "welcome123",
+    "qwerty",
+    "qwerty123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "letmein",
+    "letmein1",
+    "letmein123",
+    "monkey123",
+    "dragon123",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+];
+
+/// Checks a new password against the policy; the error's field is `password`.
+pub fn validate_password(pw: &str) -> Result<(), DomainError> {
+    if pw.chars().count() < MIN_LENGTH {
+        return Err(DomainError::invalid("password", "Password must be at least 12 characters long"));
+    }
+    if COMMON.contains(&pw.to_lowercase().as_str()) {
+        return Err(DomainError::invalid("password", "Password is too common. Please choose a stronger password"));
+    }
+    let mut missing = Vec::new();
+    if !pw.chars().any(char::is_lowercase) {
+        missing.push("at least one lowercase letter".to_owned());
+    }
+    if !pw.chars().any(char::is_uppercase) {
+        missing.push("at least one uppercase letter".to_owned());
+    }
+    if !pw.chars().any(char::is_numeric) {
+        missing.push("at least one digit".to_owned());
+    }
+    if !pw.chars().any(|c| SPECIAL_CHARACTERS.contains(c)) {
+        missing.push(format!("at least one special character ({SPECIAL_CHARACTERS})"));
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::invalid("password", format!("Password must contain {}", missing.join(", "))))
+    }
+}
+
+/// A password in transit: never printed.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(s: impl Into<String>) -> Password {
+        Password(s.into())
+    }
+
+    /// The password itself, for hashing or verifying.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(pw: &str) -> String {
+        validate_password(pw).unwrap_err().message().to_owned()
+    }
+
+    #[test]
+    fn policy_matches_the_reference() {
+        assert_eq!(msg("Short1!"), "Password must be at least 12 characters long");
+        assert_eq!(msg("Password1234"), "Password is too common. Please choose a stronger password");
+        assert_eq!(
+            msg("alllowercase"),
+            "Password must contain at least one uppercase letter, at least one digit, at least one special character \
+             (!@#$%^&*()_+-=[]{}|;:,.<>?~`)"
+        );
+        assert_eq!(msg("NoDigitsHere!x"), "Password must contain at least one digit");
+        assert!(validate_password("Correct-Horse-9").is_ok());
+        assert!(validate_password("Ünïcödé-Pässw0rd").is_ok());
+        assert!(validate_password("Correct-Horse-9").is_ok());
+        assert_eq!(format!("{:?}", Password::new("hunter2")), "Password(***)");
+    }
+}
