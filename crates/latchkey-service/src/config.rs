@@ -1,0 +1,503 @@
+//! Configuration: read from the environment (and `.env`) once at start-up, validated, then passed around.
+//! Every variable is documented in `docs/operations.md` and `.env.example`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use latchkey_db::DatabaseUrl;
+
+/// Defaults, named once.
+pub mod defaults {
+    pub const DATABASE_URL: &str = "sqlite://latchkey.db";
+    pub const HOST: &str = "127.0.0.1";
+    pub const PORT: u16 = 8000;
+    pub const ENVIRONMENT: &str = "development";
+    pub const ACCESS_TOKEN_EXPIRE_MINUTES: i64 = 15;
+    pub const REFRESH_TOKEN_EXPIRE_DAYS: i64 = 7;
+    pub const SESSION_MAX_LIFETIME_DAYS: i64 = 30;
+    pub const DB_POOL_SIZE: u32 = 10;
+    pub const RATE_LIMIT_SCALE: f64 = 1.0;
+    pub const CORS_ORIGIN: &str = "http://localhost:3000";
+    pub const FRONTEND_URL: &str = "http://localhost:3000";
+    pub const SESSION_RETENTION_DAYS: i64 = 30;
+    pub const EVENT_RETENTION_DAYS: i64 = 90;
+    pub const REFRESH_REUSE_GRACE_SECONDS: i64 = 10;
+    pub const MAX_SESSIONS_PER_USER: u32 = 0;
+    pub const LOGIN_MAX_FAILURES: u32 = 20;
+    pub const PROJECT_NAME: &str = "Latchkey";
+    pub const MIN_SECRET_KEY_LEN: usize = 32;
+}
+
+/// Secret keys that are public knowledge: the reference's shipped default and template placeholders.
+const KNOWN_PLACEHOLDER_KEYS: &[&str] = &[
+    "dev_only_insecure_key_change_in_production_32chars_min",
+    "your_secret_key_here",
+    "changeme",
+    "change_me",
+    "change-me",
+    "secret",
+    "insecure",
+];
+
+/// A configuration problem, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// The signing secret. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey(String);
+
+impl SecretKey {
+    /// Wraps a key as given (validated by `Config`).
+    pub fn new(key: impl Into<String>) -> SecretKey {
+        SecretKey(key.into())
+    }
+
+    /// The key's bytes, for building signing keys.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
+}
+
+/// Where the secret key came from, so start-up can warn about a generated one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `SECRET_KEY` was set.
+    Environment,
+    /// Generated earlier and read back from this file.
+    File(PathBuf),
+    /// Generated now and saved to this file.
+    Generated(PathBuf),
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The first superuser, created at start-up when missing.
+#[derive(Clone)]
+pub struct FirstSuperuser {
+    pub email: String,
+    pub password: String,
+}
+
+impl fmt::Debug for FirstSuperuser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FirstSuperuser").field("email", &self.email).finish_non_exhaustive()
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub host: String,
+    pub port: u16,
+    pub secret_key: SecretKey,
+    pub secret_source: SecretSource,
+    pub environment: String,
+    pub project_name: String,
+    pub version: String,
+    pub access_token_expire_minutes: i64,
+    pub refresh_token_expire_days: i64,
+    pub session_max_lifetime_days: i64,
+    pub refresh_reuse_grace_seconds: i64,
+    pub max_sessions_per_user: u32,
+    pub login_max_failures: u32,
+    pub db_pool_size: u32,
+    /// `AUTO_MIGRATE`: `None` when unset (then only the embedded SQLite default migrates by itself).
+    pub auto_migrate: Option<bool>,
+    pub rate_limit_scale: f64,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cors_origins: Vec<String>,
+    pub frontend_url: String,
+    pub smtp_url: Option<String>,
+    pub first_superuser: Option<FirstSuperuser>,
+    pub log_format: LogFormat,
+    pub session_retention_days: i64,
+    pub event_retention_days: i64,
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the environment, then validates. A missing `SECRET_KEY` outside
+    /// production is generated once and kept in a 0600 file next to the SQLite database.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        // A missing .env is normal; a malformed one is an error worth reporting.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError(format!(".env could not be read: {e}"))),
+        }
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| defaults::DATABASE_URL.to_owned());
+        let parsed_url = DatabaseUrl::parse(&database_url).map_err(|e| ConfigError(format!("DATABASE_URL: {e}")))?;
+        let environment = get("ENVIRONMENT").unwrap_or_else(|| defaults::ENVIRONMENT.to_owned()).to_lowercase();
+        let production = environment == "production";
+
+        let (secret_key, secret_source) = match get("SECRET_KEY") {
+            Some(key) => {
+                check_secret_key(&key, production)?;
+                (SecretKey(key), SecretSource::Environment)
+            }
+            None if production => {
+                return Err(ConfigError(
+                    "SECRET_KEY must be set to a strong random value (at least 32 characters) when \
+                     ENVIRONMENT=production; generate one with `openssl rand -hex 32`"
+                        .into(),
+                ));
+            }
+            None => load_or_generate_secret(&secret_file_for(&parsed_url))?,
+        };
+
+        let access_token_expire_minutes =
+            int(&get, "ACCESS_TOKEN_EXPIRE_MINUTES", defaults::ACCESS_TOKEN_EXPIRE_MINUTES, 1..=1440)?;
+        let refresh_token_expire_days =
+            int(&get, "REFRESH_TOKEN_EXPIRE_DAYS", defaults::REFRESH_TOKEN_EXPIRE_DAYS, 1..=365)?;
+        let session_max_lifetime_days =
+            int(&get, "SESSION_MAX_LIFETIME_DAYS", defaults::SESSION_MAX_LIFETIME_DAYS, 1..=3650)?;
+        if session_max_lifetime_days < refresh_token_expire_days {
+            return Err(ConfigError(format!(
+                "SESSION_MAX_LIFETIME_DAYS ({session_max_lifetime_days}) must be at least REFRESH_TOKEN_EXPIRE_DAYS ({refresh_token_expire_days})"
+            )));
+        }
+
+        let rate_limit_scale = match get("RATE_LIMIT_SCALE") {
+            None => defaults::RATE_LIMIT_SCALE,
+            Some(v) => match v.parse::<f64>() {
+                Ok(x) if x.is_finite() && x >= 0.0 => x,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "RATE_LIMIT_SCALE must be a number >= 0 (0 disables rate limits), got '{v}'"
+                    )));
+                }
+            },
+        };
+
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => {
+                list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(parse_net).collect::<Result<_, _>>()?
+            }
+        };
+
+        let cors_origins = match get("BACKEND_CORS_ORIGINS") {
+            None => vec![defaults::CORS_ORIGIN.to_owned()],
+            Some(v) => parse_origins(&v)?,
+        };
+
+        let first_superuser =
+            match (get("FIRST_SUPERUSER_EMAIL"), var("FIRST_SUPERUSER_PASSWORD").filter(|p| !p.is_empty())) {
+                (Some(email), Some(password)) => Some(FirstSuperuser { email, password }),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(ConfigError("FIRST_SUPERUSER_EMAIL is set but FIRST_SUPERUSER_PASSWORD is not".into()));
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError("FIRST_SUPERUSER_PASSWORD is set but FIRST_SUPERUSER_EMAIL is not".into()));
+                }
+            };
+
+        let log_format = match get("LOG_FORMAT").as_deref().map(str::to_lowercase).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(ConfigError(format!("LOG_FORMAT must be 'text' or 'json', got '{other}'"))),
+        };
+
+        Ok(Config {
+            database_url,
+            host: get("HOST").unwrap_or_else(|| defaults::HOST.to_owned()),
+            port: int(&get, "PORT", i64::from(defaults::PORT), 1..=65535)? as u16,
+            secret_key,
+            secret_source,
+            environment,
+            project_name: get("PROJECT_NAME").unwrap_or_else(|| defaults::PROJECT_NAME.to_owned()),
+            version: get("VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+            access_token_expire_minutes,
+            refresh_token_expire_days,
+            session_max_lifetime_days,
+            refresh_reuse_grace_seconds: int(
+                &get,
+                "REFRESH_REUSE_GRACE_SECONDS",
+                defaults::REFRESH_REUSE_GRACE_SECONDS,
+                0..=300,
+            )?,
+            max_sessions_per_user: int(
+                &get,
+                "MAX_SESSIONS_PER_USER",
+                i64::from(defaults::MAX_SESSIONS_PER_USER),
+                0..=10_000,
+            )? as u32,
+            login_max_failures: int(&get, "LOGIN_MAX_FAILURES", i64::from(defaults::LOGIN_MAX_FAILURES), 1..=100_000)?
+                as u32,
+            db_pool_size: int(&get, "DB_POOL_SIZE", i64::from(defaults::DB_POOL_SIZE), 1..=1000)? as u32,
+            auto_migrate: get("AUTO_MIGRATE").map(|v| parse_bool("AUTO_MIGRATE", &v)).transpose()?,
+            rate_limit_scale,
+            trusted_proxies,
+            cors_origins,
+            frontend_url: get("FRONTEND_URL")
+                .unwrap_or_else(|| defaults::FRONTEND_URL.to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            smtp_url: get("SMTP_URL"),
+            first_superuser,
+            log_format,
+            session_retention_days: int(&get, "SESSION_RETENTION_DAYS", defaults::SESSION_RETENTION_DAYS, 0..=3650)?,
+            event_retention_days: int(&get, "EVENT_RETENTION_DAYS", defaults::EVENT_RETENTION_DAYS, 0..=3650)?,
+        })
+    }
+
+    /// A configuration for tests: in-memory choices, a fixed key, no rate limits.
+    pub fn for_tests(database_url: &str) -> Config {
+        let mut vars = std::collections::HashMap::new();
+        vars.insert("DATABASE_URL", database_url.to_owned());
+        vars.insert("SECRET_KEY", "test-secret-key-with-enough-characters-0123456789".to_owned());
+        vars.insert("ENVIRONMENT", "test".to_owned());
+        vars.insert("RATE_LIMIT_SCALE", "0".to_owned());
+        Config::from_lookup(|k| vars.get(k).cloned()).expect("the test configuration is valid")
+    }
+
+    /// `ENVIRONMENT=production`.
+    pub fn is_production(&self) -> bool {
+        self.environment == "production"
+    }
+
+    /// The parsed database URL (validated in `from_lookup`).
+    pub fn database(&self) -> DatabaseUrl {
+        DatabaseUrl::parse(&self.database_url).expect("validated when the configuration was read")
+    }
+
+    /// Whether `serve` applies pending migrations by itself: when `AUTO_MIGRATE` says so, else only for
+    /// the embedded SQLite default.
+    pub fn migrates_on_start(&self) -> bool {
+        self.auto_migrate.unwrap_or_else(|| matches!(self.database(), DatabaseUrl::Sqlite(_)))
+    }
+}
+
+fn int(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, ConfigError> {
+    let Some(raw) = get(name) else { return Ok(default) };
+    match raw.parse::<i64>() {
+        Ok(v) if range.contains(&v) => Ok(v),
+        _ => Err(ConfigError(format!(
+            "{name} must be a whole number from {} to {}, got '{raw}'",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError(format!("{name} must be true or false, got '{v}'"))),
+    }
+}
+
+fn parse_net(s: &str) -> Result<IpNet, ConfigError> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| ConfigError(format!("TRUSTED_PROXIES: '{s}' is not an IP address or CIDR range")))
+}
+
+/// Accepts the reference's JSON list (`["http://a","http://b"]`) or a comma-separated list.
+fn parse_origins(v: &str) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> = if v.starts_with('[') {
+        serde_json::from_str(v)
+            .map_err(|e| ConfigError(format!("BACKEND_CORS_ORIGINS is not a JSON list of strings: {e}")))?
+    } else {
+        v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+    };
+    Ok(origins.into_iter().map(|o| o.trim_end_matches('/').to_owned()).collect())
+}
+
+fn check_secret_key(key: &str, production: bool) -> Result<(), ConfigError> {
+    if key.chars().count() < defaults::MIN_SECRET_KEY_LEN {
+        return Err(ConfigError(format!(
+            "SECRET_KEY must be at least {} characters long",
+            defaults::MIN_SECRET_KEY_LEN
+        )));
+    }
+    let lower = key.to_lowercase();
+    let placeholder = KNOWN_PLACEHOLDER_KEYS.iter().any(|p| lower.starts_with(p));
+    let distinct = {
+        let mut chars: Vec<char> = key.chars().collect();
+        chars.sort_unstable();
+        chars.dedup();
+        chars.len()
+    };
+    if production && (placeholder || distinct < 10) {
+        return Err(ConfigError(
+            "SECRET_KEY is a known placeholder or too repetitive; set a strong random value in production \
+             (e.g. `openssl rand -hex 32`)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The file that keeps a generated development key: next to the SQLite database, or in the working
+/// folder for PostgreSQL.
+pub fn secret_file_for(url: &DatabaseUrl) -> PathBuf {
+    match url {
+        DatabaseUrl::Sqlite(path) if path != ":memory:" => PathBuf::from(format!("{path}.secret_key")),
+        _ => PathBuf::from("latchkey.secret_key"),
+    }
+}
+
+fn load_or_generate_secret(path: &Path) -> Result<(SecretKey, SecretSource), ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(existing) => {
+            let key = existing.trim().to_owned();
+            check_secret_key(&key, false)
+                .map_err(|e| ConfigError(format!("{} holds a bad key: {e}", path.display())))?;
+            return Ok((SecretKey(key), SecretSource::File(path.to_owned())));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ConfigError(format!("cannot read {}: {e}", path.display()))),
+    }
+    let key = random_hex(32);
+    write_private(path, &key)
+        .map_err(|e| ConfigError(format!("cannot save a generated SECRET_KEY to {}: {e}", path.display())))?;
+    Ok((SecretKey(key), SecretSource::Generated(path.to_owned())))
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore as _;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, format!("{contents}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef-strong";
+
+    #[test]
+    fn defaults_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/x.db", dir.path().display());
+        let c = config(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(c.port, 8000);
+        assert_eq!(c.host, "127.0.0.1");
+        assert_eq!(c.access_token_expire_minutes, 15);
+        assert_eq!(c.refresh_token_expire_days, 7);
+        assert_eq!(c.session_max_lifetime_days, 30);
+        assert_eq!(c.rate_limit_scale, 1.0);
+        assert!(c.migrates_on_start());
+        assert_eq!(c.cors_origins, vec!["http://localhost:3000"]);
+    }
+
+    #[test]
+    fn generated_key_is_persisted_privately_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/x.db", dir.path().display());
+        let first = config(&[("DATABASE_URL", &url)]).unwrap();
+        assert!(matches!(first.secret_source, SecretSource::Generated(_)));
+        let path = dir.path().join("x.db.secret_key");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let second = config(&[("DATABASE_URL", &url)]).unwrap();
+        assert_eq!(second.secret_source, SecretSource::File(path));
+        assert_eq!(first.secret_key, second.secret_key);
+    }
+
+    #[test]
+    fn production_needs_a_strong_explicit_key() {
+        let err = config(&[("ENVIRONMENT", "production"), ("DATABASE_URL", "postgres://x/y")]).unwrap_err();
+        assert!(err.to_string().contains("SECRET_KEY must be set"));
+        let err = config(&[
+            ("ENVIRONMENT", "production"),
+            ("SECRET_KEY", "dev_only_insecure_key_change_in_production_32chars_min"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("placeholder"));
+        let err = config(&[("ENVIRONMENT", "production"), ("SECRET_KEY", &"a".repeat(40))]).unwrap_err();
+        assert!(err.to_string().contains("repetitive"));
+        assert!(config(&[("ENVIRONMENT", "production"), ("SECRET_KEY", KEY)]).is_ok());
+        let err = config(&[("SECRET_KEY", "short")]).unwrap_err();
+        assert!(err.to_string().contains("at least 32"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (name, value, needle) in [
+            ("PORT", "http", "PORT must be a whole number"),
+            ("RATE_LIMIT_SCALE", "-1", "RATE_LIMIT_SCALE"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, nope", "'nope'"),
+            ("AUTO_MIGRATE", "maybe", "AUTO_MIGRATE"),
+            ("LOG_FORMAT", "xml", "LOG_FORMAT"),
+            ("DATABASE_URL", "mysql://h/db", "DATABASE_URL"),
+            ("BACKEND_CORS_ORIGINS", "[1,2]", "BACKEND_CORS_ORIGINS"),
+        ] {
+            let err = config(&[("SECRET_KEY", KEY), (name, value)]).unwrap_err().to_string();
+            assert!(err.contains(needle), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn lists_parse() {
+        let c = config(&[
+            ("SECRET_KEY", KEY),
+            ("DATABASE_URL", "postgres://h/db"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1"),
+            ("BACKEND_CORS_ORIGINS", r#"["http://a.example", "https://b.example/"]"#),
+        ])
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert_eq!(c.cors_origins, vec!["http://a.example", "https://b.example"]);
+        assert!(!c.migrates_on_start());
+        assert!(!format!("{c:?}").contains(KEY));
+    }
+}

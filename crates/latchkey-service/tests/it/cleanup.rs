@@ -1,0 +1,127 @@
+use chrono::Duration;
+use latchkey_db::models::{EventRow, NewSession, NewUser};
+use latchkey_db::repo::{events, sessions, users};
+use latchkey_db::testing::TestDb;
+use latchkey_db::{AnyConnection, Id, Ts};
+use latchkey_service::cleanup::{self, CleanupPolicy};
+
+use crate::t0;
+
+struct Seeded {
+    kept_sessions: Vec<Id>,
+    kept_events: Vec<Id>,
+}
+
+fn session(conn: &mut AnyConnection, user: Id, created: chrono::DateTime<chrono::Utc>, life: Duration) -> Id {
+    let s = NewSession {
+        id: Id(uuid::Uuid::new_v4()),
+        user_id: user,
+        refresh_token_jti: uuid::Uuid::new_v4().to_string(),
+        device_name: None,
+        device_id: None,
+        ip_address: None,
+        user_agent: None,
+        last_used_at: Ts(created),
+        expires_at: Ts(created + life),
+        absolute_expires_at: Ts(created + Duration::days(365)),
+        is_active: true,
+        created_at: Ts(created),
+        updated_at: Ts(created),
+    };
+    sessions::create(conn, &s).unwrap().id
+}
+
+fn event(conn: &mut AnyConnection, user: Option<Id>, at: chrono::DateTime<chrono::Utc>) -> Id {
+    let e = EventRow {
+        id: Id(uuid::Uuid::new_v4()),
+        user_id: user,
+        session_id: None,
+        kind: "login_failed".into(),
+        ip_address: None,
+        user_agent: None,
+        device_name: None,
+        detail: None,
+        occurred_at: Ts(at),
+    };
+    events::insert(conn, &e).unwrap();
+    e.id
+}
+
+/// Two ended-long-ago sessions, three to keep; two old events, two to keep.
+fn seed(conn: &mut AnyConnection) -> Seeded {
+    let now = t0();
+    let user = users::create(
+        conn,
+        &NewUser {
+            id: Id(uuid::Uuid::new_v4()),
+            email: "cleanup@example.com".into(),
+            password_hash: None,
+            first_name: "C".into(),
+            last_name: None,
+            phone_number: None,
+            is_active: true,
+            is_superuser: false,
+            preferences: None,
+            locale: None,
+            created_at: Ts(now),
+            updated_at: Ts(now),
+        },
+    )
+    .unwrap()
+    .id;
+    // Ended long ago: expired 33 days ago (still is_active), and revoked 31 days ago.
+    session(conn, user, now - Duration::days(40), Duration::days(7));
+    let revoked = session(conn, user, now - Duration::days(32), Duration::days(300));
+    sessions::revoke(conn, revoked.0, "logout", Ts(now - Duration::days(31))).unwrap();
+    // Kept: live, expired 29 days ago, revoked yesterday.
+    let live = session(conn, user, now - Duration::days(1), Duration::days(7));
+    let recently_expired = session(conn, user, now - Duration::days(36), Duration::days(7));
+    let recently_revoked = session(conn, user, now - Duration::days(2), Duration::days(7));
+    sessions::revoke(conn, recently_revoked.0, "logout", Ts(now - Duration::days(1))).unwrap();
+
+    event(conn, Some(user), now - Duration::days(91));
+    event(conn, None, now - Duration::days(200));
+    let e1 = event(conn, Some(user), now - Duration::days(89));
+    let e2 = event(conn, None, now);
+    Seeded { kept_sessions: vec![live, recently_expired, recently_revoked], kept_events: vec![e1, e2] }
+}
+
+fn policy(dry_run: bool) -> CleanupPolicy {
+    CleanupPolicy { session_retention: Duration::days(30), event_retention: Duration::days(90), batch_size: 1, dry_run }
+}
+
+#[test]
+fn cleanup_deletes_exactly_what_ended_before_retention() {
+    use diesel::prelude::*;
+    use latchkey_db::schema::{security_events, user_sessions};
+
+    for t in TestDb::all() {
+        let seeded = seed(&mut t.db.conn().unwrap());
+
+        let dry = cleanup::run(&t.db, t0(), &policy(true)).unwrap();
+        assert!(dry.dry_run);
+        assert_eq!((dry.deleted.user_sessions, dry.deleted.security_events), (2, 2), "{}", t.label);
+        let mut conn = t.db.conn().unwrap();
+        let count_sessions = |c: &mut AnyConnection| user_sessions::table.count().get_result::<i64>(c).unwrap();
+        assert_eq!(count_sessions(&mut conn), 5, "a dry run deletes nothing");
+
+        // batch_size 1 forces several batches.
+        let report = cleanup::run(&t.db, t0(), &policy(false)).unwrap();
+        assert_eq!((report.deleted.user_sessions, report.deleted.security_events), (2, 2), "{}", t.label);
+        assert_eq!(report.session_cutoff, t0() - Duration::days(30));
+
+        let mut left: Vec<Id> = user_sessions::table.select(user_sessions::id).load(&mut *conn).unwrap();
+        let mut want = seeded.kept_sessions.clone();
+        left.sort_by_key(|i| i.0);
+        want.sort_by_key(|i| i.0);
+        assert_eq!(left, want, "{}", t.label);
+        let mut left: Vec<Id> = security_events::table.select(security_events::id).load(&mut *conn).unwrap();
+        let mut want = seeded.kept_events.clone();
+        left.sort_by_key(|i| i.0);
+        want.sort_by_key(|i| i.0);
+        assert_eq!(left, want, "{}", t.label);
+
+        let again = cleanup::run(&t.db, t0(), &policy(false)).unwrap();
+        assert_eq!((again.deleted.user_sessions, again.deleted.security_events), (0, 0), "idempotent");
+    }
+}
