@@ -1,0 +1,255 @@
+//! Password-reset tokens: HMAC-signed, valid for an hour, and single use because they are bound to a
+//! fingerprint of the password hash that was current when they were issued.
+//!
+//! Format: `base64url(payload) "." base64url(HMAC-SHA256(key, payload))`, no padding, where payload is
+//! `version (1 byte) || user id (16 bytes) || exp (i64 big-endian) || fingerprint (UTF-8)`.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::AuthError;
+
+/// How long a reset token stays valid, in seconds.
+pub const RESET_TOKEN_TTL_SECS: i64 = 3600;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const VERSION: u8 = 1;
+const PURPOSE: &[u8] = b"latchkey password reset v1";
+const MAC_LEN: usize = 32;
+/// Longer than any token we issue (fingerprints are 32 hex chars); anything longer is rejected before
+/// decoding so huge inputs cost nothing.
+const MAX_TOKEN_LEN: usize = 512;
+const HEADER_LEN: usize = 1 + 16 + 8;
+
+/// Issues and verifies password-reset tokens with a key derived from the application secret.
+#[derive(Clone)]
+pub struct ResetTokens {
+    mac: HmacSha256,
+}
+
+impl fmt::Debug for ResetTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResetTokens").finish_non_exhaustive()
+    }
+}
+
+/// What an authentic, unexpired reset token says. Check [`ResetClaims::matches_fingerprint`] against the
+/// user's current password hash before accepting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetClaims {
+    /// The user the token was issued for.
+    pub user_id: Uuid,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    fingerprint: String,
+}
+
+impl ResetClaims {
+    /// Whether the token was issued for the password hash whose fingerprint is `current` (constant time).
+    /// After the password changes this is false, which makes the token single use.
+    #[must_use]
+    pub fn matches_fingerprint(&self, current: &str) -> bool {
+        self.fingerprint.as_bytes().ct_eq(current.as_bytes()).into()
+    }
+}
+
+/// Fingerprint of a stored password hash (`None` for a user without a password): hex of the first 16
+/// bytes of its SHA-256. It reveals nothing usable about the hash and changes whenever the hash does.
+#[must_use]
+pub fn password_fingerprint(password_hash: Option<&str>) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(password_hash.unwrap_or("").as_bytes());
+    let mut out = String::with_capacity(32);
+    for byte in &digest[..16] {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+impl ResetTokens {
+    /// Derives the reset-token key as HMAC-SHA256(secret, "latchkey password reset v1"), so the JWT secret
+    /// is never used directly for a second purpose.
+    #[must_use]
+    pub fn new(secret: &[u8]) -> ResetTokens {
+        let mut derive = hmac_with_key(secret);
+        derive.update(PURPOSE);
+        ResetTokens { mac: hmac_with_key(&derive.finalize().into_bytes()) }
+    }
+
+    /// A token for `user_id`, expiring `RESET_TOKEN_TTL_SECS` after `now`, bound to `password_fingerprint`
+    /// (see [`password_fingerprint`]).
+    #[must_use]
+    pub fn issue(&self, user_id: Uuid, password_fingerprint: &str, now: DateTime<Utc>) -> String {
+        let exp = now.timestamp().saturating_add(RESET_TOKEN_TTL_SECS);
+        let mut payload = Vec::with_capacity(HEADER_LEN + password_fingerprint.len());
+        payload.push(VERSION);
+        payload.extend_from_slice(user_id.as_bytes());
+        payload.extend_from_slice(&exp.to_be_bytes());
+        payload.extend_from_slice(password_fingerprint.as_bytes());
+        let mut mac = self.mac.clone();
+        mac.update(&payload);
+        let tag = mac.finalize().into_bytes();
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// Checks the MAC (constant time) and the expiry.
+    ///
+    /// # Errors
+    /// `Expired` for an authentic token past its expiry; `Invalid` for anything else that is not an
+    /// authentic, current token.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ResetClaims, AuthError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::Invalid);
+        }
+        let (payload_b64, tag_b64) = token.split_once('.').ok_or(AuthError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| AuthError::Invalid)?;
+        let mut tag = [0u8; MAC_LEN];
+        match URL_SAFE_NO_PAD.decode_slice(tag_b64, &mut tag) {
+            Ok(MAC_LEN) => {}
+            _ => return Err(AuthError::Invalid),
+        }
+        let mut mac = self.mac.clone();
+        mac.update(&payload);
+        mac.verify_slice(&tag).map_err(|_| AuthError::Invalid)?;
+
+        // Authentic from here on; parse failures still mean a token we would never have issued.
+        let (header, fingerprint) = payload.split_at_checked(HEADER_LEN).ok_or(AuthError::Invalid)?;
+        let (version, rest) = header.split_first().ok_or(AuthError::Invalid)?;
+        let (user_id, exp) = rest.split_at_checked(16).ok_or(AuthError::Invalid)?;
+        if *version != VERSION {
+            return Err(AuthError::Invalid);
+        }
+        let user_id = Uuid::from_slice(user_id).map_err(|_| AuthError::Invalid)?;
+        let exp = i64::from_be_bytes(exp.try_into().map_err(|_| AuthError::Invalid)?);
+        let fingerprint = String::from_utf8(fingerprint.to_vec()).map_err(|_| AuthError::Invalid)?;
+        if now.timestamp() > exp {
+            return Err(AuthError::Expired);
+        }
+        Ok(ResetClaims { user_id, exp, fingerprint })
+    }
+}
+
+fn hmac_with_key(key: &[u8]) -> HmacSha256 {
+    <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+    fn now() -> DateTime<Utc> {
+        Utc.timestamp_opt(1_750_000_000, 0).single().expect("valid timestamp")
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        now() + chrono::Duration::seconds(secs)
+    }
+
+    #[test]
+    fn round_trip() {
+        let tokens = ResetTokens::new(SECRET);
+        let user = Uuid::new_v4();
+        let fp = password_fingerprint(Some("$argon2id$v=19$m=19456,t=2,p=1$salt$hash"));
+        let token = tokens.issue(user, &fp, now());
+        assert!(token.len() < MAX_TOKEN_LEN);
+        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'), "{token}");
+        let claims = tokens.verify(&token, now()).expect("verify");
+        assert_eq!(claims.user_id, user);
+        assert_eq!(claims.exp, now().timestamp() + RESET_TOKEN_TTL_SECS);
+        assert!(claims.matches_fingerprint(&fp));
+        assert!(tokens.verify(&token, at(RESET_TOKEN_TTL_SECS)).is_ok());
+    }
+
+    #[test]
+    fn expired_is_expired() {
+        let tokens = ResetTokens::new(SECRET);
+        let token = tokens.issue(Uuid::new_v4(), &password_fingerprint(None), now());
+        assert!(matches!(tokens.verify(&token, at(RESET_TOKEN_TTL_SECS + 1)), Err(AuthError::Expired)));
+    }
+
+    #[test]
+    fn tampered_payload_or_mac_is_invalid() {
+        let tokens = ResetTokens::new(SECRET);
+        let token = tokens.issue(Uuid::new_v4(), &password_fingerprint(None), now());
+        let (payload, tag) = token.split_once('.').expect("dot");
+
+        let mut raw = URL_SAFE_NO_PAD.decode(payload).expect("b64");
+        raw[1] ^= 1;
+        let forged_payload = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(&raw));
+        assert!(matches!(tokens.verify(&forged_payload, now()), Err(AuthError::Invalid)));
+
+        let mut raw_tag = URL_SAFE_NO_PAD.decode(tag).expect("b64");
+        raw_tag[0] ^= 1;
+        let forged_tag = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&raw_tag));
+        assert!(matches!(tokens.verify(&forged_tag, now()), Err(AuthError::Invalid)));
+
+        let truncated_tag = format!("{payload}.{}", URL_SAFE_NO_PAD.encode(&raw_tag[..31]));
+        assert!(matches!(tokens.verify(&truncated_tag, now()), Err(AuthError::Invalid)));
+
+        // A token whose expiry was pushed forward is a forgery, not an expired token.
+        let expired = tokens.issue(Uuid::new_v4(), "fp", at(-2 * RESET_TOKEN_TTL_SECS));
+        let (payload, tag) = expired.split_once('.').expect("dot");
+        let mut raw = URL_SAFE_NO_PAD.decode(payload).expect("b64");
+        raw[17..25].copy_from_slice(&(now().timestamp() + 60).to_be_bytes());
+        let extended = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(&raw));
+        assert!(matches!(tokens.verify(&extended, now()), Err(AuthError::Invalid)));
+    }
+
+    #[test]
+    fn other_secret_is_invalid() {
+        let token = ResetTokens::new(b"other-secret").issue(Uuid::new_v4(), "fp", now());
+        assert!(matches!(ResetTokens::new(SECRET).verify(&token, now()), Err(AuthError::Invalid)));
+    }
+
+    #[test]
+    fn garbage_is_invalid() {
+        let tokens = ResetTokens::new(SECRET);
+        let huge = "A".repeat(1_000_000);
+        let huge_dotted = format!("{huge}.{huge}");
+        for token in ["", ".", "..", "abc", "abc.def", "ä.ö", "🔑.🔑", "a.b.c", huge.as_str(), huge_dotted.as_str()]
+        {
+            assert!(matches!(tokens.verify(token, now()), Err(AuthError::Invalid)), "{token:.40}");
+        }
+    }
+
+    #[test]
+    fn fingerprint_mismatch() {
+        let tokens = ResetTokens::new(SECRET);
+        let old = password_fingerprint(Some("$2b$12$old"));
+        let new = password_fingerprint(Some("$argon2id$new"));
+        assert_ne!(old, new);
+        let claims = tokens.verify(&tokens.issue(Uuid::new_v4(), &old, now()), now()).expect("verify");
+        assert!(claims.matches_fingerprint(&old));
+        assert!(!claims.matches_fingerprint(&new));
+        assert!(!claims.matches_fingerprint(""));
+        assert!(!claims.matches_fingerprint(&old[..31]));
+    }
+
+    #[test]
+    fn fingerprint_format() {
+        let none = password_fingerprint(None);
+        assert_eq!(none, password_fingerprint(Some("")));
+        // SHA-256("") starts with e3b0c442 98fc1c14 9afbf4c8 996fb924.
+        assert_eq!(none, "e3b0c44298fc1c149afbf4c8996fb924");
+        assert_eq!(password_fingerprint(Some("x")).len(), 32);
+    }
+
+    #[test]
+    fn debug_does_not_print_key() {
+        let debug = format!("{:?}", ResetTokens::new(b"super-secret-value"));
+        assert!(!debug.contains("super-secret"), "{debug}");
+    }
+}

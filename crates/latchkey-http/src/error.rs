@@ -1,0 +1,202 @@
+//! The error envelope: every error status leaves through [`ApiError`], rendered in exactly one place.
+//!
+//! `{"success": false, "errors": [{"code": "AUTH_006", "message": "...", "field": null}]}`
+
+use std::borrow::Cow;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use latchkey_service::ServiceError;
+use serde::Serialize;
+
+/// One entry of the envelope's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorItem {
+    pub code: &'static str,
+    pub message: Cow<'static, str>,
+    pub field: Option<String>,
+}
+
+impl ErrorItem {
+    /// An entry without a field.
+    pub fn new(code: &'static str, message: impl Into<Cow<'static, str>>) -> ErrorItem {
+        ErrorItem { code, message: message.into(), field: None }
+    }
+
+    /// A `VAL_001` entry for a field (or for the whole body when `field` is `None`).
+    pub fn validation(field: Option<String>, message: impl Into<Cow<'static, str>>) -> ErrorItem {
+        ErrorItem { code: codes::VALIDATION, message: message.into(), field }
+    }
+}
+
+/// The error codes the API emits (the reference's `ErrorCode` values).
+pub mod codes {
+    pub const INVALID_CREDENTIALS: &str = "AUTH_001";
+    pub const INSUFFICIENT_PERMISSIONS: &str = "AUTH_004";
+    pub const AUTHENTICATION_REQUIRED: &str = "AUTH_006";
+    pub const OPERATION_FORBIDDEN: &str = "AUTH_007";
+    pub const USER_ALREADY_EXISTS: &str = "USER_002";
+    pub const VALIDATION: &str = "VAL_001";
+    pub const INVALID_INPUT: &str = "VAL_006";
+    pub const INTERNAL: &str = "SYS_001";
+    pub const NOT_FOUND: &str = "SYS_002";
+    pub const METHOD_NOT_ALLOWED: &str = "SYS_003";
+    pub const RATE_LIMITED: &str = "SYS_004";
+    pub const ALREADY_EXISTS: &str = "SYS_005";
+    pub const REQUEST_TOO_LARGE: &str = "REQUEST_TOO_LARGE";
+}
+
+/// An error response: status, envelope entries, and what is logged (never sent) for a 5xx.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    errors: Vec<ErrorItem>,
+    www_authenticate: bool,
+    retry_after: Option<u64>,
+    cause: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    success: bool,
+    errors: &'a [ErrorItem],
+}
+
+impl ApiError {
+    /// An error with one entry.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError {
+            status,
+            errors: vec![ErrorItem::new(code, message)],
+            www_authenticate: false,
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// 401 `AUTH_006` with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, codes::AUTHENTICATION_REQUIRED, message).with_www_authenticate()
+    }
+
+    /// 403 `AUTH_004`.
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, codes::INSUFFICIENT_PERMISSIONS, message)
+    }
+
+    /// 404 `SYS_002`.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, message)
+    }
+
+    /// 422 `VAL_001` with one entry per problem.
+    pub fn validation(errors: Vec<ErrorItem>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            www_authenticate: false,
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// 429 `SYS_004` with `Retry-After`.
+    pub fn rate_limited(message: impl Into<Cow<'static, str>>, retry_after_secs: u64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED, message);
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
+    /// 413 `REQUEST_TOO_LARGE`.
+    pub fn too_large() -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::REQUEST_TOO_LARGE,
+            "Request body too large. Maximum size is 10MB",
+        )
+    }
+
+    /// 500 `SYS_001` with a generic message; `cause` is logged, never sent.
+    pub fn internal(cause: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "An unexpected error occurred. Please try again later.",
+        );
+        e.cause = Some(cause.into());
+        e
+    }
+
+    /// 503 `SYS_001` "Service temporarily unavailable"; `cause` is logged, never sent.
+    pub fn unavailable(cause: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::INTERNAL, "Service temporarily unavailable");
+        e.cause = Some(cause.into());
+        e
+    }
+
+    /// Adds `WWW-Authenticate: Bearer`.
+    pub fn with_www_authenticate(mut self) -> ApiError {
+        self.www_authenticate = true;
+        self
+    }
+
+    /// Sets the field of the (first) entry.
+    pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
+        if let Some(first) = self.errors.first_mut() {
+            first.field = Some(field.into());
+        }
+        self
+    }
+
+    /// The entries, for tests and logging.
+    pub fn errors(&self) -> &[ErrorItem] {
+        &self.errors
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.errors.first() {
+            Some(e) => write!(f, "{} {}: {}", self.status.as_u16(), e.code, e.message),
+            None => write!(f, "{}", self.status),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(cause) = &self.cause {
+            // The one place a server-side failure is logged; the client sees only the generic message.
+            tracing::error!(status = self.status.as_u16(), cause = %cause, "request failed");
+        }
+        let mut res = HttpResponse::build(self.status);
+        if self.www_authenticate {
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        res.json(Envelope { success: false, errors: &self.errors })
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Validation(d) => ApiError::validation(vec![crate::validation::domain_item(&d)]),
+            ServiceError::Unavailable(cause) => ApiError::unavailable(cause),
+            ServiceError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(format!("blocking pool: {e}"))
+    }
+}

@@ -1,0 +1,17 @@
+//! latchkey-http: the thin actix-web shell around `latchkey-service` — routes, extractors, the error
+//! envelope, middleware — and the `latchkey` binary's commands.
+//!
+//! Handlers parse, call one service function on the blocking pool, and render; they hold no business
+//! rules. Nothing below this crate may depend on actix.
+
+pub mod app;
+pub mod cli;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod validation;
+
+pub use app::build_app;
+pub use state::AppState;

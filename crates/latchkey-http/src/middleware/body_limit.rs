@@ -1,0 +1,32 @@
+//! The request-size limit, part one: a declared `Content-Length` over the limit is refused before any
+//! byte is read. Part two is the extractors' own limit on the bytes actually read (chunked bodies
+//! included; see `crate::validation`). A malformed `Content-Length` never gets this far: actix's HTTP/1
+//! parser answers it with 400.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::middleware::Next;
+
+use crate::error::ApiError;
+
+/// Largest accepted request body: 10 MiB.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// The middleware function (`actix_web::middleware::from_fn`).
+pub async fn limit_request_size(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(|v| v.trim().parse::<u64>());
+    // Answer with a response, not `Err`, so the outer middleware still adds its headers.
+    match declared {
+        Some(Ok(len)) if len > MAX_BODY_BYTES as u64 => Ok(req.error_response(ApiError::too_large())),
+        Some(Err(_)) => Ok(req.error_response(ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            crate::error::codes::INVALID_INPUT,
+            "Invalid Content-Length header",
+        ))),
+        _ => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
+}

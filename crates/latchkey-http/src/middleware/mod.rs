@@ -1,0 +1,4 @@
+//! Middleware written for Latchkey: security headers on every response, and the request-size limit.
+
+pub mod body_limit;
+pub mod security_headers;

@@ -1,0 +1,57 @@
+//! `GET /health`: 200 when the database answers a real query in time, 503 when it does not.
+//! The body is the reference's health JSON, not the envelope.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::state::AppState;
+
+/// How long the health check waits for the database.
+const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    timestamp: String,
+    version: &'a str,
+    environment: &'a str,
+    checks: Checks,
+}
+
+#[derive(Serialize)]
+struct Checks {
+    database: Check,
+}
+
+#[derive(Serialize)]
+struct Check {
+    status: &'static str,
+    message: String,
+}
+
+/// The handler.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let db = state.db.clone();
+    // The pool wait is bounded by DB_CHECK_TIMEOUT; the outer timeout also bounds a query that hangs.
+    let probe = web::block(move || db.ping(DB_CHECK_TIMEOUT));
+    let database = match actix_web::rt::time::timeout(DB_CHECK_TIMEOUT * 2, probe).await {
+        Ok(Ok(Ok(()))) => Check { status: "healthy", message: "Database connection successful".into() },
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "health check: database unavailable");
+            Check { status: "unhealthy", message: format!("Database connection failed: {e}") }
+        }
+        Ok(Err(e)) => Check { status: "unhealthy", message: format!("Database connection failed: {e}") },
+        Err(_) => Check { status: "unhealthy", message: "Database connection failed: timed out".into() },
+    };
+    let healthy = database.status == "healthy";
+    let body = Health {
+        status: if healthy { "healthy" } else { "unhealthy" },
+        timestamp: state.clock.now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        version: &state.config.version,
+        environment: &state.config.environment,
+        checks: Checks { database },
+    };
+    if healthy { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+}
