@@ -226,15 +226,30 @@ impl Db {
 /// Runs `f` in a transaction that writes. On SQLite it begins with `BEGIN IMMEDIATE`, so the write lock is
 /// taken up front and waits on `busy_timeout`; a deferred transaction that reads and then writes could fail
 /// with `SQLITE_BUSY` when another writer got in between. On PostgreSQL it is an ordinary transaction.
+/// The closure's error type only needs `From<DbError>`.
 pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    E: From<DbError>,
 {
+    /// Lets diesel's transaction machinery carry the caller's error type.
+    enum TxError<E> {
+        Caller(E),
+        Db(diesel::result::Error),
+    }
+    impl<E> From<diesel::result::Error> for TxError<E> {
+        fn from(e: diesel::result::Error) -> Self {
+            TxError::Db(e)
+        }
+    }
+    let unwrap = |e: TxError<E>| match e {
+        TxError::Caller(e) => e,
+        TxError::Db(e) => E::from(DbError::from(e)),
+    };
     match conn {
-        AnyConnection::Pg(_) => conn.transaction(f),
+        AnyConnection::Pg(_) => conn.transaction(|c| f(c).map_err(TxError::Caller)).map_err(unwrap),
         AnyConnection::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE").map_err(|e| E::from(e.into()))?;
             let result = f(conn);
             let AnyConnection::Sqlite(inner) = conn else {
                 unreachable!("the closure cannot change the connection's variant")
@@ -245,11 +260,11 @@ where
                     Err(commit_err) => {
                         // A failed COMMIT leaves the transaction open; roll it back before reporting.
                         let _ = AnsiTransactionManager::rollback_transaction(inner);
-                        Err(commit_err.into())
+                        Err(E::from(commit_err.into()))
                     }
                 },
                 Err(e) => {
-                    AnsiTransactionManager::rollback_transaction(inner)?;
+                    AnsiTransactionManager::rollback_transaction(inner).map_err(|e| E::from(e.into()))?;
                     Err(e)
                 }
             }

@@ -6,6 +6,7 @@ use actix_web::HttpServer;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use latchkey_db::{Db, PoolOptions};
+use latchkey_domain::DeviceParser;
 use latchkey_domain::clock::SystemClock;
 use latchkey_service::Config;
 use latchkey_service::config::SecretSource;
@@ -28,6 +29,38 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create a superuser (the password comes from standard input with --password-stdin, else from
+    /// LATCHKEY_SUPERUSER_PASSWORD).
+    CreateSuperuser {
+        /// The superuser's email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `latchkey create-superuser`.
+pub fn create_superuser(config: Config, email: &str, password_stdin: bool) -> anyhow::Result<()> {
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        std::env::var("LATCHKEY_SUPERUSER_PASSWORD")
+            .context("give the password with --password-stdin or LATCHKEY_SUPERUSER_PASSWORD")?
+    };
+    let db = open_db(&config)?;
+    prepare_schema(&config, &db)?;
+    let services =
+        latchkey_service::Services::new(&config, db, Arc::new(SystemClock)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if latchkey_service::auth::create_superuser(&services, email, &password).map_err(|e| anyhow::anyhow!("{e}"))? {
+        tracing::info!(email, "superuser created");
+        Ok(())
+    } else {
+        bail!("a user with email {email} already exists")
+    }
 }
 
 /// Opens the pool the configuration names.
@@ -68,6 +101,17 @@ fn prepare_schema(config: &Config, db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates `FIRST_SUPERUSER_EMAIL` when it is set and no such user exists.
+fn ensure_first_superuser(state: &AppState) -> anyhow::Result<()> {
+    let Some(first) = &state.config.first_superuser else { return Ok(()) };
+    let created = latchkey_service::auth::create_superuser(&state.services, &first.email, &first.password)
+        .map_err(|e| anyhow::anyhow!("FIRST_SUPERUSER_EMAIL/FIRST_SUPERUSER_PASSWORD: {e}"))?;
+    if created {
+        tracing::info!(email = %first.email, "created the first superuser");
+    }
+    Ok(())
+}
+
 /// `latchkey serve`: runs until SIGINT or SIGTERM, then finishes in-flight requests (up to 10 s).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     match &config.secret_source {
@@ -81,12 +125,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         SecretSource::Environment => {}
     }
     let db = open_db(&config)?;
-    let db_for_setup = db.clone();
-    let config = Arc::new(config);
-    let setup_config = Arc::clone(&config);
-    actix_web::web::block(move || prepare_schema(&setup_config, &db_for_setup)).await??;
+    // Start-up work that blocks (migrations, hashing, building the User-Agent parser) runs off the runtime.
+    let state = actix_web::web::block(move || -> anyhow::Result<AppState> {
+        prepare_schema(&config, &db)?;
+        let state = AppState::new(config, db, Arc::new(SystemClock), Arc::new(DeviceParser::new()))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        ensure_first_superuser(&state)?;
+        Ok(state)
+    })
+    .await??;
+    let config = Arc::clone(&state.config);
 
-    let state = AppState { config: Arc::clone(&config), db, clock: Arc::new(SystemClock) };
+    // Rate-limit state grows with distinct clients; forget the idle ones every minute.
+    let limits = state.limits.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limits.retain_recent();
+        }
+    });
+
     let server = HttpServer::new(move || build_app(state.clone()))
         .shutdown_timeout(10)
         .bind((config.host.as_str(), config.port))

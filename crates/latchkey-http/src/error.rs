@@ -149,6 +149,11 @@ impl ApiError {
         self
     }
 
+    /// The status as a number.
+    pub fn status_code_u16(&self) -> u16 {
+        self.status.as_u16()
+    }
+
     /// The entries, for tests and logging.
     pub fn errors(&self) -> &[ErrorItem] {
         &self.errors
@@ -188,7 +193,28 @@ impl ResponseError for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Validation(d) => ApiError::validation(vec![crate::validation::domain_item(&d)]),
+            ServiceError::Validation(errors) => {
+                ApiError::validation(errors.iter().map(crate::validation::domain_item).collect())
+            }
+            ServiceError::InvalidCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, codes::INVALID_CREDENTIALS, "Invalid email or password")
+                    .with_www_authenticate()
+            }
+            ServiceError::InactiveAccount => {
+                ApiError::new(StatusCode::UNAUTHORIZED, codes::INVALID_CREDENTIALS, "User account is inactive")
+                    .with_www_authenticate()
+            }
+            ServiceError::Unauthenticated(message) => ApiError::unauthorized(message),
+            ServiceError::Forbidden(message) => ApiError::forbidden(message),
+            ServiceError::WrongCurrentPassword => {
+                ApiError::new(StatusCode::FORBIDDEN, codes::INVALID_CREDENTIALS, "Current password is incorrect")
+            }
+            ServiceError::NotFound(message) => ApiError::not_found(message),
+            ServiceError::BadRequest(message) => ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_INPUT, message),
+            ServiceError::LoginThrottled { retry_after_secs } => ApiError::rate_limited(
+                "Too many failed login attempts for this account. Please try again later.",
+                retry_after_secs,
+            ),
             ServiceError::Unavailable(cause) => ApiError::unavailable(cause),
             ServiceError::Internal(cause) => ApiError::internal(cause),
         }

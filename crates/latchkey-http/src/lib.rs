@@ -7,7 +7,9 @@
 pub mod app;
 pub mod cli;
 pub mod error;
+pub mod extract;
 pub mod middleware;
+pub mod responses;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

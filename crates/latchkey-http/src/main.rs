@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => actix_web::rt::System::new().block_on(cli::serve(config)),
         Command::Migrate => cli::migrate(&config),
+        Command::CreateSuperuser { email, password_stdin } => cli::create_superuser(config, &email, password_stdin),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,7 @@ pub mod defaults {
     pub const MAX_SESSIONS_PER_USER: u32 = 0;
     pub const LOGIN_MAX_FAILURES: u32 = 20;
     pub const PROJECT_NAME: &str = "Latchkey";
+    pub const SMTP_FROM: &str = "Latchkey <no-reply@localhost>";
     pub const MIN_SECRET_KEY_LEN: usize = 32;
 }
 
@@ -124,6 +125,7 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub frontend_url: String,
     pub smtp_url: Option<String>,
+    pub smtp_from: String,
     pub first_superuser: Option<FirstSuperuser>,
     pub log_format: LogFormat,
     pub session_retention_days: i64,
@@ -257,6 +259,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             smtp_url: get("SMTP_URL"),
+            smtp_from: get("SMTP_FROM").unwrap_or_else(|| defaults::SMTP_FROM.to_owned()),
             first_superuser,
             log_format,
             session_retention_days: int(&get, "SESSION_RETENTION_DAYS", defaults::SESSION_RETENTION_DAYS, 0..=3650)?,

@@ -7,9 +7,36 @@ use latchkey_domain::DomainError;
 /// A use case failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// Input broke a domain rule (a 422).
-    #[error(transparent)]
-    Validation(#[from] DomainError),
+    /// Input broke domain rules (a 422); one entry per broken rule.
+    #[error("invalid input: {}", .0.iter().map(|e| e.message()).collect::<Vec<_>>().join("; "))]
+    Validation(Vec<DomainError>),
+    /// Wrong email or password, or a user who may not log in (401 AUTH_001).
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// The right password for a deactivated account (401 AUTH_001).
+    #[error("user account is inactive")]
+    InactiveAccount,
+    /// A missing, invalid, expired or revoked token or session (401 AUTH_006); the message is for the client.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller may not do this (403 AUTH_004).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The current password given for a change is wrong (403 AUTH_001).
+    #[error("current password is incorrect")]
+    WrongCurrentPassword,
+    /// No such thing (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A request that cannot be honoured as made (400 VAL_006).
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// Too many failed logins for this account (429).
+    #[error("too many failed login attempts")]
+    LoginThrottled {
+        /// Seconds until the account's window lets a login through again.
+        retry_after_secs: u64,
+    },
     /// The database is unreachable (a 503).
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -24,5 +51,17 @@ impl From<DbError> for ServiceError {
             DbError::Unavailable(msg) => ServiceError::Unavailable(msg),
             other => ServiceError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        ServiceError::Validation(vec![e])
+    }
+}
+
+impl From<latchkey_auth::AuthError> for ServiceError {
+    fn from(e: latchkey_auth::AuthError) -> Self {
+        ServiceError::Internal(e.to_string())
     }
 }

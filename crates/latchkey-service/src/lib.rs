@@ -1,13 +1,23 @@
-//! latchkey-service: the use cases — register, login, refresh, logout, sessions, users, cleanup — and the
-//! configuration. It owns transactions and takes a `Clock`; it turns domain, token and database pieces
-//! into behaviour.
+//! latchkey-service: the use cases — register, login, refresh, logout, sessions, users, password reset,
+//! cleanup — and the configuration. It owns transactions and takes a `Clock`; it turns domain, token and
+//! database pieces into behaviour. Functions here are synchronous (diesel is): callers run them on a
+//! blocking thread.
 //!
 //! Depends on `latchkey-domain`, `latchkey-db` and `latchkey-auth`; it must never depend on actix or any
 //! other HTTP type.
 
+pub mod auth;
 pub mod cleanup;
 pub mod config;
 pub mod error;
+pub mod hash_gate;
+pub mod mail;
+pub mod password_reset;
+pub mod services;
+pub mod sessions;
+pub mod users;
 
+pub use auth::Authenticated;
 pub use config::Config;
 pub use error::ServiceError;
+pub use services::{Policy, Services};

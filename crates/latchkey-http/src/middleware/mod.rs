@@ -1,4 +1,5 @@
 //! Middleware written for Latchkey: security headers on every response, and the request-size limit.
 
 pub mod body_limit;
+pub mod rate_limit;
 pub mod security_headers;

@@ -33,7 +33,7 @@ struct Check {
 
 /// The handler.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.db.clone();
+    let db = state.services.db.clone();
     // The pool wait is bounded by DB_CHECK_TIMEOUT; the outer timeout also bounds a query that hangs.
     let probe = web::block(move || db.ping(DB_CHECK_TIMEOUT));
     let database = match actix_web::rt::time::timeout(DB_CHECK_TIMEOUT * 2, probe).await {
@@ -48,7 +48,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let healthy = database.status == "healthy";
     let body = Health {
         status: if healthy { "healthy" } else { "unhealthy" },
-        timestamp: state.clock.now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        timestamp: state.services.now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         version: &state.config.version,
         environment: &state.config.environment,
         checks: Checks { database },

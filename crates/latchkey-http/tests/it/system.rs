@@ -11,14 +11,15 @@ use latchkey_domain::ManualClock;
 use latchkey_http::AppState;
 use latchkey_service::Config;
 
-use crate::{json, service, state_for, t0};
+use crate::{devices, json, service, t0, world};
 
 #[actix_web::test]
 async fn health_is_200_when_the_database_answers() {
     for db in TestDb::all() {
-        let app = service(state_for(&db, &ManualClock::new(t0()))).await;
+        let label = db.label;
+        let app = service(world(db).state).await;
         let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
-        assert_eq!(res.status(), StatusCode::OK, "{}", db.label);
+        assert_eq!(res.status(), StatusCode::OK, "{label}");
         assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
         let body = json(res).await;
         assert_eq!(body["status"], "healthy");
@@ -36,7 +37,7 @@ async fn health_is_503_when_the_database_does_not_answer() {
     let db =
         Db::from_url(url, PoolOptions { connection_timeout: Duration::from_millis(500), ..PoolOptions::default() })
             .unwrap();
-    let state = AppState { config: Arc::new(Config::for_tests(url)), db, clock: Arc::new(ManualClock::new(t0())) };
+    let state = AppState::new(Config::for_tests(url), db, Arc::new(ManualClock::new(t0())), devices()).unwrap();
     let app = service(state).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -51,7 +52,7 @@ async fn health_is_503_when_the_database_does_not_answer() {
 #[actix_web::test]
 async fn root_page_links_to_the_docs() {
     let db = TestDb::sqlite();
-    let app = service(state_for(&db, &ManualClock::new(t0()))).await;
+    let app = service(world(db).state).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers().get("content-type").unwrap(), "text/html; charset=utf-8");
@@ -62,7 +63,7 @@ async fn root_page_links_to_the_docs() {
 #[actix_web::test]
 async fn unknown_routes_and_methods_answer_in_the_envelope_with_headers() {
     let db = TestDb::sqlite();
-    let app = service(state_for(&db, &ManualClock::new(t0()))).await;
+    let app = service(world(db).state).await;
 
     let res = test::call_service(&app, test::TestRequest::get().uri("/nope").to_request()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
@@ -85,7 +86,7 @@ async fn unknown_routes_and_methods_answer_in_the_envelope_with_headers() {
 #[actix_web::test]
 async fn declared_oversized_bodies_are_413_in_the_envelope() {
     let db = TestDb::sqlite();
-    let app = service(state_for(&db, &ManualClock::new(t0()))).await;
+    let app = service(world(db).state).await;
     let req = test::TestRequest::post().uri("/health").insert_header(("content-length", "10485761")).to_request();
     let res = test::call_service(&app, req).await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
@@ -98,11 +99,7 @@ async fn declared_oversized_bodies_are_413_in_the_envelope() {
 #[actix_web::test]
 async fn production_adds_hsts() {
     let db = TestDb::sqlite();
-    let mut state = state_for(&db, &ManualClock::new(t0()));
-    let mut config = (*state.config).clone();
-    config.environment = "production".into();
-    state.config = Arc::new(config);
-    let app = service(state).await;
+    let app = service(crate::world_with(db, |c| c.environment = "production".into()).state).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.headers().get("strict-transport-security").unwrap(), "max-age=31536000; includeSubDomains");
 }

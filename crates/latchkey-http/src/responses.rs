@@ -1,0 +1,195 @@
+//! Response bodies, field for field (and in field order) as the reference serialises them.
+
+use chrono::{DateTime, Utc};
+use latchkey_db::models::{EventRow, SessionRow, UserRow};
+use latchkey_db::repo::Page;
+use latchkey_service::auth::IssuedTokens;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// `UserResponse`.
+#[derive(Debug, Serialize)]
+pub struct UserResponse {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub id: Uuid,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub locale: Option<String>,
+}
+
+impl From<&UserRow> for UserResponse {
+    fn from(u: &UserRow) -> Self {
+        UserResponse {
+            email: u.email.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            phone_number: u.phone_number.clone(),
+            id: u.id.0,
+            is_active: u.is_active,
+            is_superuser: u.is_superuser,
+            created_at: u.created_at.0,
+            updated_at: Some(u.updated_at.0),
+            locale: u.locale.clone(),
+        }
+    }
+}
+
+/// `Token`.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    pub user: UserResponse,
+    pub expires_in: i64,
+}
+
+impl From<IssuedTokens> for TokenResponse {
+    fn from(t: IssuedTokens) -> Self {
+        TokenResponse {
+            user: UserResponse::from(&t.user),
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            token_type: "bearer",
+            expires_in: t.expires_in,
+        }
+    }
+}
+
+/// `{"success": true, "message": ...}`.
+#[derive(Debug, Serialize)]
+pub struct MessageResponse {
+    pub success: bool,
+    pub message: String,
+}
+
+impl MessageResponse {
+    /// A success message.
+    pub fn ok(message: impl Into<String>) -> MessageResponse {
+        MessageResponse { success: true, message: message.into() }
+    }
+}
+
+/// `SessionResponse`; `user_agent` is never returned.
+#[derive(Debug, Serialize)]
+pub struct SessionResponse {
+    pub device_name: Option<String>,
+    pub device_id: Option<String>,
+    pub id: Uuid,
+    pub ip_address: Option<String>,
+    pub location_city: Option<String>,
+    pub location_country: Option<String>,
+    pub last_used_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub is_current: bool,
+}
+
+impl SessionResponse {
+    /// The row as seen by the caller whose session is `current`.
+    pub fn new(s: &SessionRow, current: Uuid) -> SessionResponse {
+        SessionResponse {
+            device_name: s.device_name.clone(),
+            device_id: s.device_id.clone(),
+            id: s.id.0,
+            ip_address: s.ip_address.clone(),
+            location_city: s.location_city.clone(),
+            location_country: s.location_country.clone(),
+            last_used_at: s.last_used_at.0,
+            created_at: s.created_at.0,
+            expires_at: s.expires_at.0,
+            is_current: s.id.0 == current,
+        }
+    }
+}
+
+/// `{"sessions": [...], "total": N}`.
+#[derive(Debug, Serialize)]
+pub struct SessionListResponse {
+    pub sessions: Vec<SessionResponse>,
+    pub total: usize,
+}
+
+/// One entry of `GET /sessions/me/history`.
+#[derive(Debug, Serialize)]
+pub struct EventResponse {
+    pub id: Uuid,
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub ip_address: Option<String>,
+    pub device_name: Option<String>,
+    pub session_id: Option<Uuid>,
+}
+
+impl From<&EventRow> for EventResponse {
+    fn from(e: &EventRow) -> Self {
+        EventResponse {
+            id: e.id.0,
+            event_type: e.kind.clone(),
+            occurred_at: e.occurred_at.0,
+            ip_address: e.ip_address.clone(),
+            device_name: e.device_name.clone(),
+            session_id: e.session_id.map(|s| s.0),
+        }
+    }
+}
+
+/// The pagination block.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Pagination {
+    pub total: i64,
+    pub page: u32,
+    pub page_size: usize,
+    pub total_pages: i64,
+    pub has_next: bool,
+    pub has_prev: bool,
+}
+
+/// `PaginatedResponse[T]`: `{"data": [...], "pagination": {...}}`.
+#[derive(Debug, Serialize)]
+pub struct Paginated<T> {
+    pub data: Vec<T>,
+    pub pagination: Pagination,
+}
+
+impl<T> Paginated<T> {
+    /// Builds a page; `page_size` is the number of items in this page, as in the reference.
+    pub fn new<R>(page: Page<R>, number: u32, limit: u32, map: impl Fn(&R) -> T) -> Paginated<T> {
+        let total_pages = if page.total == 0 { 0 } else { (page.total + i64::from(limit) - 1) / i64::from(limit) };
+        let data: Vec<T> = page.items.iter().map(map).collect();
+        Paginated {
+            pagination: Pagination {
+                total: page.total,
+                page: number,
+                page_size: data.len(),
+                total_pages,
+                has_next: i64::from(number) < total_pages,
+                has_prev: number > 1,
+            },
+            data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_matches_the_reference() {
+        let page = Page { items: vec![1, 2], total: 5 };
+        let p = Paginated::new(page, 1, 2, |x: &i32| *x);
+        assert_eq!(
+            p.pagination,
+            Pagination { total: 5, page: 1, page_size: 2, total_pages: 3, has_next: true, has_prev: false }
+        );
+        let empty = Paginated::new(Page::<i32> { items: vec![], total: 0 }, 2, 20, |x| *x);
+        assert_eq!(empty.pagination.total_pages, 0);
+        assert!(empty.pagination.has_prev && !empty.pagination.has_next);
+    }
+}

@@ -1,0 +1,453 @@
+//! Registration, login, refresh-token rotation, logout, and the per-request authentication check.
+
+use chrono::{DateTime, Utc};
+use latchkey_auth::{AccessClaims, AuthError, RefreshClaims, TokenType, Verification};
+use latchkey_db::models::{NewSession, NewUser, SessionRow, UserRow};
+use latchkey_db::repo::{events, sessions, users};
+use latchkey_db::{AnyConnection, DbError, Id, Json, Ts, write_transaction};
+use latchkey_domain::{
+    DeviceInfo, DomainError, Email, RevokeReason, SecurityEventKind, normalize_phone, validate_password,
+};
+use serde_json::json;
+
+use crate::error::ServiceError;
+use crate::services::{EventContext, Services, record_event};
+
+/// Messages clients see; kept in one place so tests and handlers agree.
+pub mod messages {
+    pub const SESSION_REVOKED: &str = "Session has been revoked";
+    pub const SESSION_REVOKED_LOGIN_AGAIN: &str = "Session has been revoked. Please log in again.";
+    pub const INVALID_REFRESH: &str = "Invalid refresh token";
+    pub const REFRESH_EXPIRED: &str = "Refresh token has expired. Please log in again.";
+    pub const TOKEN_EXPIRED: &str = "Token expired";
+    pub const BAD_CREDENTIALS: &str = "Could not validate credentials";
+    pub const REGISTRATION_FAILED: &str = "Registration failed. Please check your information and try again.";
+}
+
+/// A new account as submitted.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+/// Tokens for a session, plus the user they belong to.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Access token lifetime in seconds.
+    pub expires_in: i64,
+    pub user: UserRow,
+    pub session_id: uuid::Uuid,
+}
+
+/// A request that passed the authentication check.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: UserRow,
+    pub session: SessionRow,
+}
+
+impl Authenticated {
+    /// The caller's user id.
+    pub fn user_id(&self) -> uuid::Uuid {
+        self.user.id.0
+    }
+
+    /// The caller's session id.
+    pub fn session_id(&self) -> uuid::Uuid {
+        self.session.id.0
+    }
+}
+
+fn check_len(field: &'static str, value: &str, max: usize, errors: &mut Vec<DomainError>) {
+    if value.chars().count() > max {
+        errors.push(DomainError::constraint(field, format!("String should have at most {max} characters")));
+    }
+}
+
+/// Validates a registration, collecting every broken rule.
+fn validate_registration(r: &Registration) -> Result<(Email, Option<String>), ServiceError> {
+    let mut errors = Vec::new();
+    let email = Email::parse(&r.email).map_err(|e| errors.push(e)).ok();
+    check_len("first_name", &r.first_name, 100, &mut errors);
+    if let Some(last) = &r.last_name {
+        check_len("last_name", last, 100, &mut errors);
+    }
+    let phone = match r.phone_number.as_deref().map(normalize_phone).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    if let Err(e) = validate_password(&r.password) {
+        errors.push(e);
+    }
+    match email {
+        Some(email) if errors.is_empty() => Ok((email, phone)),
+        _ => Err(ServiceError::Validation(errors)),
+    }
+}
+
+/// `POST /auth/register`: creates an active, non-superuser account (whatever the body says about those).
+pub fn register(svc: &Services, r: &Registration) -> Result<UserRow, ServiceError> {
+    let (email, phone) = validate_registration(r)?;
+    let hash = svc.hash_password(&r.password)?;
+    let now = svc.now();
+    let new = NewUser {
+        id: Id(uuid::Uuid::new_v4()),
+        email: email.into_string(),
+        password_hash: Some(hash),
+        first_name: r.first_name.clone(),
+        last_name: r.last_name.clone(),
+        phone_number: phone,
+        is_active: true,
+        is_superuser: false,
+        preferences: Some(Json(json!({}))),
+        locale: None,
+        created_at: Ts(now),
+        updated_at: Ts(now),
+    };
+    let mut conn = svc.db.conn()?;
+    match users::create(&mut conn, &new) {
+        Ok(user) => Ok(user),
+        Err(DbError::Conflict { .. }) => Err(ServiceError::BadRequest(messages::REGISTRATION_FAILED)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates a superuser, or promotes nothing and returns `Ok(false)` when the email is taken.
+pub fn create_superuser(svc: &Services, email: &str, password: &str) -> Result<bool, ServiceError> {
+    let email = Email::parse(email)?;
+    validate_password(password)?;
+    let mut conn = svc.db.conn()?;
+    if users::find_by_email(&mut conn, email.as_str())?.is_some() {
+        return Ok(false);
+    }
+    let hash = svc.hash_password(password)?;
+    let now = svc.now();
+    let new = NewUser {
+        id: Id(uuid::Uuid::new_v4()),
+        email: email.into_string(),
+        password_hash: Some(hash),
+        first_name: "Admin".to_owned(),
+        last_name: None,
+        phone_number: None,
+        is_active: true,
+        is_superuser: true,
+        preferences: Some(Json(json!({}))),
+        locale: None,
+        created_at: Ts(now),
+        updated_at: Ts(now),
+    };
+    match users::create(&mut conn, &new) {
+        Ok(_) => Ok(true),
+        Err(DbError::Conflict { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Signs the pair of tokens for a session.
+fn sign_tokens(
+    svc: &Services,
+    user: &UserRow,
+    session_id: uuid::Uuid,
+    refresh_jti: uuid::Uuid,
+    now: DateTime<Utc>,
+    refresh_expires_at: DateTime<Utc>,
+) -> Result<(String, String), ServiceError> {
+    let access = AccessClaims {
+        sub: user.id.0,
+        exp: (now + svc.policy.lifetimes.access).timestamp(),
+        iat: now.timestamp(),
+        jti: uuid::Uuid::new_v4(),
+        token_type: TokenType::Access,
+        sid: session_id,
+        is_superuser: user.is_superuser,
+        email: user.email.clone(),
+        first_name: user.first_name.clone(),
+    };
+    let refresh = RefreshClaims {
+        sub: user.id.0,
+        exp: refresh_expires_at.timestamp(),
+        iat: now.timestamp(),
+        jti: refresh_jti,
+        token_type: TokenType::Refresh,
+        sid: session_id,
+    };
+    Ok((svc.tokens.encode_access(&access)?, svc.tokens.encode_refresh(&refresh)?))
+}
+
+/// Refuses a login when the account had too many recent failures; returns the wait in seconds.
+fn throttle_wait(
+    svc: &Services,
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<u64>, ServiceError> {
+    let window = svc.policy.login_window;
+    let max = svc.policy.login_max_failures as usize;
+    let failures = events::recent_login_failures(conn, user_id, Ts(now - window))?;
+    if failures.len() < max {
+        return Ok(None);
+    }
+    // The attempt is allowed again once enough failures have left the window.
+    let freeing = failures[failures.len() - max];
+    let wait = (freeing.0 + window - now).num_seconds().max(1);
+    Ok(Some(u64::try_from(wait).unwrap_or(1)))
+}
+
+/// `POST /auth/login` and `/auth/login/oauth`: checks the password and opens a session on this device.
+pub fn login(svc: &Services, email: &str, password: &str, device: &DeviceInfo) -> Result<IssuedTokens, ServiceError> {
+    let email = Email::parse(email)?;
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    let user = users::find_by_email(&mut conn, email.as_str())?.filter(|u| u.deleted_at.is_none());
+    let Some(user) = user else {
+        // Unknown (or deleted) accounts cost the same hash verification as known ones.
+        svc.verify_password(password, None);
+        record_event(
+            &mut conn,
+            now,
+            SecurityEventKind::LoginFailed,
+            EventContext { device: Some(device), ..EventContext::default() },
+            Some(json!({"reason": "unknown_email"})),
+        )?;
+        return Err(ServiceError::InvalidCredentials);
+    };
+    let ctx = EventContext { user_id: Some(user.id.0), session_id: None, device: Some(device) };
+    if let Some(retry_after_secs) = throttle_wait(svc, &mut conn, user.id.0, now)? {
+        return Err(ServiceError::LoginThrottled { retry_after_secs });
+    }
+    let verification = svc.verify_password(password, user.password_hash.as_deref());
+    let Verification::Valid { needs_rehash } = verification else {
+        record_event(&mut conn, now, SecurityEventKind::LoginFailed, ctx, Some(json!({"reason": "wrong_password"})))?;
+        return Err(ServiceError::InvalidCredentials);
+    };
+    if !user.is_active {
+        record_event(&mut conn, now, SecurityEventKind::LoginFailed, ctx, Some(json!({"reason": "inactive"})))?;
+        return Err(ServiceError::InactiveAccount);
+    }
+    // Legacy bcrypt (or outdated argon2) hashes are upgraded now that we know the password.
+    let new_hash = if needs_rehash { Some(svc.hash_password(password)?) } else { None };
+
+    let session_id = uuid::Uuid::new_v4();
+    let jti = uuid::Uuid::new_v4();
+    let absolute = now + svc.policy.lifetimes.absolute;
+    let expires_at = svc.policy.lifetimes.refresh_expiry(now, absolute);
+    let (access_token, refresh_token) = sign_tokens(svc, &user, session_id, jti, now, expires_at)?;
+    let max_sessions = svc.policy.max_sessions_per_user as usize;
+
+    let user = write_transaction(&mut conn, |c| -> Result<UserRow, ServiceError> {
+        if let Some(hash) = &new_hash {
+            users::set_password_hash(c, user.id.0, hash, Ts(now))?;
+        }
+        if max_sessions > 0 {
+            let evicted = sessions::evict_least_recently_used(
+                c,
+                user.id.0,
+                max_sessions - 1,
+                RevokeReason::Evicted.as_str(),
+                Ts(now),
+            )?;
+            for id in evicted {
+                record_event(
+                    c,
+                    now,
+                    SecurityEventKind::SessionRevoked,
+                    EventContext { session_id: Some(id), ..ctx },
+                    Some(json!({"reason": RevokeReason::Evicted.as_str()})),
+                )?;
+            }
+        }
+        sessions::create(
+            c,
+            &NewSession {
+                id: Id(session_id),
+                user_id: user.id,
+                refresh_token_jti: jti.to_string(),
+                device_name: Some(device.device_name.clone()),
+                device_id: device.device_id.clone(),
+                ip_address: device.ip_address.clone(),
+                user_agent: device.user_agent.clone(),
+                last_used_at: Ts(now),
+                expires_at: Ts(expires_at),
+                absolute_expires_at: Ts(absolute),
+                is_active: true,
+                created_at: Ts(now),
+                updated_at: Ts(now),
+            },
+        )?;
+        record_event(
+            c,
+            now,
+            SecurityEventKind::LoginSucceeded,
+            EventContext { session_id: Some(session_id), ..ctx },
+            None,
+        )?;
+        Ok(user)
+    })?;
+    Ok(IssuedTokens {
+        access_token,
+        refresh_token,
+        expires_in: svc.policy.lifetimes.access.num_seconds(),
+        user,
+        session_id,
+    })
+}
+
+/// How a refresh ended inside its transaction.
+enum RefreshOutcome {
+    Rotated(Box<IssuedTokens>),
+    Refused(&'static str),
+}
+
+/// `POST /auth/refresh`: rotates the refresh token. Presenting a token that was already rotated out is
+/// reuse: the session is revoked (unless the rotation happened within the grace window, which is how a
+/// client's concurrent double refresh looks).
+pub fn refresh(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, ServiceError> {
+    let now = svc.now();
+    let claims = match svc.tokens.decode_refresh(refresh_token, now) {
+        Ok(c) => c,
+        Err(AuthError::Expired) => return Err(ServiceError::Unauthenticated(messages::REFRESH_EXPIRED)),
+        Err(_) => return Err(ServiceError::Unauthenticated(messages::INVALID_REFRESH)),
+    };
+    let presented = claims.jti.to_string();
+    let new_jti = uuid::Uuid::new_v4();
+    let mut conn = svc.db.conn()?;
+    let outcome = write_transaction(&mut conn, |c| -> Result<RefreshOutcome, ServiceError> {
+        let Some((session, user)) = sessions::find_with_user(c, claims.sid)? else {
+            return Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN));
+        };
+        if session.user_id.0 != claims.sub {
+            return Ok(RefreshOutcome::Refused(messages::INVALID_REFRESH));
+        }
+        if !user.is_active || user.deleted_at.is_some() {
+            return Ok(RefreshOutcome::Refused(messages::INVALID_REFRESH));
+        }
+        let new_expires_at = svc.policy.lifetimes.refresh_expiry(now, session.absolute_expires_at.0);
+        let rotation = sessions::Rotation {
+            session_id: claims.sid,
+            presented_jti: &presented,
+            new_jti: &new_jti.to_string(),
+            new_expires_at: Ts(new_expires_at),
+            now: Ts(now),
+        };
+        if sessions::rotate(c, &rotation)?.is_some() {
+            let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, new_expires_at)?;
+            return Ok(RefreshOutcome::Rotated(Box::new(IssuedTokens {
+                access_token,
+                refresh_token,
+                expires_in: svc.policy.lifetimes.access.num_seconds(),
+                user,
+                session_id: claims.sid,
+            })));
+        }
+        // The swap lost: the session ended, or this token is no longer the current one.
+        if !session.is_active || session.expires_at.0 <= now || session.refresh_token_jti == presented {
+            return Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN));
+        }
+        let within_grace = session.previous_refresh_jti.as_deref() == Some(presented.as_str())
+            && session.rotated_at.is_some_and(|t| now - t.0 <= svc.policy.reuse_grace);
+        if !within_grace {
+            sessions::revoke(c, claims.sid, RevokeReason::RefreshTokenReuse.as_str(), Ts(now))?;
+            record_event(
+                c,
+                now,
+                SecurityEventKind::RefreshTokenReuse,
+                EventContext { user_id: Some(user.id.0), session_id: Some(claims.sid), device: None },
+                Some(json!({"presented_jti": presented})),
+            )?;
+            tracing::warn!(user_id = %user.id.0, session_id = %claims.sid, "refresh token reuse: session revoked");
+        }
+        Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN))
+    })?;
+    match outcome {
+        RefreshOutcome::Rotated(tokens) => Ok(*tokens),
+        RefreshOutcome::Refused(message) => Err(ServiceError::Unauthenticated(message)),
+    }
+}
+
+/// The authentication check of every request: a valid access token whose session is live and whose user
+/// may act. One query loads both; "last used" is written at most once a minute.
+pub fn authenticate(svc: &Services, access_token: &str) -> Result<Authenticated, ServiceError> {
+    let now = svc.now();
+    let claims = match svc.tokens.decode_access(access_token, now) {
+        Ok(c) => c,
+        Err(AuthError::Expired) => return Err(ServiceError::Unauthenticated(messages::TOKEN_EXPIRED)),
+        Err(_) => return Err(ServiceError::Unauthenticated(messages::BAD_CREDENTIALS)),
+    };
+    let mut conn = svc.db.conn()?;
+    let Some((mut session, user)) = sessions::find_with_user(&mut conn, claims.sid)? else {
+        return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
+    };
+    if session.user_id.0 != claims.sub {
+        return Err(ServiceError::Unauthenticated(messages::BAD_CREDENTIALS));
+    }
+    if !session.is_active || session.expires_at.0 <= now || user.deleted_at.is_some() {
+        return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
+    }
+    if !user.is_active {
+        return Err(ServiceError::Forbidden("Inactive user".into()));
+    }
+    if now - session.last_used_at.0 >= svc.policy.touch_interval
+        && sessions::touch(&mut conn, session.id.0, Ts(now), svc.policy.touch_interval)?
+    {
+        session.last_used_at = Ts(now);
+    }
+    Ok(Authenticated { user, session })
+}
+
+/// `POST /auth/logout`: ends the session the refresh token names, if it is the caller's. An invalid,
+/// expired or unknown token still succeeds (the client wants to be logged out).
+pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Result<(), ServiceError> {
+    let now = svc.now();
+    // An expired token still names the session to end: check it as of its own expiry.
+    let claims = match svc.tokens.decode_refresh(refresh_token, now) {
+        Ok(c) => c,
+        Err(_) => return Ok(()),
+    };
+    let mut conn = svc.db.conn()?;
+    let Some(session) = sessions::find_by_id(&mut conn, claims.sid)? else { return Ok(()) };
+    if session.user_id.0 != caller.user_id() {
+        return Err(ServiceError::Forbidden("You can only logout your own sessions".into()));
+    }
+    if sessions::revoke(&mut conn, claims.sid, RevokeReason::Logout.as_str(), Ts(now))? {
+        record_event(
+            &mut conn,
+            now,
+            SecurityEventKind::Logout,
+            EventContext { user_id: Some(caller.user_id()), session_id: Some(claims.sid), device: None },
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// `POST /auth/logout-all` (every session) and `/auth/logout-others` (all but the caller's); returns how many
+/// sessions ended.
+pub fn logout_many(svc: &Services, caller: &Authenticated, keep_current: bool) -> Result<usize, ServiceError> {
+    let now = svc.now();
+    let (keep, reason) = if keep_current {
+        (Some(caller.session_id()), RevokeReason::LogoutOthers)
+    } else {
+        (None, RevokeReason::LogoutAll)
+    };
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+        let n = sessions::revoke_all(c, caller.user_id(), keep, reason.as_str(), Ts(now))?;
+        record_event(
+            c,
+            now,
+            SecurityEventKind::Logout,
+            EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None },
+            Some(json!({"scope": reason.as_str(), "sessions": n})),
+        )?;
+        Ok(n)
+    })
+}

@@ -1,0 +1,149 @@
+//! `Services`: everything the use cases need, built once at start-up and shared by all workers.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use latchkey_auth::{PasswordHasher, ResetTokens, TokenKeys, Verification};
+use latchkey_db::models::EventRow;
+use latchkey_db::repo::events;
+use latchkey_db::{AnyConnection, Db, Id, Json, Ts};
+use latchkey_domain::clock::Clock;
+use latchkey_domain::{DeviceInfo, SecurityEventKind, SessionLifetimes};
+
+use crate::config::Config;
+use crate::error::ServiceError;
+use crate::hash_gate::HashGate;
+use crate::mail::{EmailSender, LogSender, SmtpSender};
+
+/// Session and login rules taken from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub lifetimes: SessionLifetimes,
+    /// A refresh token rotated out less than this long ago is answered 401 without revoking the session.
+    pub reuse_grace: Duration,
+    /// 0 = unlimited; otherwise a login revokes the least recently used sessions beyond this count.
+    pub max_sessions_per_user: u32,
+    /// Failed logins per account allowed in `login_window`; more get 429.
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    /// `last_used_at` is written at most this often by ordinary authenticated requests.
+    pub touch_interval: Duration,
+}
+
+impl Policy {
+    /// The policy the configuration describes.
+    pub fn from_config(config: &Config) -> Policy {
+        Policy {
+            lifetimes: SessionLifetimes {
+                access: Duration::minutes(config.access_token_expire_minutes),
+                refresh: Duration::days(config.refresh_token_expire_days),
+                absolute: Duration::days(config.session_max_lifetime_days),
+            },
+            reuse_grace: Duration::seconds(config.refresh_reuse_grace_seconds),
+            max_sessions_per_user: config.max_sessions_per_user,
+            login_max_failures: config.login_max_failures,
+            login_window: Duration::minutes(15),
+            touch_interval: Duration::minutes(1),
+        }
+    }
+}
+
+/// The use cases' shared context.
+#[derive(Debug)]
+pub struct Services {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: TokenKeys,
+    pub hasher: PasswordHasher,
+    pub reset_tokens: ResetTokens,
+    pub policy: Policy,
+    pub mailer: Arc<dyn EmailSender>,
+    pub frontend_url: String,
+    hash_gate: HashGate,
+}
+
+impl Services {
+    /// Builds the context; fails on an unusable SMTP setting or a broken JWT backend.
+    pub fn new(config: &Config, db: Db, clock: Arc<dyn Clock>) -> Result<Services, ServiceError> {
+        let mailer: Arc<dyn EmailSender> = match &config.smtp_url {
+            Some(url) => Arc::new(SmtpSender::new(url, &config.smtp_from).map_err(ServiceError::Internal)?),
+            None => Arc::new(LogSender),
+        };
+        Services::with_mailer(config, db, clock, mailer)
+    }
+
+    /// Builds the context with a given email sender (tests capture the mail).
+    pub fn with_mailer(
+        config: &Config,
+        db: Db,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn EmailSender>,
+    ) -> Result<Services, ServiceError> {
+        let tokens = TokenKeys::new(config.secret_key.expose());
+        tokens.self_test(clock.now())?;
+        let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(Services {
+            db,
+            clock,
+            tokens,
+            hasher: PasswordHasher::default(),
+            reset_tokens: ResetTokens::new(config.secret_key.expose()),
+            policy: Policy::from_config(config),
+            mailer,
+            frontend_url: config.frontend_url.clone(),
+            hash_gate: HashGate::new(parallelism * 2),
+        })
+    }
+
+    /// Now, from the clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Hashes a password, waiting for a hashing slot.
+    pub fn hash_password(&self, password: &str) -> Result<String, ServiceError> {
+        Ok(self.hash_gate.run(|| self.hasher.hash(password))?)
+    }
+
+    /// Verifies a password against a stored hash (or the dummy hash when there is none), waiting for a slot.
+    pub fn verify_password(&self, password: &str, stored: Option<&str>) -> Verification {
+        self.hash_gate.run(|| match stored {
+            Some(hash) => self.hasher.verify(password, hash),
+            None => {
+                self.hasher.verify_dummy(password);
+                Verification::Invalid
+            }
+        })
+    }
+}
+
+/// What a security event records beyond its kind.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventContext<'a> {
+    pub user_id: Option<uuid::Uuid>,
+    pub session_id: Option<uuid::Uuid>,
+    pub device: Option<&'a DeviceInfo>,
+}
+
+/// Writes a security event.
+pub fn record_event(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    kind: SecurityEventKind,
+    ctx: EventContext<'_>,
+    detail: Option<serde_json::Value>,
+) -> Result<(), ServiceError> {
+    let row = EventRow {
+        id: Id(uuid::Uuid::new_v4()),
+        user_id: ctx.user_id.map(Id),
+        session_id: ctx.session_id.map(Id),
+        kind: kind.as_str().to_owned(),
+        ip_address: ctx.device.and_then(|d| d.ip_address.clone()),
+        user_agent: ctx.device.and_then(|d| d.user_agent.clone()),
+        device_name: ctx.device.map(|d| d.device_name.clone()),
+        detail: detail.map(Json),
+        occurred_at: Ts(now),
+    };
+    events::insert(conn, &row)?;
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The caller's sessions: list, end one, name one, clean up ended ones, and the security history.
+
+use latchkey_db::models::{EventRow, SessionRow};
+use latchkey_db::repo::{Page, Window, events, sessions};
+use latchkey_db::{Ts, write_transaction};
+use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind};
+
+use crate::auth::Authenticated;
+use crate::error::ServiceError;
+use crate::services::{EventContext, Services, record_event};
+
+/// The caller's active sessions, most recently used first.
+pub fn list_mine(svc: &Services, caller: &Authenticated) -> Result<Vec<SessionRow>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    Ok(sessions::list_active(&mut conn, caller.user_id(), Ts(svc.now()))?)
+}
+
+/// Loads one of the caller's sessions, with the reference's 404/403.
+fn own_session(
+    conn: &mut latchkey_db::AnyConnection,
+    caller: &Authenticated,
+    id: uuid::Uuid,
+    forbidden: &str,
+) -> Result<SessionRow, ServiceError> {
+    let session =
+        sessions::find_by_id(conn, id)?.ok_or_else(|| ServiceError::NotFound(format!("Session {id} not found")))?;
+    if session.user_id.0 != caller.user_id() {
+        return Err(ServiceError::Forbidden(forbidden.to_owned()));
+    }
+    Ok(session)
+}
+
+/// `DELETE /sessions/{id}`: ends one of the caller's sessions (their current one included); returns its
+/// device name. Ending an already ended session succeeds.
+pub fn revoke_mine(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Result<Option<String>, ServiceError> {
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    let session = own_session(&mut conn, caller, id, "You can only revoke your own sessions")?;
+    write_transaction(&mut conn, |c| -> Result<(), ServiceError> {
+        if sessions::revoke(c, id, RevokeReason::UserRevoked.as_str(), Ts(now))? {
+            record_event(
+                c,
+                now,
+                SecurityEventKind::SessionRevoked,
+                EventContext { user_id: Some(caller.user_id()), session_id: Some(id), device: None },
+                Some(
+                    serde_json::json!({"reason": RevokeReason::UserRevoked.as_str(), "by_session": caller.session_id()}),
+                ),
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(session.device_name)
+}
+
+/// `PATCH /sessions/{id}`: names a device (1..255 characters after trimming).
+pub fn rename_mine(
+    svc: &Services,
+    caller: &Authenticated,
+    id: uuid::Uuid,
+    name: &str,
+) -> Result<SessionRow, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DomainError::invalid("device_name", "Device name cannot be empty").into());
+    }
+    if name.chars().count() > 255 {
+        return Err(DomainError::constraint("device_name", "String should have at most 255 characters").into());
+    }
+    let mut conn = svc.db.conn()?;
+    own_session(&mut conn, caller, id, "You can only rename your own sessions")?;
+    Ok(sessions::rename(&mut conn, id, name, Ts(svc.now()))?)
+}
+
+/// `DELETE /sessions/me/expired`: deletes the caller's ended sessions; returns how many.
+pub fn delete_ended_mine(svc: &Services, caller: &Authenticated) -> Result<usize, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    Ok(sessions::delete_ended_for_user(&mut conn, caller.user_id(), Ts(svc.now()))?)
+}
+
+/// `GET /sessions/me/history`: the caller's security events, newest first.
+pub fn history(svc: &Services, caller: &Authenticated, window: Window) -> Result<Page<EventRow>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    Ok(events::list_for_user(&mut conn, caller.user_id(), window)?)
+}
