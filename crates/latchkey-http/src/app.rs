@@ -6,6 +6,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Condition, NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, Resource, Route, web};
 
+use crate::error::{ApiError, ErrorItem};
 use crate::middleware::body_limit::limit_request_size;
 use crate::middleware::rate_limit::{Limit, RateLimits};
 use crate::middleware::security_headers::{SecurityHeaders, add_security_headers};
@@ -29,6 +30,14 @@ pub fn build_app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(headers))
+        // Our handlers parse bodies with `validation::{Json, Form}`; these catch anything actix's own
+        // extractors would otherwise answer in plain text.
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            ApiError::validation(vec![ErrorItem::validation(None, format!("Invalid path: {e}"))]).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::validation(vec![ErrorItem::validation(None, format!("Invalid query: {e}"))]).into()
+        }))
         // Listed innermost first: the size limit runs inside the headers, so a 413 gets them too.
         .wrap(from_fn(limit_request_size))
         .wrap(NormalizePath::new(TrailingSlash::Trim))
@@ -71,6 +80,6 @@ fn api_v1(cfg: &mut web::ServiceConfig, l: &RateLimits) {
                 .route(web::patch().to(sessions::rename))
                 .route(limit(web::delete().to(sessions::revoke), &l.session_revoke)),
         )
-        .service(resource("/users/me").route(web::get().to(users::me)))
+        .service(resource("/users/me").route(web::get().to(users::me)).route(web::patch().to(users::update_me)))
         .service(limited("/users/me/password", web::patch().to(users::change_password), &l.password_change));
 }

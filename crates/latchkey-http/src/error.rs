@@ -226,3 +226,85 @@ impl From<actix_web::error::BlockingError> for ApiError {
         ApiError::internal(format!("blocking pool: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody as _;
+    use latchkey_domain::DomainError;
+
+    use super::*;
+
+    fn render(e: ServiceError) -> (u16, serde_json::Value, Option<String>) {
+        let api = ApiError::from(e);
+        let res = api.error_response();
+        let status = res.status().as_u16();
+        let www = res.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+        let bytes = res.into_body().try_into_bytes().unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap(), www)
+    }
+
+    #[test]
+    fn every_service_error_maps_to_one_status_and_code() {
+        let cases: Vec<(ServiceError, u16, &str, &str)> = vec![
+            (ServiceError::InvalidCredentials, 401, "AUTH_001", "Invalid email or password"),
+            (ServiceError::InactiveAccount, 401, "AUTH_001", "User account is inactive"),
+            (ServiceError::Unauthenticated("Token expired"), 401, "AUTH_006", "Token expired"),
+            (ServiceError::Forbidden("Inactive user".into()), 403, "AUTH_004", "Inactive user"),
+            (ServiceError::WrongCurrentPassword, 403, "AUTH_001", "Current password is incorrect"),
+            (ServiceError::NotFound("Session x not found".into()), 404, "SYS_002", "Session x not found"),
+            (
+                ServiceError::BadRequest("Invalid or expired password reset token"),
+                400,
+                "VAL_006",
+                "Invalid or expired password reset token",
+            ),
+            (
+                ServiceError::LoginThrottled { retry_after_secs: 7 },
+                429,
+                "SYS_004",
+                "Too many failed login attempts for this account. Please try again later.",
+            ),
+            (
+                ServiceError::Unavailable("pool timed out: secret detail".into()),
+                503,
+                "SYS_001",
+                "Service temporarily unavailable",
+            ),
+            (
+                ServiceError::Internal("diesel said: password=hunter2".into()),
+                500,
+                "SYS_001",
+                "An unexpected error occurred. Please try again later.",
+            ),
+        ];
+        for (err, status, code, message) in cases {
+            let (got_status, body, _) = render(err);
+            assert_eq!(got_status, status);
+            assert_eq!(
+                body,
+                serde_json::json!({"success": false, "errors": [{"code": code, "message": message, "field": null}]})
+            );
+        }
+        let (_, _, www) = render(ServiceError::Unauthenticated("Not authenticated"));
+        assert_eq!(www.as_deref(), Some("Bearer"));
+    }
+
+    #[test]
+    fn validation_errors_list_every_field_with_pydantic_prefixes() {
+        let (status, body, _) = render(ServiceError::Validation(vec![
+            DomainError::invalid("password", "Password must be at least 12 characters long"),
+            DomainError::constraint("locale", "String should have at most 10 characters"),
+        ]));
+        assert_eq!(status, 422);
+        assert_eq!(body["errors"][0]["message"], "Value error, Password must be at least 12 characters long");
+        assert_eq!(body["errors"][0]["field"], "password");
+        assert_eq!(body["errors"][1]["message"], "String should have at most 10 characters");
+        assert_eq!(body["errors"][1]["code"], "VAL_001");
+    }
+
+    #[test]
+    fn rate_limit_sets_retry_after() {
+        let res = ApiError::rate_limited("Rate limit exceeded: 5 per 1 minute", 0).error_response();
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+    }
+}

@@ -2,9 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 use latchkey_service::users;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorItem};
 use crate::extract::AuthUser;
 use crate::responses::{MessageResponse, UserResponse};
 use crate::routes::run;
@@ -35,4 +36,80 @@ pub async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     run(&state, move |svc| users::change_password(svc, &caller, &body.current_password, &body.new_password)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok("Password changed successfully")))
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `UserUpdate`: only the fields present are applied; `email` is not part of it (ignored).
+#[derive(Debug, Deserialize)]
+pub struct UserUpdateBody {
+    #[serde(default, deserialize_with = "nullable")]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    phone_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    password: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    preferences: Option<Option<serde_json::Map<String, Value>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    locale: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    is_active: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    is_superuser: Option<Option<Value>>,
+}
+
+impl Body for UserUpdateBody {
+    const REQUIRED: &'static [&'static str] = &[];
+}
+
+impl UserUpdateBody {
+    /// Refuses explicit nulls for columns that cannot be null (the reference answers those with a 500)
+    /// and any attempt to change `is_superuser`.
+    fn into_update(self) -> Result<users::UserUpdate, ApiError> {
+        let mut errors = Vec::new();
+        let mut required = |field: &str, present_null: bool, message: &'static str| {
+            if present_null {
+                errors.push(ErrorItem::validation(Some(field.to_owned()), message));
+            }
+        };
+        required("first_name", matches!(self.first_name, Some(None)), "Input should be a valid string");
+        required("password", matches!(self.password, Some(None)), "Input should be a valid string");
+        required("is_active", matches!(self.is_active, Some(None)), "Input should be a valid boolean");
+        if matches!(self.is_superuser, Some(Some(_))) {
+            errors.push(ErrorItem::validation(
+                Some("is_superuser".into()),
+                "Value error, Cannot modify superuser status through user update",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(users::UserUpdate {
+            first_name: self.first_name.flatten(),
+            last_name: self.last_name,
+            phone_number: self.phone_number,
+            password: self.password.flatten(),
+            preferences: self.preferences.map(|p| p.map(Value::Object)),
+            locale: self.locale,
+            is_active: self.is_active.flatten(),
+        })
+    }
+}
+
+/// `PATCH /me`: updates the caller's profile. A password here ends the other sessions; deactivating
+/// yourself ends all of them.
+pub async fn update_me(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<UserUpdateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let update = body.into_update()?;
+    let user = run(&state, move |svc| users::update_me(svc, &caller, update)).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
 }

@@ -106,3 +106,48 @@ async fn forwarded_for_counts_only_from_trusted_proxies() {
         list.body["sessions"].as_array().unwrap().iter().map(|s| s["ip_address"].as_str().unwrap()).collect();
     assert_eq!(ips, ["198.51.100.7", "203.0.113.9"]);
 }
+
+#[actix_web::test]
+async fn update_me_applies_present_fields_and_ends_sessions_when_it_must() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "up@example.com").await;
+        let (a, _) = login(&app, "up@example.com", CHROME_MAC).await;
+        let (b, _) = login(&app, "up@example.com", IPHONE).await;
+        let patch = |token: &str, body: serde_json::Value| {
+            bearer(TestRequest::patch().uri("/api/v1/users/me").set_json(body), token)
+        };
+
+        let res = call(&app, patch(&a, json!({"first_name": "Grace", "locale": "it-IT", "phone_number": "+39 (06) 1234-5678", "email": "evil@example.com"}))).await;
+        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
+        assert_eq!((res.body["first_name"].as_str(), res.body["locale"].as_str()), (Some("Grace"), Some("it-it")));
+        assert_eq!(
+            (res.body["phone_number"].as_str(), res.body["email"].as_str()),
+            (Some("+390612345678"), Some("up@example.com"))
+        );
+
+        let res = call(&app, patch(&a, json!({"first_name": null, "is_superuser": true, "locale": "fr"}))).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "explicit null is a 422, not a 500");
+        let fields: Vec<&str> =
+            res.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["first_name", "is_superuser"]);
+        let res = call(&app, patch(&a, json!({"locale": "fr"}))).await;
+        assert_eq!(
+            res.body["errors"][0]["message"],
+            "Value error, Unsupported locale 'fr'. Supported locales: ['en', 'en-gb', 'en-us', 'it', 'it-it']"
+        );
+        let res = call(&app, patch(&a, json!({"last_name": null, "is_superuser": null}))).await;
+        assert_eq!(res.status, StatusCode::OK);
+
+        // A password here ends the other sessions.
+        let res = call(&app, patch(&a, json!({"password": "Brand-New-Pass-7"}))).await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(call(&app, get("/api/v1/users/me", &b)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&app, get("/api/v1/users/me", &a)).await.status, StatusCode::OK);
+
+        // Deactivating yourself ends every session; reactivation would not bring them back.
+        let res = call(&app, patch(&a, json!({"is_active": false}))).await;
+        assert_eq!(res.body["is_active"], false);
+        assert_eq!(call(&app, get("/api/v1/users/me", &a)).await.error().1, "Session has been revoked");
+    }
+}
