@@ -226,7 +226,7 @@ impl Config {
         Ok(Config {
             database_url,
             host: get("HOST").unwrap_or_else(|| defaults::HOST.to_owned()),
-            port: int(&get, "PORT", i64::from(defaults::PORT), 1..=65535)? as u16,
+            port: int(&get, "PORT", i64::from(defaults::PORT), 0..=65535)? as u16,
             secret_key,
             secret_source,
             environment,

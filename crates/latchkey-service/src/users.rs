@@ -27,22 +27,31 @@ pub fn change_password(
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
         users::set_password_hash(c, caller.user_id(), &hash, Ts(now))?;
-        let ended = sessions::revoke_all(
-            c,
-            caller.user_id(),
-            Some(caller.session_id()),
-            RevokeReason::PasswordChanged.as_str(),
-            Ts(now),
-        )?;
-        record_event(
-            c,
-            now,
-            SecurityEventKind::PasswordChanged,
-            EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None },
-            Some(serde_json::json!({"other_sessions_ended": ended})),
-        )?;
-        Ok(ended)
+        end_other_sessions(c, caller, now)
     })
+}
+
+/// After the caller's password changed: ends their other sessions and records the change.
+fn end_other_sessions(
+    c: &mut latchkey_db::AnyConnection,
+    caller: &Authenticated,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, ServiceError> {
+    let ended = sessions::revoke_all(
+        c,
+        caller.user_id(),
+        Some(caller.session_id()),
+        RevokeReason::PasswordChanged.as_str(),
+        Ts(now),
+    )?;
+    record_event(
+        c,
+        now,
+        SecurityEventKind::PasswordChanged,
+        EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None },
+        Some(serde_json::json!({"other_sessions_ended": ended})),
+    )?;
+    Ok(ended)
 }
 
 /// The same rule failure, reported against another field name.
@@ -134,20 +143,7 @@ pub fn update_me(
         let user = users::update(c, caller.user_id(), &changes)?;
         let ctx = EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None };
         if hash.is_some() {
-            let ended = sessions::revoke_all(
-                c,
-                caller.user_id(),
-                Some(caller.session_id()),
-                RevokeReason::PasswordChanged.as_str(),
-                Ts(now),
-            )?;
-            record_event(
-                c,
-                now,
-                SecurityEventKind::PasswordChanged,
-                ctx,
-                Some(serde_json::json!({"other_sessions_ended": ended})),
-            )?;
+            end_other_sessions(c, caller, now)?;
         }
         if deactivating {
             let ended =

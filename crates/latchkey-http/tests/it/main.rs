@@ -3,6 +3,7 @@
 
 mod arrows;
 mod auth;
+mod cli;
 mod sessions;
 mod system;
 mod users;

@@ -1,0 +1,82 @@
+//! The `latchkey` binary's commands, end to end, on both backends.
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use latchkey_db::migrations;
+use latchkey_db::repo::users;
+use latchkey_db::testing::TestDb;
+
+const KEY: &str = "cli-test-secret-key-0123456789abcdefghij";
+
+fn latchkey(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    cmd.args(args)
+        .env_clear()
+        .env("DATABASE_URL", url)
+        .env("SECRET_KEY", KEY)
+        .env("PORT", "0")
+        .current_dir(env!("CARGO_TARGET_TMPDIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run latchkey");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn serve_refuses_pending_migrations_and_migrate_applies_them() {
+    for t in TestDb::all() {
+        migrations::revert_all(&mut t.db.conn().unwrap()).unwrap();
+        let out = latchkey(&t.url, &["serve"], &[("AUTO_MIGRATE", "false")], None);
+        assert_eq!(out.status.code(), Some(1), "{}", t.label);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("pending migration") && stderr.contains("latchkey migrate"), "{stderr}");
+
+        let out = latchkey(&t.url, &["migrate"], &[], None);
+        assert!(out.status.success(), "{}: {}", t.label, String::from_utf8_lossy(&out.stderr));
+        assert!(migrations::pending(&mut t.db.conn().unwrap()).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn create_superuser_reads_the_password_from_stdin() {
+    for t in TestDb::all() {
+        let args = ["create-superuser", "--email", "Root@Example.com", "--password-stdin"];
+        let out = latchkey(&t.url, &args, &[], Some("Sup3r-Secret-Pass!\n"));
+        assert!(out.status.success(), "{}: {}", t.label, String::from_utf8_lossy(&out.stderr));
+        let user = users::find_by_email(&mut t.db.conn().unwrap(), "root@example.com").unwrap().unwrap();
+        assert!(user.is_superuser && user.is_active);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("Sup3r-Secret-Pass!"), "the password is never logged");
+
+        let again = latchkey(&t.url, &args, &[], Some("Sup3r-Secret-Pass!\n"));
+        assert_eq!(again.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+        let weak = latchkey(
+            &t.url,
+            &["create-superuser", "--email", "b@example.com", "--password-stdin"],
+            &[],
+            Some("weak\n"),
+        );
+        assert_eq!(weak.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 12 characters"));
+    }
+}
+
+#[test]
+fn bad_configuration_exits_2_with_the_variable_named() {
+    let out = latchkey("sqlite://x.db", &["migrate"], &[("PORT", "eighty")], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORT"));
+    let out = latchkey("sqlite://x.db", &["migrate"], &[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SECRET_KEY"));
+}
