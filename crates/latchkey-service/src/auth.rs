@@ -407,7 +407,7 @@ pub fn authenticate(svc: &Services, access_token: &str) -> Result<Authenticated,
 /// expired or unknown token still succeeds (the client wants to be logged out).
 pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Result<(), ServiceError> {
     let now = svc.now();
-    // An expired token still names the session to end: check it as of its own expiry.
+    // A refresh token expires with its session, so an expired one has nothing left to end.
     let claims = match svc.tokens.decode_refresh(refresh_token, now) {
         Ok(c) => c,
         Err(_) => return Ok(()),
