@@ -27,6 +27,7 @@ pub fn build_app(
 > {
     let headers = SecurityHeaders { hsts: state.config.is_production() };
     let limits = state.limits.clone();
+    let cors = crate::middleware::cors::cors(&state.config.cors_origins);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(headers))
@@ -41,6 +42,7 @@ pub fn build_app(
         // Listed innermost first: the size limit runs inside the headers, so a 413 gets them too.
         .wrap(from_fn(limit_request_size))
         .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap(cors)
         .wrap(from_fn(add_security_headers))
         .wrap(tracing_actix_web::TracingLogger::default())
         .service(resource("/").route(web::get().to(routes::root::index)))

@@ -103,3 +103,34 @@ async fn production_adds_hsts() {
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.headers().get("strict-transport-security").unwrap(), "max-age=31536000; includeSubDomains");
 }
+
+#[actix_web::test]
+async fn cors_allows_only_the_configured_origins() {
+    let db = TestDb::sqlite();
+    let app = service(crate::world_with(db, |c| c.cors_origins = vec!["http://localhost:3000".into()]).state).await;
+    let preflight = |origin: &'static str| {
+        test::TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/api/v1/auth/login")
+            .insert_header(("origin", origin))
+            .insert_header(("access-control-request-method", "POST"))
+            .insert_header(("access-control-request-headers", "content-type, x-device-id"))
+            .to_request()
+    };
+    let res = test::call_service(&app, preflight("http://localhost:3000")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let h = res.headers();
+    assert_eq!(h.get("access-control-allow-origin").unwrap(), "http://localhost:3000");
+    assert_eq!(h.get("access-control-allow-credentials").unwrap(), "true");
+    assert_eq!(h.get("access-control-max-age").unwrap(), "600");
+    assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "preflights get the security headers too");
+
+    let res = test::call_service(&app, preflight("http://evil.example")).await;
+    assert!(res.status().is_client_error());
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    let req = test::TestRequest::get().uri("/health").insert_header(("origin", "http://localhost:3000")).to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.headers().get("access-control-allow-origin").unwrap(), "http://localhost:3000");
+    assert_eq!(res.headers().get("access-control-expose-headers").unwrap(), "content-length");
+}
