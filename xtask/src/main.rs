@@ -5,50 +5,86 @@
 //! - `test [--backend sqlite|postgres|all]`: `cargo test --workspace`, proving the PostgreSQL half ran;
 //! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks.
 //!
-//! It only drives `cargo` and other programs; it must never depend on the latchkey crates themselves, so
-//! it builds in seconds and keeps working when they do not compile.
-
-#![expect(clippy::print_stdout, clippy::print_stderr, reason = "a developer tool reports on the terminal")]
+//! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
+//! working when they do not compile.
 
 mod ci;
 mod migrate;
-mod process;
 mod test;
 
-use std::process::ExitCode;
+use std::path::Path;
+use std::process::{Command, ExitCode};
 
-use clap::{Parser, Subcommand};
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Latchkey's developer commands.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about, disable_version_flag = true)]
+#[command(name = "cargo xtask", about)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Cmd,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+enum Cmd {
     /// Apply pending database migrations (runs `latchkey migrate`).
-    Migrate(migrate::Args),
-    /// Run the test suite (`cargo test --workspace`) on SQLite and, when available, PostgreSQL.
-    Test(test::Args),
-    /// What CI checks: `cargo fmt --check`, clippy with `-D warnings`, the tests on both backends (PostgreSQL
-    /// required) and the crate arrows.
+    Migrate {
+        /// The database to migrate (postgres://…, sqlite://path or a path); without it the binary reads
+        /// DATABASE_URL from the environment or `.env`.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Run `cargo test --workspace` on SQLite and, as asked, PostgreSQL.
+    Test {
+        /// sqlite: SQLite only; postgres: also PostgreSQL (LATCHKEY_TEST_POSTGRES_URL required); all: also
+        /// PostgreSQL when LATCHKEY_TEST_POSTGRES_URL is set or a server listens on 127.0.0.1:5432.
+        #[arg(long, value_enum, default_value_t = Backend::All)]
+        backend: Backend,
+    },
+    /// fmt check, clippy -D warnings, the tests on both backends (PostgreSQL required), the crate arrows.
     Ci,
 }
 
+/// Which databases the tests run on (SQLite always runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    All,
+}
+
+/// A `cargo` command run from the workspace root. `cargo run` sets `CARGO` to the cargo that started us.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits below the workspace root"));
+    cmd
+}
+
+/// Runs `cmd` with inherited output and fails unless it succeeds.
+pub fn run_checked(cmd: &mut Command) -> anyhow::Result<()> {
+    let shown = std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+#[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Migrate(args) => migrate::run(&args),
-        Command::Test(args) => test::run(&args),
-        Command::Ci => ci::run(),
+    let result = match Cli::parse().command {
+        Cmd::Migrate { database_url } => migrate::run(database_url.as_deref()),
+        Cmd::Test { backend } => test::run(backend),
+        Cmd::Ci => ci::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("\nxtask: error: {e:#}");
+            eprintln!("xtask: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -3,7 +3,7 @@
 use actix_governor::Governor;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{Condition, NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, Resource, Route, web};
 
 use crate::error::{ApiError, ErrorItem};
@@ -54,7 +54,7 @@ pub fn build_app(
 /// The route, rate limited when `limit` is set.
 fn limit(route: Route, limit: &Option<Limit>) -> Route {
     match limit {
-        Some(l) => route.wrap(Condition::new(true, Governor::new(l))),
+        Some(l) => route.wrap(Governor::new(l)),
         None => route,
     }
 }
