@@ -101,7 +101,7 @@ impl fmt::Debug for FirstSuperuser {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub host: String,
@@ -130,6 +130,36 @@ pub struct Config {
     pub log_format: LogFormat,
     pub session_retention_days: i64,
     pub event_retention_days: i64,
+}
+
+/// Leaves out what may hold a password: the database URL (a PostgreSQL URL prints as
+/// `Postgres(..)`), the SMTP URL, the secret key and the first superuser's password.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database", &DatabaseUrl::parse(&self.database_url).ok())
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("secret_key", &self.secret_key)
+            .field("secret_source", &self.secret_source)
+            .field("environment", &self.environment)
+            .field("access_token_expire_minutes", &self.access_token_expire_minutes)
+            .field("refresh_token_expire_days", &self.refresh_token_expire_days)
+            .field("session_max_lifetime_days", &self.session_max_lifetime_days)
+            .field("refresh_reuse_grace_seconds", &self.refresh_reuse_grace_seconds)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
+            .field("login_max_failures", &self.login_max_failures)
+            .field("db_pool_size", &self.db_pool_size)
+            .field("auto_migrate", &self.auto_migrate)
+            .field("rate_limit_scale", &self.rate_limit_scale)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
+            .field("frontend_url", &self.frontend_url)
+            .field("smtp", &self.smtp_url.as_ref().map(|_| "(set)"))
+            .field("first_superuser", &self.first_superuser)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -502,5 +532,13 @@ mod tests {
         assert_eq!(c.cors_origins, vec!["http://a.example", "https://b.example"]);
         assert!(!c.migrates_on_start());
         assert!(!format!("{c:?}").contains(KEY));
+        let with_password = config(&[
+            ("SECRET_KEY", KEY),
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("SMTP_URL", "smtp://u:pw2@h"),
+        ])
+        .unwrap();
+        let debug = format!("{with_password:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("pw2"), "{debug}");
     }
 }
