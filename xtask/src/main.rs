@@ -61,12 +61,16 @@ pub fn cargo() -> Command {
     cmd
 }
 
-/// Runs `cmd` with inherited output and fails unless it succeeds.
+/// Runs `cmd` with inherited output and fails unless it succeeds. The command is echoed first, as a person
+/// would type it (program file name, then the arguments).
+#[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
 pub fn run_checked(cmd: &mut Command) -> anyhow::Result<()> {
-    let shown = std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+    let program = Path::new(cmd.get_program()).file_name().unwrap_or(cmd.get_program()).to_string_lossy().into_owned();
+    let shown = std::iter::once(program)
         .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
+    eprintln!("$ {shown}");
     let status = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
     if !status.success() {
         bail!("`{shown}` failed ({status})");
