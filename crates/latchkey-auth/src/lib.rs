@@ -12,4 +12,4 @@ mod reset;
 pub use error::AuthError;
 pub use jwt::{AccessClaims, LEEWAY_SECS, RefreshClaims, TokenKeys, TokenType};
 pub use password::{PasswordHasher, Verification};
-pub use reset::{RESET_TOKEN_TTL_SECS, ResetClaims, ResetTokens, password_fingerprint};
+pub use reset::{RESET_TOKEN_TTL, RESET_TOKEN_TTL_SECS, ResetClaims, ResetTokens, password_fingerprint};

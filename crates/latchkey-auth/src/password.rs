@@ -206,6 +206,18 @@ mod tests {
     }
 
     #[test]
+    fn bcrypt_uses_only_the_first_72_bytes_like_the_reference() {
+        let hasher = PasswordHasher::default();
+        let long = format!("{}Aa1!", "x".repeat(96));
+        let hash = bcrypt::hash(&long[..72], 4).expect("bcrypt");
+        assert_eq!(hasher.verify(&long, &hash), Verification::Valid { needs_rehash: true });
+        // argon2 has no such limit: the rehash stores a hash of the whole password.
+        let rehashed = hasher.hash(&long).expect("hash");
+        assert_eq!(hasher.verify(&long, &rehashed), Verification::Valid { needs_rehash: false });
+        assert_eq!(hasher.verify(&long[..72], &rehashed), Verification::Invalid);
+    }
+
+    #[test]
     fn bcrypt_fixed_literal() {
         let hasher = PasswordHasher::default();
         assert_eq!(hasher.verify(PASSWORD, BCRYPT_12), Verification::Valid { needs_rehash: true });

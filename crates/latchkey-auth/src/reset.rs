@@ -8,7 +8,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -18,6 +18,8 @@ use crate::AuthError;
 
 /// How long a reset token stays valid, in seconds.
 pub const RESET_TOKEN_TTL_SECS: i64 = 3600;
+/// How long a reset token stays valid: one hour, as the reset email says.
+pub const RESET_TOKEN_TTL: TimeDelta = TimeDelta::seconds(RESET_TOKEN_TTL_SECS);
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -49,7 +51,9 @@ pub struct ResetClaims {
     pub user_id: Uuid,
     /// Expiry, Unix seconds.
     pub exp: i64,
-    fingerprint: String,
+    /// The [`password_fingerprint`] the token was issued for. Private so that the only comparison on offer
+    /// is the constant-time [`ResetClaims::matches_fingerprint`].
+    fingerprint_tag: String,
 }
 
 impl ResetClaims {
@@ -57,7 +61,7 @@ impl ResetClaims {
     /// After the password changes this is false, which makes the token single use.
     #[must_use]
     pub fn matches_fingerprint(&self, current: &str) -> bool {
-        self.fingerprint.as_bytes().ct_eq(current.as_bytes()).into()
+        self.fingerprint_tag.as_bytes().ct_eq(current.as_bytes()).into()
     }
 }
 
@@ -130,11 +134,11 @@ impl ResetTokens {
         }
         let user_id = Uuid::from_slice(user_id).map_err(|_| AuthError::Invalid)?;
         let exp = i64::from_be_bytes(exp.try_into().map_err(|_| AuthError::Invalid)?);
-        let fingerprint = String::from_utf8(fingerprint.to_vec()).map_err(|_| AuthError::Invalid)?;
+        let fingerprint_tag = String::from_utf8(fingerprint.to_vec()).map_err(|_| AuthError::Invalid)?;
         if now.timestamp() > exp {
             return Err(AuthError::Expired);
         }
-        Ok(ResetClaims { user_id, exp, fingerprint })
+        Ok(ResetClaims { user_id, exp, fingerprint_tag })
     }
 }
 
@@ -171,6 +175,10 @@ mod tests {
         assert_eq!(claims.exp, now().timestamp() + RESET_TOKEN_TTL_SECS);
         assert!(claims.matches_fingerprint(&fp));
         assert!(tokens.verify(&token, at(RESET_TOKEN_TTL_SECS)).is_ok());
+        assert_eq!(RESET_TOKEN_TTL, chrono::Duration::hours(1));
+        // Two tokens for the same user and time are equal (no nonce needed: they are interchangeable and
+        // both die with the password).
+        assert_eq!(tokens.issue(user, &fp, now()), token);
     }
 
     #[test]

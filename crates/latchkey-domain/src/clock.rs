@@ -73,6 +73,16 @@ mod tests {
     }
 
     #[test]
+    fn truncates_to_microseconds() {
+        let t = Utc.timestamp_opt(1_750_000_000, 123_456_789).unwrap();
+        assert_eq!(truncate_micros(t), Utc.timestamp_opt(1_750_000_000, 123_456_000).unwrap());
+        let c = ManualClock::new(t);
+        assert_eq!(c.now().timestamp_subsec_nanos(), 123_456_000);
+        c.advance(Duration::nanoseconds(-999));
+        assert_eq!(c.now().timestamp_subsec_nanos(), 123_455_000);
+    }
+
+    #[test]
     fn system_clock_is_microsecond_precise() {
         let now = SystemClock.now();
         assert_eq!(now.timestamp_subsec_nanos() % 1000, 0);

@@ -41,8 +41,9 @@ impl Default for DeviceParser {
     }
 }
 
+/// uap-core's placeholders ("Other", "Generic", "Generic_Android", "Generic Smartphone", ...) say nothing.
 fn known(s: &str) -> bool {
-    !s.is_empty() && s != "Other" && s != "Generic" && !s.starts_with("Generic ")
+    !s.is_empty() && s != "Other" && !s.starts_with("Generic")
 }
 
 impl DeviceParser {
@@ -123,6 +124,29 @@ mod tests {
             ),
             ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox on Windows"),
             ("curl/8.4.0", "curl"),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0",
+                "Edge on Windows",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+                "Safari on Mac OS X",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+                "Google Pixel 8",
+            ),
+            // Chrome's reduced User-Agent hides the model ("K"): uap-core's brand is then "Generic_Android".
+            (
+                "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+                "Chrome Mobile on Android",
+            ),
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox on Linux"),
+            ("python-requests/2.31.0", "Python Requests"),
+            // Clients uap-core does not know.
+            ("python-httpx/0.27.0", UNKNOWN_DEVICE),
+            ("testclient", UNKNOWN_DEVICE),
+            ("Mozilla/5.0", UNKNOWN_DEVICE),
         ];
         for (ua, want) in cases {
             assert_eq!(parser().device_name(Some(ua)), want, "{ua}");
@@ -133,11 +157,25 @@ mod tests {
     }
 
     #[test]
+    fn parser_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<DeviceParser>();
+        assert_eq!(format!("{:?}", parser()), "DeviceParser");
+    }
+
+    #[test]
     fn truncates_and_limits() {
         assert_eq!(truncate_user_agent(&"x".repeat(600)).unwrap().len(), 500);
+        // Characters, not bytes: a multi-byte character is never cut in half.
+        assert_eq!(truncate_user_agent(&"é".repeat(600)).unwrap().chars().count(), 500);
+        assert_eq!(truncate_user_agent("curl/8.4.0").as_deref(), Some("curl/8.4.0"));
         assert_eq!(truncate_user_agent(""), None);
+        assert_eq!(truncate_user_agent("  "), None);
         assert!(validate_device_id(&"d".repeat(255)).is_ok());
+        assert_eq!(validate_device_id("phone-1").unwrap(), "phone-1");
         let e = validate_device_id(&"d".repeat(256)).unwrap_err();
         assert_eq!(e.message(), "String should have at most 255 characters");
+        assert_eq!(e.field(), "X-Device-Id");
+        assert!(!e.is_custom());
     }
 }

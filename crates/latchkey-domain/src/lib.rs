@@ -15,11 +15,11 @@ pub mod phone;
 pub mod session;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use device::{DeviceInfo, DeviceParser};
+pub use device::{DeviceInfo, DeviceParser, truncate_user_agent, validate_device_id};
 pub use email::Email;
 pub use error::DomainError;
 pub use locale::normalize_locale;
-pub use org::Role;
+pub use org::{Role, validate_org_name, validate_slug};
 pub use password::{Password, validate_password};
 pub use phone::normalize_phone;
 pub use session::{RevokeReason, SecurityEventKind, SessionLifetimes};

@@ -24,10 +24,7 @@ pub fn normalize_locale(raw: &str) -> Result<String, DomainError> {
     let lower = raw.to_ascii_lowercase();
     if !SUPPORTED_LOCALES.contains(&lower.as_str()) {
         let list = SUPPORTED_LOCALES.iter().map(|l| format!("'{l}'")).collect::<Vec<_>>().join(", ");
-        return Err(DomainError::invalid(
-            "locale",
-            format!("Unsupported locale '{lower}'. Supported locales: [{list}]"),
-        ));
+        return Err(DomainError::invalid("locale", format!("Unsupported locale '{raw}'. Supported locales: [{list}]")));
     }
     Ok(lower)
 }
@@ -51,6 +48,19 @@ mod tests {
         let e = normalize_locale("fr").unwrap_err();
         assert!(e.is_custom());
         assert_eq!(e.message(), "Unsupported locale 'fr'. Supported locales: ['en', 'en-gb', 'en-us', 'it', 'it-it']");
-        assert_eq!(normalize_locale("abcdefghijk").unwrap_err().message(), "String should have at most 10 characters");
+        // The message repeats what was sent.
+        assert_eq!(
+            normalize_locale("fr-FR").unwrap_err().message(),
+            "Unsupported locale 'fr-FR'. Supported locales: ['en', 'en-gb', 'en-us', 'it', 'it-it']"
+        );
+        assert_eq!(normalize_locale("en-GB").unwrap(), "en-gb");
+        // Length is checked before the pattern, as pydantic does.
+        let e = normalize_locale("abcdefghijk").unwrap_err();
+        assert_eq!(e.message(), "String should have at most 10 characters");
+        assert!(!e.is_custom());
+        assert_eq!(e.field(), "locale");
+        for bad in ["", "e", "en-", "en-U", "en-USA", "en_US", "én", "en\n", " en"] {
+            assert!(!normalize_locale(bad).unwrap_err().is_custom(), "{bad:?}");
+        }
     }
 }

@@ -63,6 +63,38 @@ mod tests {
         assert_eq!(validate_slug("a--b").unwrap_err().message(), "Slug cannot contain consecutive hyphens");
         assert_eq!(validate_org_name("  Acme  ").unwrap(), "Acme");
         assert_eq!(validate_org_name("   ").unwrap_err().message(), "Organization name cannot be empty");
-        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        assert_eq!(validate_org_name("Acme").unwrap(), "Acme");
+        assert_eq!(validate_slug("a").unwrap(), "a");
+        assert_eq!(validate_slug("acme-").unwrap_err().message(), "Slug cannot start or end with a hyphen");
+        assert_eq!(
+            validate_slug("acme corp").unwrap_err().message(),
+            "Slug must contain only lowercase letters, numbers, and hyphens"
+        );
+        assert!(validate_slug("Acme").unwrap_err().is_custom());
+    }
+
+    #[test]
+    fn length_constraints_come_first_without_prefix() {
+        for (result, field, message) in [
+            (validate_slug(""), "slug", "String should have at least 1 character"),
+            (validate_slug(&"a".repeat(256)), "slug", "String should have at most 255 characters"),
+            (validate_slug(&"A".repeat(256)), "slug", "String should have at most 255 characters"),
+            (validate_org_name(""), "name", "String should have at least 1 character"),
+            (validate_org_name(&" ".repeat(256)), "name", "String should have at most 255 characters"),
+        ] {
+            let e = result.unwrap_err();
+            assert_eq!((e.field(), e.message(), e.is_custom()), (field, message, false));
+        }
+        assert_eq!(validate_slug(&"a".repeat(255)).unwrap().len(), 255);
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), *role);
+            assert_eq!(role.to_string(), role.as_str());
+        }
+        assert_eq!(Role::Owner.as_str(), "owner");
+        assert!("Owner".parse::<Role>().is_err());
     }
 }

@@ -104,9 +104,17 @@ mod tests {
              (!@#$%^&*()_+-=[]{}|;:,.<>?~`)"
         );
         assert_eq!(msg("NoDigitsHere!x"), "Password must contain at least one digit");
+        assert_eq!(msg("PASSWORD1234"), "Password is too common. Please choose a stronger password");
+        assert_eq!(msg("ALLUPPERCASE-1"), "Password must contain at least one lowercase letter");
+        // Length counts characters, not bytes.
+        assert_eq!(msg("Ünïcödé-Pä1"), "Password must be at least 12 characters long");
         assert!(validate_password("Correct-Horse-9").is_ok());
         assert!(validate_password("Ünïcödé-Pässw0rd").is_ok());
-        assert!(validate_password("Correct-Horse-9").is_ok());
-        assert_eq!(format!("{:?}", Password::new("hunter2")), "Password(***)");
+        let e = validate_password("short").unwrap_err();
+        assert_eq!(e.field(), "password");
+        assert!(e.is_custom(), "the HTTP layer prefixes 'Value error, '");
+        let pw = Password::new("hunter2");
+        assert_eq!(format!("{pw:?}"), "Password(***)");
+        assert_eq!(pw.expose(), "hunter2");
     }
 }
