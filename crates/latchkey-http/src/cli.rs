@@ -131,6 +131,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let state = AppState::new(config, db, Arc::new(SystemClock), Arc::new(DeviceParser::new()))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         ensure_first_superuser(&state)?;
+        // The dummy hash (what an unknown email is verified against) is computed on first use; do it
+        // now so the first failed login costs the same as every other.
+        state.services.hasher.verify_dummy("warm-up");
         Ok(state)
     })
     .await??;
