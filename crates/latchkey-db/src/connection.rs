@@ -192,6 +192,10 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size.max(1))
             .min_idle(Some(0))
+            // r2d2 would run `SELECT 1` on every checkout: a second statement (a round trip on
+            // PostgreSQL) on every request. A connection that broke is discarded by `has_broken` after
+            // the query that found out, and that query's request gets a 503.
+            .test_on_check_out(false)
             .connection_timeout(options.connection_timeout)
             .connection_customizer(Box::new(Customizer {
                 statement_timeout: options.statement_timeout,
