@@ -73,29 +73,56 @@ fn content_type(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
+/// A body as the object of fields the request structs are read from.
+type Fields = Map<String, Value>;
+
+/// Reads the body, turns it into a JSON object with `to_map`, then into `T`.
+fn extract<T: Body, W: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    to_map: fn(&str, &[u8]) -> Result<Fields, ApiError>,
+    wrap: fn(T) -> W,
+) -> Pin<Box<dyn Future<Output = Result<W, ApiError>>>> {
+    let ctype = content_type(req);
+    let payload = payload.take();
+    Box::pin(async move {
+        let bytes = read_body(payload).await?;
+        from_map::<T>(to_map(&ctype, &bytes)?).map(wrap)
+    })
+}
+
+fn json_object(ctype: &str, bytes: &[u8]) -> Result<Fields, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::validation(vec![ErrorItem::validation(None, "Field required")]));
+    }
+    // The reference treats a non-JSON content type like a body that is not an object.
+    let json_type = ctype.is_empty() || ctype == "application/json" || ctype.ends_with("+json");
+    if !json_type {
+        return Err(not_an_object());
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|_| ApiError::validation(vec![ErrorItem::validation(Some("0".into()), "JSON decode error")]))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(not_an_object()),
+    }
+}
+
+fn form_object(ctype: &str, bytes: &[u8]) -> Result<Fields, ApiError> {
+    if !bytes.is_empty() && ctype != "application/x-www-form-urlencoded" {
+        return Err(not_an_object());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
+        .map_err(|_| ApiError::validation(vec![ErrorItem::validation(None, "Invalid form body")]))?;
+    Ok(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+}
+
 impl<T: Body> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let ctype = content_type(req);
-        let payload = payload.take();
-        Box::pin(async move {
-            let bytes = read_body(payload).await?;
-            if bytes.is_empty() {
-                return Err(ApiError::validation(vec![ErrorItem::validation(None, "Field required")]));
-            }
-            // The reference treats a non-JSON content type like a body that is not an object.
-            let json_type = ctype.is_empty() || ctype == "application/json" || ctype.ends_with("+json");
-            if !json_type {
-                return Err(not_an_object());
-            }
-            let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
-                ApiError::validation(vec![ErrorItem::validation(Some("0".into()), "JSON decode error")])
-            })?;
-            let Value::Object(map) = value else { return Err(not_an_object()) };
-            from_map::<T>(map).map(Json)
-        })
+        extract(req, payload, json_object, Json)
     }
 }
 
@@ -104,18 +131,7 @@ impl<T: Body> FromRequest for Form<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let ctype = content_type(req);
-        let payload = payload.take();
-        Box::pin(async move {
-            let bytes = read_body(payload).await?;
-            if !bytes.is_empty() && ctype != "application/x-www-form-urlencoded" {
-                return Err(not_an_object());
-            }
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
-                .map_err(|_| ApiError::validation(vec![ErrorItem::validation(None, "Invalid form body")]))?;
-            let map: Map<String, Value> = pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-            from_map::<T>(map).map(Form)
-        })
+        extract(req, payload, form_object, Form)
     }
 }
 
