@@ -3,11 +3,13 @@
 //!
 //! - `migrate [--database-url URL]`: apply pending migrations with the `latchkey` binary;
 //! - `test [--backend sqlite|postgres|all]`: `cargo test --workspace`, proving the PostgreSQL half ran;
-//! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks.
+//! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks;
+//! - `bench`: the release server measured over HTTP (login, auth check, refresh, health, memory).
 //!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
 //! working when they do not compile.
 
+mod bench;
 mod ci;
 mod migrate;
 mod test;
@@ -44,6 +46,29 @@ enum Cmd {
     },
     /// fmt check, clippy -D warnings, the tests on both backends (PostgreSQL required), the crate arrows.
     Ci,
+    /// Measure the release server over HTTP: login latency, GET /users/me, refresh and /health throughput,
+    /// memory. SQLite always; PostgreSQL as --backend says.
+    Bench {
+        /// sqlite, postgres (needs a URL), or all (PostgreSQL too when a URL is given or 127.0.0.1:5432 listens).
+        #[arg(long, value_enum, default_value_t = Backend::All)]
+        backend: Backend,
+        /// Seconds each load run measures (after a short warm-up).
+        #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        duration: u64,
+        /// Concurrent keep-alive connections per load run.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        connections: u64,
+        /// Sequential logins timed.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        logins: u64,
+        /// A PostgreSQL server to make a scratch database on (with psql); defaults to
+        /// LATCHKEY_TEST_POSTGRES_URL.
+        #[arg(long, env = "LATCHKEY_TEST_POSTGRES_URL", value_name = "URL")]
+        postgres_url: Option<String>,
+        /// One JSON line per backend instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Which databases the tests run on (SQLite always runs).
@@ -84,6 +109,14 @@ fn main() -> ExitCode {
         Cmd::Migrate { database_url } => migrate::run(database_url.as_deref()),
         Cmd::Test { backend } => test::run(backend),
         Cmd::Ci => ci::run(),
+        Cmd::Bench { backend, duration, connections, logins, postgres_url, json } => bench::run(&bench::Options {
+            backend,
+            duration: std::time::Duration::from_secs(duration),
+            connections: usize::try_from(connections).unwrap_or(usize::MAX),
+            logins: usize::try_from(logins).unwrap_or(usize::MAX),
+            postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
+            json,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

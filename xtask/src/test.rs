@@ -12,9 +12,9 @@ use crate::{Backend, cargo, run_checked};
 const URL_VAR: &str = "LATCHKEY_TEST_POSTGRES_URL";
 const MARKER_VAR: &str = "LATCHKEY_TEST_POSTGRES_MARKER";
 /// The local server this project's machines run.
-const LOCAL_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub const LOCAL_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-fn local_postgres_listens() -> bool {
+pub fn local_postgres_listens() -> bool {
     let addr: SocketAddr = "127.0.0.1:5432".parse().expect("a valid address");
     TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_ok()
 }
