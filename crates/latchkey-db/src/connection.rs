@@ -1,6 +1,8 @@
 //! One connection type over PostgreSQL and SQLite, the pool, and the transaction helpers.
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -169,14 +171,43 @@ impl Default for PoolOptions {
     }
 }
 
-/// A pooled connection.
-pub type PooledConn = r2d2::PooledConnection<Manager>;
+/// A connection checked out of the pool; it goes back when dropped. Derefs to [`AnyConnection`].
+pub struct PooledConn {
+    conn: r2d2::PooledConnection<Manager>,
+    /// The pool's writer gate (SQLite only): see [`write_transaction`].
+    writers: Option<Arc<Mutex<()>>>,
+}
+
+impl fmt::Debug for PooledConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PooledConn").field(&*self.conn).finish()
+    }
+}
+
+impl Deref for PooledConn {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
 
 /// The database: a connection pool over one backend. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// SQLite admits one writer at a time. Writers of this process queue here, handed the lock the moment
+    /// it is free, instead of polling it through SQLite's busy handler (which sleeps 1, 2, 5 … 100 ms
+    /// between tries: most of the refresh path's tail latency under load). Other processes on the same
+    /// file are still kept in order by `BEGIN IMMEDIATE` and `busy_timeout`.
+    writers: Option<Arc<Mutex<()>>>,
 }
 
 impl fmt::Debug for Db {
@@ -202,7 +233,9 @@ impl Db {
                 busy_timeout: options.busy_timeout,
             }))
             .build_unchecked(Manager { url: url.clone() });
-        Ok(Db { pool, backend: url.backend() })
+        let backend = url.backend();
+        let writers = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db { pool, backend, writers })
     }
 
     /// Parses the URL and builds the pool.
@@ -217,7 +250,8 @@ impl Db {
 
     /// Takes a connection from the pool; a timeout means the database is unavailable.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
-        self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
+        let conn = self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))?;
+        Ok(PooledConn { conn, writers: self.writers.clone() })
     }
 
     /// Runs `SELECT 1`, waiting at most `timeout` for a connection.
@@ -227,11 +261,12 @@ impl Db {
     }
 }
 
-/// Runs `f` in a transaction that writes. On SQLite it begins with `BEGIN IMMEDIATE`, so the write lock is
-/// taken up front and waits on `busy_timeout`; a deferred transaction that reads and then writes could fail
-/// with `SQLITE_BUSY` when another writer got in between. On PostgreSQL it is an ordinary transaction.
-/// The closure's error type only needs `From<DbError>`.
-pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+/// Runs `f` in a transaction that writes. On SQLite it first waits its turn at the pool's writer gate, then
+/// begins with `BEGIN IMMEDIATE`, so the write lock is taken up front (waiting on `busy_timeout` only for
+/// other processes); a deferred transaction that reads and then writes could fail with `SQLITE_BUSY` when
+/// another writer got in between. On PostgreSQL it is an ordinary transaction. The closure's error type
+/// only needs `From<DbError>`. Must not be nested: the gate is not reentrant.
+pub fn write_transaction<T, E, F>(conn: &mut PooledConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, E>,
     E: From<DbError>,
@@ -250,6 +285,11 @@ where
         TxError::Caller(e) => e,
         TxError::Db(e) => E::from(DbError::from(e)),
     };
+    // A writer that panicked poisons the gate but leaves nothing behind it: a connection with a transaction
+    // still open counts as broken and is discarded by the pool. So a poisoned gate is still a good gate.
+    let gate = conn.writers.clone();
+    let _turn = gate.as_deref().map(|g| g.lock().unwrap_or_else(PoisonError::into_inner));
+    let conn: &mut AnyConnection = conn;
     match conn {
         AnyConnection::Pg(_) => conn.transaction(|c| f(c).map_err(TxError::Caller)).map_err(unwrap),
         AnyConnection::Sqlite(inner) => {

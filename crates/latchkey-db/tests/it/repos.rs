@@ -201,3 +201,40 @@ fn events_list_newest_first_and_expire() {
         assert_eq!(left, 1);
     }
 }
+
+/// Writers of one pool never fail on each other, even with SQLite's busy handler switched off: they take
+/// turns at the pool's writer gate instead of polling the lock.
+#[test]
+fn concurrent_write_transactions_take_turns() {
+    use latchkey_db::{Db, PoolOptions};
+    for t in TestDb::all() {
+        let options = PoolOptions { max_size: 6, busy_timeout: std::time::Duration::ZERO, ..PoolOptions::default() };
+        let db = Db::from_url(&t.url, options).unwrap();
+        let threads: Vec<_> = (0..6)
+            .map(|n| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    for i in 0..15 {
+                        let mut conn = db.conn().unwrap();
+                        write_transaction(&mut conn, |c| -> Result<(), DbError> {
+                            create_user(c, &format!("w{n}-{i}@example.com"), t0());
+                            // Hold the lock a moment, as a refresh's read-check-write does.
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                            Ok(())
+                        })
+                        .unwrap_or_else(|e| panic!("writer {n}, round {i}: {e}"));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap_or_else(|_| panic!("{}: a writer failed", t.label));
+        }
+        let mut conn = t.db.conn().unwrap();
+        let count: i64 = {
+            use diesel::prelude::*;
+            latchkey_db::schema::users::table.count().get_result(&mut *conn).unwrap()
+        };
+        assert_eq!(count, 6 * 15, "{}", t.label);
+    }
+}
