@@ -525,7 +525,7 @@ impl Drop for TempDir {
     }
 }
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits below the workspace root").to_path_buf()
 }
 

@@ -4,7 +4,8 @@
 //! - `migrate [--database-url URL]`: apply pending migrations with the `latchkey` binary;
 //! - `test [--backend sqlite|postgres|all]`: `cargo test --workspace`, proving the PostgreSQL half ran;
 //! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks;
-//! - `bench`: the release server measured over HTTP (login, auth check, refresh, health, memory).
+//! - `bench`: the release server measured over HTTP (login, auth check, refresh, health, memory);
+//! - `openapi`: regenerate `docs/openapi.json`.
 //!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
 //! working when they do not compile.
@@ -12,6 +13,7 @@
 mod bench;
 mod ci;
 mod migrate;
+mod openapi;
 mod test;
 
 use std::path::Path;
@@ -46,6 +48,8 @@ enum Cmd {
     },
     /// fmt check, clippy -D warnings, the tests on both backends (PostgreSQL required), the crate arrows.
     Ci,
+    /// Regenerate docs/openapi.json from `latchkey openapi`.
+    Openapi,
     /// Measure the release server over HTTP: login latency, GET /users/me, refresh and /health throughput,
     /// memory. SQLite always; PostgreSQL as --backend says.
     Bench {
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Cmd::Migrate { database_url } => migrate::run(database_url.as_deref()),
         Cmd::Test { backend } => test::run(backend),
         Cmd::Ci => ci::run(),
+        Cmd::Openapi => openapi::run(),
         Cmd::Bench { backend, duration, connections, logins, postgres_url, json } => bench::run(&bench::Options {
             backend,
             duration: std::time::Duration::from_secs(duration),

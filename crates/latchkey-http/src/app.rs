@@ -10,7 +10,7 @@ use crate::error::{ApiError, ErrorItem};
 use crate::middleware::body_limit::limit_request_size;
 use crate::middleware::rate_limit::{Limit, RateLimits};
 use crate::middleware::security_headers::{SecurityHeaders, add_security_headers};
-use crate::routes::{self, auth, resource, sessions, users};
+use crate::routes::{self, auth, docs, resource, sessions, users};
 use crate::state::AppState;
 
 /// Builds the application around `state`.
@@ -47,6 +47,10 @@ pub fn build_app(
         .wrap(tracing_actix_web::TracingLogger::default())
         .service(resource("/").route(web::get().to(routes::root::index)))
         .service(resource("/health").route(web::get().to(routes::health::health)))
+        .service(resource(docs::OPENAPI_PATH).route(web::get().to(docs::openapi_json)))
+        .service(resource("/docs").route(web::get().to(docs::swagger)))
+        .service(resource("/docs/{file}").route(web::get().to(docs::swagger_file)))
+        .service(resource("/redoc").route(web::get().to(docs::redoc)))
         .service(web::scope("/api/v1").configure(|cfg| api_v1(cfg, &limits)))
         .default_service(web::to(routes::not_found))
 }

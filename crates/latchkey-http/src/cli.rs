@@ -1,4 +1,4 @@
-//! The `latchkey` binary's commands: `serve` (default), `migrate`, `create-superuser`.
+//! The `latchkey` binary's commands: `serve` (default), `migrate`, `create-superuser`, `openapi`.
 
 use std::sync::Arc;
 
@@ -39,6 +39,8 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print the OpenAPI document (JSON) and exit; needs no configuration or database.
+    Openapi,
 }
 
 /// `latchkey create-superuser`.

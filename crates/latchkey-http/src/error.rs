@@ -9,12 +9,18 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use latchkey_service::ServiceError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One entry of the envelope's `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ErrorItem {
+    /// A stable code, e.g. `AUTH_006`, `VAL_001`, `SYS_004`.
+    #[schema(value_type = String, example = "VAL_001")]
     pub code: &'static str,
+    #[schema(value_type = String, example = "Field required")]
     pub message: Cow<'static, str>,
+    /// The input the error is about (`body` fields by name, query and path parameters, headers), or null.
+    #[schema(example = "email")]
     pub field: Option<String>,
 }
 
@@ -57,9 +63,13 @@ pub struct ApiError {
     cause: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The error envelope, the body of every error status.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ErrorResponse)]
+pub struct Envelope<'a> {
+    /// Always `false`.
     success: bool,
+    #[schema(value_type = Vec<ErrorItem>)]
     errors: &'a [ErrorItem],
 }
 

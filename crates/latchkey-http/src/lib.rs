@@ -9,6 +9,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod openapi;
 pub mod responses;
 pub mod routes;
 pub mod state;

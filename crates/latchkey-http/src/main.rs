@@ -8,8 +8,14 @@ use latchkey_http::telemetry;
 use latchkey_service::Config;
 
 #[expect(clippy::print_stderr, reason = "configuration errors are reported before logging exists")]
+#[expect(clippy::print_stdout, reason = "`openapi` prints the document")]
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The document needs no configuration and no database.
+    if matches!(cli.command, Some(Command::Openapi)) {
+        println!("{}", latchkey_http::openapi::json());
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -22,6 +28,7 @@ fn main() -> ExitCode {
         Command::Serve => actix_web::rt::System::new().block_on(cli::serve(config)),
         Command::Migrate => cli::migrate(&config),
         Command::CreateSuperuser { email, password_stdin } => cli::create_superuser(config, &email, password_stdin),
+        Command::Openapi => unreachable!("handled before the configuration is read"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,11 +5,13 @@ use latchkey_db::models::{EventRow, SessionRow, UserRow};
 use latchkey_db::repo::Page;
 use latchkey_service::auth::IssuedTokens;
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// `UserResponse`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserResponse {
+    #[schema(example = "ada@example.com")]
     pub email: String,
     pub first_name: String,
     pub last_name: Option<String>,
@@ -40,10 +42,12 @@ impl From<&UserRow> for UserResponse {
 }
 
 /// `Token`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(title = "Token")]
 pub struct TokenResponse {
     pub access_token: String,
     pub refresh_token: String,
+    #[schema(value_type = String, example = "bearer")]
     pub token_type: &'static str,
     pub user: UserResponse,
     pub expires_in: i64,
@@ -62,7 +66,7 @@ impl From<IssuedTokens> for TokenResponse {
 }
 
 /// `{"success": true, "message": ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
     pub success: bool,
     pub message: String,
@@ -76,8 +80,9 @@ impl MessageResponse {
 }
 
 /// `SessionResponse`; `user_agent` is never returned.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionResponse {
+    #[schema(example = "Chrome on Mac OS X")]
     pub device_name: Option<String>,
     pub device_id: Option<String>,
     pub id: Uuid,
@@ -109,16 +114,19 @@ impl SessionResponse {
 }
 
 /// `{"sessions": [...], "total": N}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionListResponse {
     pub sessions: Vec<SessionResponse>,
     pub total: usize,
 }
 
 /// One entry of `GET /sessions/me/history`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventResponse {
     pub id: Uuid,
+    /// What happened: `login_success`, `login_failed`, `logout`, `session_revoked`, `refresh_token_reuse`,
+    /// `password_changed`, `password_reset`, ...
+    #[schema(example = "login_success")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
     pub ip_address: Option<String>,
@@ -140,7 +148,7 @@ impl From<&EventRow> for EventResponse {
 }
 
 /// The pagination block.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Pagination {
     pub total: i64,
     pub page: u32,
@@ -151,7 +159,7 @@ pub struct Pagination {
 }
 
 /// `PaginatedResponse[T]`: `{"data": [...], "pagination": {...}}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Paginated<T> {
     pub data: Vec<T>,
     pub pagination: Pagination,

@@ -5,8 +5,9 @@ use actix_web::{HttpResponse, web};
 use latchkey_service::auth::{self, Registration};
 use latchkey_service::password_reset;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorItem};
+use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::{AuthUser, ClientInfo};
 use crate::responses::{MessageResponse, TokenResponse, UserResponse};
 use crate::routes::run;
@@ -15,9 +16,13 @@ use crate::validation::{Body, Form, Json};
 
 /// `UserCreate`. `is_superuser` and `is_active` are accepted and ignored: public registration always
 /// creates an active, ordinary user.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = UserCreate)]
 pub struct RegisterBody {
+    #[schema(example = "ada@example.com")]
     email: String,
+    /// At least 12 characters with a lower- and an upper-case letter, a digit and a special character.
+    #[schema(example = "Correct-Horse-9!")]
     password: String,
     first_name: String,
     last_name: Option<String>,
@@ -28,7 +33,19 @@ impl Body for RegisterBody {
     const REQUIRED: &'static [&'static str] = &["email", "password", "first_name"];
 }
 
-/// `POST /register` → 201 UserResponse.
+/// Creates an account. Always an active, ordinary user: `is_superuser` and `is_active` in the body are
+/// ignored.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The new user", body = UserResponse),
+        (status = 409, description = "The email is taken (`USER_002`)", body = Envelope),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>) -> Result<HttpResponse, ApiError> {
     let registration = Registration {
         email: body.email,
@@ -42,9 +59,12 @@ pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>
 }
 
 /// `{email, password}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = LoginRequest)]
 pub struct LoginBody {
+    #[schema(example = "ada@example.com")]
     email: String,
+    #[schema(example = "Correct-Horse-9!")]
     password: String,
 }
 
@@ -63,7 +83,20 @@ async fn login_with(
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 
-/// `POST /login` → Token.
+/// Logs in: a new session for this device, and its tokens.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    params(("X-Device-Id" = Option<String>, Header, description = "The client's own stable device id (at most 255 characters), stored with the session")),
+    responses(
+        (status = 200, description = "The tokens and the user", body = TokenResponse),
+        (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
+        (status = 429, description = "Rate limited per client IP, or too many failed logins for this account; \
+                                      `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn login(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -73,10 +106,13 @@ pub async fn login(
 }
 
 /// OAuth2's password-grant form.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = OAuth2PasswordRequestForm)]
 pub struct OAuthForm {
+    /// The account's email.
     username: String,
     password: String,
+    /// `password` when given.
     grant_type: Option<String>,
 }
 
@@ -84,7 +120,20 @@ impl Body for OAuthForm {
     const REQUIRED: &'static [&'static str] = &["username", "password"];
 }
 
-/// `POST /login/oauth` (form: `username` is the email) → Token.
+/// OAuth2's password grant, as a form (`username` is the email): what Swagger UI's "Authorize" uses.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login/oauth",
+    tag = "auth",
+    request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
+    params(("X-Device-Id" = Option<String>, Header, description = "The client's own stable device id (at most 255 characters), stored with the session")),
+    responses(
+        (status = 200, description = "The tokens and the user", body = TokenResponse),
+        (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
+        (status = 429, description = "Rate limited per client IP, or too many failed logins for this account; \
+                                      `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn login_oauth(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -100,7 +149,8 @@ pub async fn login_oauth(
 }
 
 /// `{refresh_token}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = RefreshTokenRequest)]
 pub struct RefreshBody {
     refresh_token: String,
 }
@@ -109,13 +159,38 @@ impl Body for RefreshBody {
     const REQUIRED: &'static [&'static str] = &["refresh_token"];
 }
 
-/// `POST /refresh` → Token with a new refresh token.
+/// Rotates the refresh token: the answer carries a new pair, and the presented token stops working.
+/// Presenting an already-rotated token again is reuse: the session is revoked (unless it happened within
+/// a few seconds of the rotation, as a client's concurrent double refresh does).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new access and refresh token", body = TokenResponse),
+        (status = 401, description = "Invalid, expired, reused or revoked refresh token (`AUTH_006`)", body = Envelope),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn refresh(state: web::Data<AppState>, Json(body): Json<RefreshBody>) -> Result<HttpResponse, ApiError> {
     let tokens = run(&state, move |svc| auth::refresh(svc, &body.refresh_token)).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
 }
 
-/// `POST /logout` → 200, whatever the token (unless it is someone else's session: 403).
+/// Ends the session the refresh token belongs to. Succeeds for an invalid or expired token (there is
+/// nothing left to end); 403 if it is someone else's session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshBody,
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "Logged out", body = MessageResponse),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn logout(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -131,14 +206,34 @@ pub async fn logout(
     Ok(HttpResponse::Ok().json(MessageResponse::ok("Logged out successfully")))
 }
 
-/// `POST /logout-all`: ends every session of the caller, this one included.
+/// Ends every session of the caller, this one included.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-all",
+    tag = "auth",
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "How many sessions ended", body = MessageResponse),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
     let n = run(&state, move |svc| auth::logout_many(svc, &caller, false)).await?;
     Ok(HttpResponse::Ok()
         .json(MessageResponse::ok(format!("Successfully logged out from all devices ({n} sessions terminated)"))))
 }
 
-/// `POST /logout-others`: ends every session of the caller but this one.
+/// Ends every session of the caller but this one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-others",
+    tag = "auth",
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "How many other sessions ended", body = MessageResponse),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn logout_others(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
     let n = run(&state, move |svc| auth::logout_many(svc, &caller, true)).await?;
     let noun = if n == 1 { "device" } else { "devices" };
@@ -146,8 +241,10 @@ pub async fn logout_others(state: web::Data<AppState>, caller: AuthUser) -> Resu
 }
 
 /// `{email}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PasswordResetRequest)]
 pub struct ResetRequestBody {
+    #[schema(example = "ada@example.com")]
     email: String,
 }
 
@@ -155,7 +252,17 @@ impl Body for ResetRequestBody {
     const REQUIRED: &'static [&'static str] = &["email"];
 }
 
-/// `POST /password-reset/request`: always the same 200 for a valid email.
+/// Emails a password-reset link if the account exists. The answer is the same either way.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password-reset/request",
+    tag = "auth",
+    request_body = ResetRequestBody,
+    responses(
+        (status = 200, description = "Accepted (whether or not the email is registered)", body = MessageResponse),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn reset_request(
     state: web::Data<AppState>,
     Json(body): Json<ResetRequestBody>,
@@ -171,7 +278,8 @@ pub async fn reset_request(
 }
 
 /// `{token, new_password}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PasswordResetConfirm)]
 pub struct ResetConfirmBody {
     token: String,
     new_password: String,
@@ -181,7 +289,18 @@ impl Body for ResetConfirmBody {
     const REQUIRED: &'static [&'static str] = &["token", "new_password"];
 }
 
-/// `POST /password-reset/confirm`: sets the password and ends every session.
+/// Sets a new password with the emailed token (single use, valid one hour) and ends every session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/password-reset/confirm",
+    tag = "auth",
+    request_body = ResetConfirmBody,
+    responses(
+        (status = 200, description = "Password reset; every device was logged out", body = MessageResponse),
+        (status = 400, description = "Invalid, used or expired token, or an inactive account (`VAL_006`)", body = Envelope),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn reset_confirm(
     state: web::Data<AppState>,
     Json(body): Json<ResetConfirmBody>,

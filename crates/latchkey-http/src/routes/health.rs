@@ -5,33 +5,50 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
 /// How long the health check waits for the database.
 const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-#[derive(Serialize)]
-struct Health<'a> {
+/// The health report (not the envelope, also on 503).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = HealthResponse)]
+pub struct Health<'a> {
+    /// `healthy` or `unhealthy`.
+    #[schema(value_type = String, example = "healthy")]
     status: &'static str,
     timestamp: String,
+    #[schema(value_type = String)]
     version: &'a str,
+    #[schema(value_type = String, example = "development")]
     environment: &'a str,
     checks: Checks,
 }
 
-#[derive(Serialize)]
-struct Checks {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checks {
     database: Check,
 }
 
-#[derive(Serialize)]
-struct Check {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Check {
+    #[schema(value_type = String, example = "healthy")]
     status: &'static str,
     message: String,
 }
 
-/// The handler.
+/// Reports whether the service and its database answer.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    responses(
+        (status = 200, description = "Healthy", body = Health),
+        (status = 503, description = "The database did not answer in time", body = Health),
+    ),
+)]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let db = state.services.db.clone();
     // The pool wait is bounded by DB_CHECK_TIMEOUT; the outer timeout also bounds a query that hangs.

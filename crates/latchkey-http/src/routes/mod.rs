@@ -2,6 +2,7 @@
 //! (diesel and password hashing must never block the event loop), and render.
 
 pub mod auth;
+pub mod docs;
 pub mod health;
 pub mod root;
 pub mod sessions;

@@ -4,15 +4,26 @@ use actix_web::{HttpResponse, web};
 use latchkey_db::repo::Window;
 use latchkey_service::sessions;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Envelope};
 use crate::extract::AuthUser;
 use crate::responses::{EventResponse, MessageResponse, Paginated, SessionListResponse, SessionResponse};
 use crate::routes::run;
 use crate::state::AppState;
 use crate::validation::{Body, Json, PageQuery, parse_uuid};
 
-/// `GET /me`: active sessions, most recently used first; `is_current` marks the calling session.
+/// The caller's active sessions, most recently used first; `is_current` marks the one asking.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/me",
+    tag = "sessions",
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "The sessions", body = SessionListResponse),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn list_mine(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
     let current = caller.session_id();
     let rows = run(&state, move |svc| sessions::list_mine(svc, &caller)).await?;
@@ -20,7 +31,20 @@ pub async fn list_mine(state: web::Data<AppState>, caller: AuthUser) -> Result<H
     Ok(HttpResponse::Ok().json(SessionListResponse { total: list.len(), sessions: list }))
 }
 
-/// `DELETE /{session_id}`: ends one of the caller's sessions.
+/// Ends one of the caller's sessions: its access and refresh tokens stop working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{session_id}",
+    tag = "sessions",
+    params(("session_id" = Uuid, Path, description = "One of the caller's sessions")),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "Revoked", body = MessageResponse),
+        (status = 403, description = "Someone else's session (`AUTH_004`)", body = Envelope),
+        (status = 404, description = "No such session (`SYS_002`)", body = Envelope),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn revoke(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -35,8 +59,11 @@ pub async fn revoke(
 }
 
 /// `{device_name}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = SessionRename)]
 pub struct RenameBody {
+    /// 1 to 255 characters.
+    #[schema(example = "Work laptop")]
     device_name: String,
 }
 
@@ -44,7 +71,20 @@ impl Body for RenameBody {
     const REQUIRED: &'static [&'static str] = &["device_name"];
 }
 
-/// `PATCH /{session_id}`: names the device.
+/// Names the session's device (e.g. "Work laptop").
+#[utoipa::path(
+    patch,
+    path = "/api/v1/sessions/{session_id}",
+    tag = "sessions",
+    request_body = RenameBody,
+    params(("session_id" = Uuid, Path, description = "One of the caller's sessions")),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "The renamed session", body = SessionResponse),
+        (status = 403, description = "Someone else's session (`AUTH_004`)", body = Envelope),
+        (status = 404, description = "No such session, or it has ended (`SYS_002`)", body = Envelope),
+    ),
+)]
 pub async fn rename(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -57,13 +97,35 @@ pub async fn rename(
     Ok(HttpResponse::Ok().json(SessionResponse::new(&row, current)))
 }
 
-/// `DELETE /me/expired`: deletes the caller's ended sessions.
+/// Deletes the caller's ended (expired or revoked) sessions.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/me/expired",
+    tag = "sessions",
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "How many were deleted", body = MessageResponse),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn delete_ended(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
     let n = run(&state, move |svc| sessions::delete_ended_mine(svc, &caller)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("Cleaned up {n} expired sessions"))))
 }
 
-/// `GET /me/history`: the caller's security events, newest first, paginated.
+/// The caller's security history (logins, failures, logouts, revocations, password changes, token
+/// reuse), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/me/history",
+    tag = "sessions",
+    params(
+        ("page" = Option<u32>, Query, description = "Page number, from 1", minimum = 1),
+        ("limit" = Option<u32>, Query, description = "Items per page (default 20)", minimum = 1, maximum = 100),
+    ),
+    security(("OAuth2PasswordBearer" = [])),
+    responses((status = 200, description = "One page of events", body = Paginated<EventResponse>)),
+)]
 pub async fn history(state: web::Data<AppState>, caller: AuthUser, page: PageQuery) -> Result<HttpResponse, ApiError> {
     let window = Window::page(page.page, page.limit);
     let events = run(&state, move |svc| sessions::history(svc, &caller, window)).await?;

@@ -4,21 +4,30 @@ use actix_web::{HttpResponse, web};
 use latchkey_service::users;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use utoipa::ToSchema;
 
-use crate::error::{ApiError, ErrorItem};
+use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AuthUser;
 use crate::responses::{MessageResponse, UserResponse};
 use crate::routes::run;
 use crate::state::AppState;
 use crate::validation::{Body, Json};
 
-/// `GET /me`.
+/// The caller's account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("OAuth2PasswordBearer" = [])),
+    responses((status = 200, description = "The caller", body = UserResponse)),
+)]
 pub async fn me(caller: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(UserResponse::from(&caller.user))
 }
 
 /// `{current_password, new_password}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = PasswordChange)]
 pub struct PasswordChangeBody {
     current_password: String,
     new_password: String,
@@ -28,7 +37,19 @@ impl Body for PasswordChangeBody {
     const REQUIRED: &'static [&'static str] = &["current_password", "new_password"];
 }
 
-/// `PATCH /me/password`: changes the password and ends the caller's other sessions.
+/// Changes the password and ends the caller's other sessions.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me/password",
+    tag = "users",
+    request_body = PasswordChangeBody,
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "Changed", body = MessageResponse),
+        (status = 403, description = "The current password is wrong (`AUTH_001`)", body = Envelope),
+        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+    ),
+)]
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: AuthUser,
@@ -44,23 +65,34 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Opti
 }
 
 /// `UserUpdate`: only the fields present are applied; `email` is not part of it (ignored).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = UserUpdate)]
 pub struct UserUpdateBody {
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     last_name: Option<Option<String>>,
+    /// E.164-like: `+` and 8 to 15 digits.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "+14155550123")]
     phone_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     password: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
     preferences: Option<Option<serde_json::Map<String, Value>>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "en")]
     locale: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<bool>)]
     is_active: Option<Option<bool>>,
+    /// Refused: superuser status is not changed through this endpoint.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<bool>)]
     is_superuser: Option<Option<Value>>,
 }
 
@@ -102,8 +134,16 @@ impl UserUpdateBody {
     }
 }
 
-/// `PATCH /me`: updates the caller's profile. A password here ends the other sessions; deactivating
-/// yourself ends all of them.
+/// Updates the caller's profile: only the fields present change. A new password ends the other
+/// sessions; deactivating yourself ends all of them. `is_superuser` cannot be changed here.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me",
+    tag = "users",
+    request_body = UserUpdateBody,
+    security(("OAuth2PasswordBearer" = [])),
+    responses((status = 200, description = "The updated user", body = UserResponse)),
+)]
 pub async fn update_me(
     state: web::Data<AppState>,
     caller: AuthUser,

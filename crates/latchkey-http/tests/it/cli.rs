@@ -80,3 +80,13 @@ fn bad_configuration_exits_2_with_the_variable_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SECRET_KEY"));
 }
+
+#[test]
+fn openapi_prints_the_served_document_without_any_configuration() {
+    // A configuration that would not start a server: the document must not need one.
+    let out = latchkey("mysql://nowhere", &["openapi"], &[("PORT", "eighty")], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let served: serde_json::Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+    assert_eq!(printed, served);
+}

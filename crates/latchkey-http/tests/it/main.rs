@@ -4,6 +4,7 @@
 mod arrows;
 mod auth;
 mod cli;
+mod docs;
 mod sessions;
 mod system;
 mod users;

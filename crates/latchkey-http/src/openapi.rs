@@ -1,0 +1,135 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes and the request and
+//! response types' `ToSchema` derives, so it cannot drift from the code. Served at `/api/v1/openapi.json`
+//! (and rendered at `/docs` and `/redoc`, see `routes::docs`); `latchkey openapi` prints it and
+//! `docs/openapi.json` is a copy a test keeps current.
+//!
+//! Responses every operation of a kind shares are added here once rather than on each handler: 401 on
+//! the operations that need a token, 422 on those that take input, 500 and 503 on all.
+
+use std::sync::LazyLock;
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{auth, health, sessions, users};
+
+/// The name of the bearer-token security scheme, as FastAPI names it for the reference.
+pub const BEARER: &str = "OAuth2PasswordBearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey",
+        description = "Authentication and multi-device sessions. Errors use one envelope: \
+                       `{\"success\": false, \"errors\": [{\"code\", \"message\", \"field\"}]}`.",
+        license(name = "GPL-3.0-or-later", identifier = "GPL-3.0-or-later"),
+    ),
+    paths(
+        health::health,
+        auth::register,
+        auth::login,
+        auth::login_oauth,
+        auth::refresh,
+        auth::logout,
+        auth::logout_all,
+        auth::logout_others,
+        auth::reset_request,
+        auth::reset_confirm,
+        users::me,
+        users::update_me,
+        users::change_password,
+        sessions::list_mine,
+        sessions::revoke,
+        sessions::rename,
+        sessions::delete_ended,
+        sessions::history,
+    ),
+    tags(
+        (name = "health", description = "Liveness and database reachability."),
+        (name = "auth", description = "Registration, login, token refresh, logout, password reset."),
+        (name = "users", description = "The caller's own account."),
+        (name = "sessions", description = "The caller's sessions (one per login and device) and security history."),
+    ),
+    modifiers(&Shared),
+)]
+struct ApiDoc;
+
+/// The document as JSON, built once.
+pub fn json() -> &'static str {
+    static JSON: LazyLock<String> =
+        LazyLock::new(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"));
+    &JSON
+}
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Adds the security scheme and the shared error responses.
+struct Shared;
+
+impl Modify for Shared {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let flow = Flow::Password(Password::new("/api/v1/auth/login/oauth", Scopes::new()));
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::OAuth2(OAuth2::new([flow])));
+
+        for item in doc.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                add_shared_responses(operation);
+            }
+        }
+    }
+}
+
+fn add_shared_responses(operation: &mut Operation) {
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let takes_input = operation.request_body.is_some() || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let responses = &mut operation.responses.responses;
+    let mut add = |status: &str, description: &str| {
+        responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(error_response(description)));
+    };
+    if secured {
+        add("401", "Not authenticated: no token, a bad or expired one, or a session that has ended (`AUTH_006`)");
+        add("403", "The account is inactive (`AUTH_004`)");
+    }
+    if takes_input {
+        add("422", "Invalid input: one entry per problem, `field` naming it (`VAL_001`)");
+    }
+    add("500", "An unexpected error; the body carries no internals (`SYS_001`)");
+    add("503", "The database is unavailable");
+}
+
+/// A response whose body is the error envelope.
+pub fn error_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorResponse"))).build())
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_valid_json_with_the_shared_responses() {
+        let doc: serde_json::Value = serde_json::from_str(json()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        assert_eq!(doc["info"]["title"], "Latchkey");
+        let me = &doc["paths"]["/api/v1/users/me"]["get"];
+        assert_eq!(me["security"][0][BEARER], serde_json::json!([]));
+        assert!(me["responses"]["401"].is_object());
+        assert!(me["responses"]["422"].is_null(), "GET /users/me takes no input");
+        let login = &doc["paths"]["/api/v1/auth/login"]["post"];
+        assert!(login["responses"]["401"].is_object(), "login's own 401 (bad credentials) stays");
+        assert!(login["responses"]["422"].is_object());
+        assert!(doc["components"]["schemas"]["ErrorResponse"].is_object());
+        assert!(doc["components"]["securitySchemes"][BEARER]["flows"]["password"]["tokenUrl"].is_string());
+    }
+}

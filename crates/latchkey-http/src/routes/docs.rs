@@ -1,0 +1,93 @@
+//! The API's own description: `GET /api/v1/openapi.json`, Swagger UI at `/docs` (served from the binary,
+//! so it works offline) and ReDoc at `/redoc` (its script comes from a CDN, as FastAPI's does). The docs
+//! paths get a CSP that allows what these pages need (`middleware::security_headers`).
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, web};
+use utoipa_swagger_ui::Config;
+
+use crate::error::ApiError;
+use crate::openapi;
+
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// Swagger UI's page. Its assets are named from `/docs/` so that `/docs` needs no trailing slash (the app
+/// trims trailing slashes).
+const SWAGGER_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Latchkey API - Swagger UI</title>
+<link rel="stylesheet" type="text/css" href="/docs/swagger-ui.css">
+<link rel="stylesheet" type="text/css" href="/docs/index.css">
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js" charset="utf-8"></script>
+<script src="/docs/swagger-ui-standalone-preset.js" charset="utf-8"></script>
+<script src="/docs/swagger-initializer.js" charset="utf-8"></script>
+</body>
+</html>
+"#;
+
+const REDOC_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Latchkey API - ReDoc</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link href="https://fonts.googleapis.com/css?family=Montserrat:300,400,700|Roboto:300,400,700" rel="stylesheet">
+<style>body { margin: 0; padding: 0; }</style>
+</head>
+<body>
+<redoc spec-url="/api/v1/openapi.json"></redoc>
+<script src="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"></script>
+</body>
+</html>
+"#;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type(ContentType::json()).body(openapi::json())
+}
+
+/// `GET /docs`.
+pub async fn swagger() -> HttpResponse {
+    HttpResponse::Ok().content_type(ContentType::html()).body(SWAGGER_PAGE)
+}
+
+/// `GET /redoc`.
+pub async fn redoc() -> HttpResponse {
+    HttpResponse::Ok().content_type(ContentType::html()).body(REDOC_PAGE)
+}
+
+/// `GET /docs/{file}`: Swagger UI's files; `oauth2-redirect` is the page its OAuth2 flows return to.
+pub async fn swagger_file(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
+        Arc::new(Config::new([OPENAPI_PATH]).oauth2_redirect_url("/docs/oauth2-redirect").persist_authorization(false))
+    });
+    let name = match file.as_str() {
+        "oauth2-redirect" => "oauth2-redirect.html",
+        // Our page stands in for the distribution's, which names its assets relative to `/docs/`.
+        "index.html" => return Err(ApiError::not_found("Not found")),
+        other => other,
+    };
+    match utoipa_swagger_ui::serve(name, Arc::clone(&CONFIG)) {
+        Ok(Some(f)) => {
+            let mut response = HttpResponse::Ok();
+            response.content_type(f.content_type).insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+            Ok(match f.bytes {
+                // The distribution's files are compiled in; only the initializer is rendered per config.
+                Cow::Borrowed(bytes) => response.body(bytes),
+                Cow::Owned(bytes) => response.body(bytes),
+            })
+        }
+        Ok(None) => Err(ApiError::not_found("Not found")),
+        Err(e) => Err(ApiError::internal(format!("serving Swagger UI's {name}: {e}"))),
+    }
+}

@@ -1,0 +1,100 @@
+//! The OpenAPI document and the docs pages: served, current, and true to the routes.
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::test;
+use latchkey_db::testing::TestDb;
+use serde_json::Value;
+
+use crate::{json, service, world};
+
+async fn get_text(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    uri: &str,
+) -> (StatusCode, String, String) {
+    let res = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
+    let status = res.status();
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let body = String::from_utf8_lossy(&test::read_body(res).await).into_owned();
+    (status, content_type, body)
+}
+
+#[actix_web::test]
+async fn the_document_is_served_and_docs_openapi_json_is_current() {
+    let app = service(world(TestDb::sqlite()).state).await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/api/v1/openapi.json").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let served = json(res).await;
+    assert_eq!(served["info"]["title"], "Latchkey");
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(served == committed, "docs/openapi.json is out of date: run `cargo xtask openapi`");
+}
+
+/// Every operation the document lists is routed: asked without a token or a body, none answers 404/405.
+#[actix_web::test]
+async fn every_documented_operation_is_routed() {
+    let app = service(world(TestDb::sqlite()).state).await;
+    let doc: Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let uri = path.replace("{session_id}", "0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5d");
+        for (method, _) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let req = test::TestRequest::default().method(method.clone()).uri(&uri).to_request();
+            let status = test::call_service(&app, req).await.status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {uri} is documented but answers {status}"
+            );
+            operations += 1;
+        }
+    }
+    assert!(operations >= 18, "only {operations} operations documented");
+}
+
+#[actix_web::test]
+async fn swagger_ui_is_served_from_the_binary_and_redoc_from_its_page() {
+    let app = service(world(TestDb::sqlite()).state).await;
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/docs").to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    assert!(csp.contains("'unsafe-inline'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let page = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert!(page.contains("swagger-ui"));
+
+    // Every asset the page names is served.
+    for asset in page.split('"').filter(|s| s.starts_with("/docs/")) {
+        let (status, content_type, body) = get_text(&app, asset).await;
+        assert_eq!(status, StatusCode::OK, "{asset}");
+        assert!(!body.is_empty(), "{asset}");
+        let expected = if asset.ends_with(".js") {
+            "javascript"
+        } else if asset.ends_with(".css") {
+            "text/css"
+        } else {
+            "image/png"
+        };
+        assert!(content_type.contains(expected), "{asset}: {content_type}");
+    }
+    let (_, _, initializer) = get_text(&app, "/docs/swagger-initializer.js").await;
+    assert!(initializer.contains("/api/v1/openapi.json"), "{initializer}");
+
+    let (status, content_type, body) = get_text(&app, "/docs/oauth2-redirect").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html") && body.contains("oauth2"), "{content_type}");
+
+    let res = test::call_service(&app, test::TestRequest::get().uri("/docs/no-such-file.js").to_request()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json(res).await["errors"][0]["code"], "SYS_002");
+
+    let (status, content_type, body) = get_text(&app, "/redoc").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/html"));
+    assert!(body.contains(r#"<redoc spec-url="/api/v1/openapi.json">"#));
+}
