@@ -15,12 +15,12 @@ pub fn create(conn: &mut AnyConnection, session: &NewSession) -> Result<SessionR
 
 /// The session with this id, in any state.
 pub fn find_by_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<Option<SessionRow>, DbError> {
-    Ok(s::table.find(Id(id)).select(SessionRow::as_select()).first(conn).optional()?)
+    Ok(s::table.find(Id(id)).select(SessionRow::as_select()).get_result(conn).optional()?)
 }
 
 /// The session whose current refresh jti this is, in any state.
 pub fn find_by_jti(conn: &mut AnyConnection, jti: &str) -> Result<Option<SessionRow>, DbError> {
-    Ok(s::table.filter(s::refresh_token_jti.eq(jti)).select(SessionRow::as_select()).first(conn).optional()?)
+    Ok(s::table.filter(s::refresh_token_jti.eq(jti)).select(SessionRow::as_select()).get_result(conn).optional()?)
 }
 
 /// The auth check's one query: the session with this id together with its user, whatever their state
@@ -33,7 +33,7 @@ pub fn find_with_user(
         .inner_join(users::table)
         .filter(s::id.eq(Id(session_id)))
         .select((SessionRow::as_select(), UserRow::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

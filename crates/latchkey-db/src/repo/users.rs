@@ -15,12 +15,12 @@ pub fn create(conn: &mut AnyConnection, user: &NewUser) -> Result<UserRow, DbErr
 
 /// The user with this id, soft-deleted or not.
 pub fn find_by_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<Option<UserRow>, DbError> {
-    Ok(users::table.find(Id(id)).select(UserRow::as_select()).first(conn).optional()?)
+    Ok(users::table.find(Id(id)).select(UserRow::as_select()).get_result(conn).optional()?)
 }
 
 /// The user with this (already normalised) email, soft-deleted or not.
 pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> Result<Option<UserRow>, DbError> {
-    Ok(users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()?)
+    Ok(users::table.filter(users::email.eq(email)).select(UserRow::as_select()).get_result(conn).optional()?)
 }
 
 /// Applies a partial update and returns the new row; `NotFound` when the id is unknown.
