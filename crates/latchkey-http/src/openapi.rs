@@ -11,8 +11,9 @@ use std::sync::LazyLock;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi};
+use utoipa::{Modify, OpenApi, ToResponse};
 
+use crate::error::Envelope;
 use crate::routes::{auth, health, sessions, users};
 
 /// The name of the bearer-token security scheme, as FastAPI names it for the reference.
@@ -52,20 +53,23 @@ pub const BEARER: &str = "OAuth2PasswordBearer";
         (name = "users", description = "The caller's own account."),
         (name = "sessions", description = "The caller's sessions (one per login and device) and security history."),
     ),
+    components(responses(RateLimited)),
     modifiers(&Shared),
 )]
 struct ApiDoc;
+
+// The answer of every rate-limited route once its per-minute quota is used up; handlers name it with
+// `(status = 429, response = RateLimited)`. The doc comment is the response's description.
+/// Rate limited (per client IP); `Retry-After` says when to retry (`SYS_004`).
+#[derive(Debug, ToResponse)]
+#[expect(dead_code, reason = "a documentation type: only its schema is used")]
+pub struct RateLimited(Envelope<'static>);
 
 /// The document as JSON, built once.
 pub fn json() -> &'static str {
     static JSON: LazyLock<String> =
         LazyLock::new(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"));
     &JSON
-}
-
-/// The document.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
 }
 
 /// Adds the security scheme and the shared error responses.

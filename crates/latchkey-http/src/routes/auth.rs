@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::{AuthUser, ClientInfo};
+use crate::openapi::RateLimited;
 use crate::responses::{MessageResponse, TokenResponse, UserResponse};
 use crate::routes::run;
 use crate::state::AppState;
@@ -43,7 +44,7 @@ impl Body for RegisterBody {
     responses(
         (status = 201, description = "The new user", body = UserResponse),
         (status = 409, description = "The email is taken (`USER_002`)", body = Envelope),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>) -> Result<HttpResponse, ApiError> {
@@ -170,7 +171,7 @@ impl Body for RefreshBody {
     responses(
         (status = 200, description = "A new access and refresh token", body = TokenResponse),
         (status = 401, description = "Invalid, expired, reused or revoked refresh token (`AUTH_006`)", body = Envelope),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn refresh(state: web::Data<AppState>, Json(body): Json<RefreshBody>) -> Result<HttpResponse, ApiError> {
@@ -188,7 +189,7 @@ pub async fn refresh(state: web::Data<AppState>, Json(body): Json<RefreshBody>) 
     security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "Logged out", body = MessageResponse),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn logout(
@@ -214,7 +215,7 @@ pub async fn logout(
     security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "How many sessions ended", body = MessageResponse),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
@@ -231,7 +232,7 @@ pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> Result<
     security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "How many other sessions ended", body = MessageResponse),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn logout_others(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
@@ -260,7 +261,7 @@ impl Body for ResetRequestBody {
     request_body = ResetRequestBody,
     responses(
         (status = 200, description = "Accepted (whether or not the email is registered)", body = MessageResponse),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn reset_request(
@@ -298,7 +299,7 @@ impl Body for ResetConfirmBody {
     responses(
         (status = 200, description = "Password reset; every device was logged out", body = MessageResponse),
         (status = 400, description = "Invalid, used or expired token, or an inactive account (`VAL_006`)", body = Envelope),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn reset_confirm(

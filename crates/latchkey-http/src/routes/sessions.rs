@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Envelope};
 use crate::extract::AuthUser;
+use crate::openapi::RateLimited;
 use crate::responses::{EventResponse, MessageResponse, Paginated, SessionListResponse, SessionResponse};
 use crate::routes::run;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ use crate::validation::{Body, Json, PageQuery, parse_uuid};
     security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "The sessions", body = SessionListResponse),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn list_mine(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
@@ -42,7 +43,7 @@ pub async fn list_mine(state: web::Data<AppState>, caller: AuthUser) -> Result<H
         (status = 200, description = "Revoked", body = MessageResponse),
         (status = 403, description = "Someone else's session (`AUTH_004`)", body = Envelope),
         (status = 404, description = "No such session (`SYS_002`)", body = Envelope),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn revoke(
@@ -105,7 +106,7 @@ pub async fn rename(
     security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "How many were deleted", body = MessageResponse),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn delete_ended(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {

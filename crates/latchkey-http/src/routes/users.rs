@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AuthUser;
+use crate::openapi::RateLimited;
 use crate::responses::{MessageResponse, UserResponse};
 use crate::routes::run;
 use crate::state::AppState;
@@ -47,7 +48,7 @@ impl Body for PasswordChangeBody {
     responses(
         (status = 200, description = "Changed", body = MessageResponse),
         (status = 403, description = "The current password is wrong (`AUTH_001`)", body = Envelope),
-        (status = 429, description = "Rate limited (per client IP); `Retry-After` says when to retry", body = Envelope),
+        (status = 429, response = RateLimited),
     ),
 )]
 pub async fn change_password(
