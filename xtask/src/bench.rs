@@ -15,7 +15,7 @@
 use std::cell::Cell;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use crate::{Backend, cargo, run_checked};
+use crate::{Backend, cargo, run_checked, workspace_root};
 
 /// What to run and for how long.
 #[derive(Debug, Clone)]
@@ -47,27 +47,21 @@ const USER_AGENT: &str =
 pub fn run(options: &Options) -> anyhow::Result<()> {
     ensure!(options.connections > 0, "--connections must be at least 1");
     ensure!(options.logins > 0, "--logins must be at least 1");
-    run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
-    let binary = workspace_root().join("target/release/latchkey");
-
-    let postgres = match options.backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(options.postgres_url.clone().context(
-            "--backend postgres needs --postgres-url or LATCHKEY_TEST_POSTGRES_URL \
-             (e.g. postgres://postgres@127.0.0.1:5432/test)",
-        )?),
-        Backend::All => options
-            .postgres_url
-            .clone()
-            .or_else(|| crate::test::local_postgres_listens().then(|| crate::test::LOCAL_URL.to_owned())),
-    };
+    let postgres = crate::test::postgres_url(
+        options.backend,
+        options.postgres_url.clone(),
+        "--postgres-url or LATCHKEY_TEST_POSTGRES_URL",
+    )?;
     if options.backend == Backend::All && postgres.is_none() {
         eprintln!("xtask: no PostgreSQL reachable; benchmarking SQLite only");
     }
+    run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
+    let binary = workspace_root().join("target/release/latchkey");
 
     let mut reports = Vec::new();
-    let dir = TempDir::new()?;
-    reports.push(bench_backend(&binary, "sqlite", &format!("sqlite://{}", dir.0.join("bench.db").display()), options)?);
+    let dir = tempfile::tempdir()?;
+    let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    reports.push(bench_backend(&binary, "sqlite", &sqlite_url, options)?);
     if let Some(admin_url) = postgres {
         let database = ScratchDatabase::create(&admin_url)?;
         reports.push(bench_backend(&binary, "postgres", &database.url, options)?);
@@ -505,28 +499,6 @@ fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
 fn random_u64(i: u64) -> u64 {
     use std::hash::{BuildHasher as _, RandomState};
     RandomState::new().hash_one(i)
-}
-
-/// A temporary folder, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> anyhow::Result<Self> {
-        let path = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).with_context(|| format!("could not create {}", path.display()))?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits below the workspace root").to_path_buf()
 }
 
 #[cfg(test)]

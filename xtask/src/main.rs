@@ -83,10 +83,15 @@ pub enum Backend {
     All,
 }
 
+/// The workspace's root folder.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits below the workspace root")
+}
+
 /// A `cargo` command run from the workspace root. `cargo run` sets `CARGO` to the cargo that started us.
 pub fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits below the workspace root"));
+    cmd.current_dir(workspace_root());
     cmd
 }
 

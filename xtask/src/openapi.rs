@@ -15,7 +15,7 @@ pub fn run() -> anyhow::Result<()> {
         .output()
         .context("could not run cargo")?;
     ensure!(output.status.success(), "`latchkey openapi` failed ({})", output.status);
-    let path = crate::bench::workspace_root().join("docs/openapi.json");
+    let path = crate::workspace_root().join("docs/openapi.json");
     std::fs::write(&path, &output.stdout).with_context(|| format!("could not write {}", path.display()))?;
     eprintln!("xtask: wrote {}", path.display());
     Ok(())
