@@ -143,7 +143,11 @@ impl CustomizeConnection<AnyConnection, r2d2::Error> for Customizer {
                 self.statement_timeout.as_millis()
             ),
         };
-        conn.batch_execute(&sql).map_err(r2d2::Error::QueryError)
+        conn.batch_execute(&sql).map_err(r2d2::Error::QueryError)?;
+        if let AnyConnection::Sqlite(inner) = conn {
+            crate::repo::users::register_sqlite_functions(inner).map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
     }
 }
 

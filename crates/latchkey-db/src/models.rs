@@ -113,4 +113,8 @@ pub struct EventRow {
     pub device_name: Option<String>,
     pub detail: Option<Json>,
     pub occurred_at: Ts,
+    /// The administrator who acted; `None` when the user acted on their own account (or the system did).
+    pub actor_id: Option<Id>,
+    /// The organization an administrative action concerned.
+    pub organization_id: Option<Id>,
 }

@@ -94,6 +94,8 @@ diesel::table! {
         device_name -> Nullable<Text>,
         detail -> Nullable<Jsonb>,
         occurred_at -> TimestampUtc,
+        actor_id -> Nullable<Uuid>,
+        organization_id -> Nullable<Uuid>,
     }
 }
 

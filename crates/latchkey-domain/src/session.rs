@@ -80,6 +80,49 @@ string_enum! {
         RefreshTokenReuse => "refresh_token_reuse",
         PasswordChanged => "password_changed",
         PasswordReset => "password_reset",
+        // Administrative actions (the audit trail; the acting administrator is recorded with them).
+        UserCreated => "user_created",
+        UserUpdated => "user_updated",
+        UserActivated => "user_activated",
+        UserDeactivated => "user_deactivated",
+        UserDeleted => "user_deleted",
+        OrganizationCreated => "organization_created",
+        OrganizationUpdated => "organization_updated",
+        OrganizationDeleted => "organization_deleted",
+        MemberAdded => "member_added",
+        MemberRemoved => "member_removed",
+    }
+}
+
+impl SecurityEventKind {
+    /// Whether the user whose account an event concerns sees it in `GET /sessions/me/history`: their
+    /// logins, logouts, revocations (an administrator's included), token reuse and password changes. The
+    /// administrative bookkeeping around them stays in the audit trail.
+    pub fn in_user_history(self) -> bool {
+        match self {
+            SecurityEventKind::LoginSucceeded
+            | SecurityEventKind::LoginFailed
+            | SecurityEventKind::Logout
+            | SecurityEventKind::SessionRevoked
+            | SecurityEventKind::RefreshTokenReuse
+            | SecurityEventKind::PasswordChanged
+            | SecurityEventKind::PasswordReset => true,
+            SecurityEventKind::UserCreated
+            | SecurityEventKind::UserUpdated
+            | SecurityEventKind::UserActivated
+            | SecurityEventKind::UserDeactivated
+            | SecurityEventKind::UserDeleted
+            | SecurityEventKind::OrganizationCreated
+            | SecurityEventKind::OrganizationUpdated
+            | SecurityEventKind::OrganizationDeleted
+            | SecurityEventKind::MemberAdded
+            | SecurityEventKind::MemberRemoved => false,
+        }
+    }
+
+    /// The kinds a user's history shows, as stored.
+    pub fn user_history_kinds() -> Vec<&'static str> {
+        Self::ALL.iter().filter(|k| k.in_user_history()).map(|k| k.as_str()).collect()
     }
 }
 

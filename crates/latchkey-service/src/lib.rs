@@ -6,6 +6,7 @@
 //! Depends on `latchkey-domain`, `latchkey-db` and `latchkey-auth`; it must never depend on actix or any
 //! other HTTP type.
 
+pub mod audit;
 pub mod auth;
 pub mod cleanup;
 pub mod config;

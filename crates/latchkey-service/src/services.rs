@@ -143,6 +143,8 @@ pub fn record_event(
         device_name: ctx.device.map(|d| d.device_name.clone()),
         detail: detail.map(Json),
         occurred_at: Ts(now),
+        actor_id: None,
+        organization_id: None,
     };
     events::insert(conn, &row)?;
     Ok(())

@@ -81,5 +81,6 @@ pub fn delete_ended_mine(svc: &Services, caller: &Authenticated) -> Result<usize
 /// `GET /sessions/me/history`: the caller's security events, newest first.
 pub fn history(svc: &Services, caller: &Authenticated, window: Window) -> Result<Page<EventRow>, ServiceError> {
     let mut conn = svc.db.conn()?;
-    Ok(events::list_for_user(&mut conn, caller.user_id(), window)?)
+    let kinds = SecurityEventKind::user_history_kinds();
+    Ok(events::list_for_user(&mut conn, caller.user_id(), &kinds, window)?)
 }

@@ -15,11 +15,33 @@ pub fn insert(conn: &mut AnyConnection, event: &EventRow) -> Result<(), DbError>
     Ok(())
 }
 
-/// The user's events, newest first.
-pub fn list_for_user(conn: &mut AnyConnection, user_id: uuid::Uuid, window: Window) -> Result<Page<EventRow>, DbError> {
-    let total = e::table.filter(e::user_id.eq(Id(user_id))).count().get_result(conn)?;
+/// The user's events of the given kinds, newest first.
+pub fn list_for_user(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    kinds: &[&str],
+    window: Window,
+) -> Result<Page<EventRow>, DbError> {
+    let mine = || e::table.filter(e::user_id.eq(Id(user_id))).filter(e::kind.eq_any(kinds.iter().copied()));
+    let total = mine().count().get_result(conn)?;
+    let items = mine()
+        .order((e::occurred_at.desc(), e::id.desc()))
+        .offset(window.offset)
+        .limit(window.limit)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    Ok(Page { items, total })
+}
+
+/// The actions `actor_id` took as an administrator, newest first.
+pub fn list_by_actor(
+    conn: &mut AnyConnection,
+    actor_id: uuid::Uuid,
+    window: Window,
+) -> Result<Page<EventRow>, DbError> {
+    let total = e::table.filter(e::actor_id.eq(Id(actor_id))).count().get_result(conn)?;
     let items = e::table
-        .filter(e::user_id.eq(Id(user_id)))
+        .filter(e::actor_id.eq(Id(actor_id)))
         .order((e::occurred_at.desc(), e::id.desc()))
         .offset(window.offset)
         .limit(window.limit)

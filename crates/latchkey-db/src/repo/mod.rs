@@ -7,6 +7,7 @@
 
 pub mod events;
 pub mod sessions;
+pub mod stats;
 pub mod users;
 
 /// One page of rows plus the total count across all pages.

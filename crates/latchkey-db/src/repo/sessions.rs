@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use crate::connection::AnyConnection;
 use crate::error::DbError;
 use crate::models::{NewSession, SessionRow, UserRow};
+use crate::repo::{Page, Window};
 use crate::schema::{user_sessions as s, users};
 use crate::types::{Id, Ts};
 
@@ -187,4 +188,81 @@ pub fn delete_ended_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> 
 /// Deletes the user's sessions that ended before `cutoff`; returns how many.
 pub fn delete_ended_for_user(conn: &mut AnyConnection, user_id: uuid::Uuid, cutoff: Ts) -> Result<usize, DbError> {
     Ok(diesel::delete(s::table.filter(s::user_id.eq(Id(user_id))).filter(ended_before!(cutoff))).execute(conn)?)
+}
+
+/// Sessions across all users with their users, most recently used first: only the active, unexpired ones,
+/// or (with `only_active` false) every session in any state.
+pub fn list_all(
+    conn: &mut AnyConnection,
+    only_active: bool,
+    now: Ts,
+    window: Window,
+) -> Result<Page<(SessionRow, UserRow)>, DbError> {
+    let total = if only_active {
+        s::table.filter(s::is_active.eq(true)).filter(s::expires_at.gt(now)).count().get_result(conn)?
+    } else {
+        s::table.count().get_result(conn)?
+    };
+    if total <= window.offset {
+        return Ok(Page { items: Vec::new(), total });
+    }
+    let mut query = s::table.inner_join(users::table).into_boxed();
+    if only_active {
+        query = query.filter(s::is_active.eq(true)).filter(s::expires_at.gt(now));
+    }
+    let items = query
+        .order((s::last_used_at.desc(), s::id.desc()))
+        .offset(window.offset)
+        .limit(window.limit)
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .load(conn)?;
+    Ok(Page { items, total })
+}
+
+/// One page of the user's active, unexpired sessions, most recently used first.
+pub fn page_active(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    now: Ts,
+    window: Window,
+) -> Result<Page<SessionRow>, DbError> {
+    let total = count_active(conn, user_id, now)?;
+    if total <= window.offset {
+        return Ok(Page { items: Vec::new(), total });
+    }
+    let items = s::table
+        .filter(s::user_id.eq(Id(user_id)))
+        .filter(s::is_active.eq(true))
+        .filter(s::expires_at.gt(now))
+        .order((s::last_used_at.desc(), s::created_at.desc(), s::id.desc()))
+        .offset(window.offset)
+        .limit(window.limit)
+        .select(SessionRow::as_select())
+        .load(conn)?;
+    Ok(Page { items, total })
+}
+
+/// Revokes every active session of these users; returns `(user_id, how many)` for each user who had any.
+pub fn revoke_all_of(
+    conn: &mut AnyConnection,
+    user_ids: &[uuid::Uuid],
+    reason: &str,
+    now: Ts,
+) -> Result<Vec<(uuid::Uuid, usize)>, DbError> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Id> = user_ids.iter().copied().map(Id).collect();
+    let owners: Vec<Id> = diesel::update(s::table.filter(s::user_id.eq_any(ids)).filter(s::is_active.eq(true)))
+        .set((s::is_active.eq(false), s::revoked_at.eq(now), s::revoked_reason.eq(reason), s::updated_at.eq(now)))
+        .returning(s::user_id)
+        .get_results(conn)?;
+    let mut counts: Vec<(uuid::Uuid, usize)> = Vec::new();
+    for owner in owners {
+        match counts.iter_mut().find(|(id, _)| *id == owner.0) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((owner.0, 1)),
+        }
+    }
+    Ok(counts)
 }

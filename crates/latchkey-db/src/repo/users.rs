@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use crate::connection::AnyConnection;
 use crate::error::DbError;
 use crate::models::{NewUser, UserChanges, UserRow};
+use crate::repo::{Page, Window};
 use crate::schema::users;
 use crate::types::{Id, Ts};
 
@@ -55,4 +56,252 @@ pub fn soft_delete(conn: &mut AnyConnection, id: uuid::Uuid, now: Ts) -> Result<
 /// Whether any superuser exists.
 pub fn any_superuser(conn: &mut AnyConnection) -> Result<bool, DbError> {
     Ok(diesel::select(diesel::dsl::exists(users::table.filter(users::is_superuser.eq(true)))).get_result(conn)?)
+}
+
+diesel::define_sql_function! {
+    /// Lower-casing for case-insensitive search. On PostgreSQL it is `lower()` (a migration defines it);
+    /// SQLite's own `lower()` folds ASCII only, so there every pooled connection registers Rust's
+    /// `str::to_lowercase` under this name ([`register_sqlite_functions`]).
+    fn lk_lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// Registers the SQL functions this module's queries use on a SQLite connection.
+pub(crate) fn register_sqlite_functions(conn: &mut SqliteConnection) -> QueryResult<()> {
+    lk_lower_utils::register_impl(conn, |s: Option<String>| s.map(|s| s.to_lowercase()))
+}
+
+/// Which users a list shows. Soft-deleted users are never listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub is_active: Option<bool>,
+    pub is_superuser: Option<bool>,
+    /// A case-insensitive substring of the email, first name or last name.
+    pub search: Option<String>,
+}
+
+/// A column users can be sorted by: every column of `users` a client may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSortColumn {
+    Id,
+    Email,
+    FirstName,
+    LastName,
+    PhoneNumber,
+    IsActive,
+    IsSuperuser,
+    Locale,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl UserSortColumn {
+    /// Every sortable column, as the API names it.
+    pub const ALL: &'static [UserSortColumn] = &[
+        UserSortColumn::Id,
+        UserSortColumn::Email,
+        UserSortColumn::FirstName,
+        UserSortColumn::LastName,
+        UserSortColumn::PhoneNumber,
+        UserSortColumn::IsActive,
+        UserSortColumn::IsSuperuser,
+        UserSortColumn::Locale,
+        UserSortColumn::CreatedAt,
+        UserSortColumn::UpdatedAt,
+    ];
+
+    /// The column's name in the API (and the table).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserSortColumn::Id => "id",
+            UserSortColumn::Email => "email",
+            UserSortColumn::FirstName => "first_name",
+            UserSortColumn::LastName => "last_name",
+            UserSortColumn::PhoneNumber => "phone_number",
+            UserSortColumn::IsActive => "is_active",
+            UserSortColumn::IsSuperuser => "is_superuser",
+            UserSortColumn::Locale => "locale",
+            UserSortColumn::CreatedAt => "created_at",
+            UserSortColumn::UpdatedAt => "updated_at",
+        }
+    }
+
+    /// The column with this API name.
+    pub fn parse(name: &str) -> Option<UserSortColumn> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == name)
+    }
+}
+
+/// An order for user lists; ties are broken by id so pages never overlap or skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserSort {
+    pub column: UserSortColumn,
+    pub descending: bool,
+}
+
+impl Default for UserSort {
+    /// Oldest first, as the reference's admin list.
+    fn default() -> Self {
+        UserSort { column: UserSortColumn::CreatedAt, descending: false }
+    }
+}
+
+/// Escapes `%`, `_` and the escape character itself, so a search term matches literally inside `LIKE`.
+fn like_contains(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
+    pattern.push('%');
+    for ch in term.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+type BoxedUsers<'a> = users::BoxedQuery<'a, crate::connection::MultiBackend>;
+
+/// Live (not soft-deleted) users matching the filter.
+fn live_filtered(filter: &UserFilter) -> BoxedUsers<'static> {
+    let mut query = users::table.filter(users::deleted_at.is_null()).into_boxed();
+    if let Some(active) = filter.is_active {
+        query = query.filter(users::is_active.eq(active));
+    }
+    if let Some(superuser) = filter.is_superuser {
+        query = query.filter(users::is_superuser.eq(superuser));
+    }
+    if let Some(term) = filter.search.as_deref().filter(|t| !t.is_empty()) {
+        // Emails are stored in lower case; names go through lk_lower(), and so does the term, so the search
+        // is case-insensitive on both backends, beyond ASCII too. A leading wildcard cannot use a B-tree
+        // index: this scans the live users, which stays in the low milliseconds at tens of thousands.
+        let pattern = like_contains(term);
+        query = query.filter(
+            users::email
+                .like(pattern.clone())
+                .escape('\\')
+                .nullable()
+                .or(lk_lower(users::first_name.nullable()).like(pattern.clone()).escape('\\'))
+                .or(lk_lower(users::last_name).like(pattern).escape('\\')),
+        );
+    }
+    query
+}
+
+/// One page of live users matching `filter`, in `sort` order, and how many match in all.
+pub fn list_live(
+    conn: &mut AnyConnection,
+    filter: &UserFilter,
+    sort: UserSort,
+    window: Window,
+) -> Result<Page<UserRow>, DbError> {
+    let total = live_filtered(filter).count().get_result(conn)?;
+    if total <= window.offset {
+        return Ok(Page { items: Vec::new(), total });
+    }
+    let query = live_filtered(filter);
+    // NULLs sort last in either direction on both backends (they disagree by default).
+    macro_rules! by {
+        ($col:expr) => {
+            if sort.descending { query.order_by($col.desc()) } else { query.order_by($col.asc()) }
+        };
+        (nullable $col:expr) => {
+            if sort.descending {
+                query.order_by(($col.is_null().asc(), $col.desc()))
+            } else {
+                query.order_by(($col.is_null().asc(), $col.asc()))
+            }
+        };
+    }
+    let query = match sort.column {
+        UserSortColumn::Id => by!(users::id),
+        UserSortColumn::Email => by!(users::email),
+        UserSortColumn::FirstName => by!(users::first_name),
+        UserSortColumn::LastName => by!(nullable users::last_name),
+        UserSortColumn::PhoneNumber => by!(nullable users::phone_number),
+        UserSortColumn::IsActive => by!(users::is_active),
+        UserSortColumn::IsSuperuser => by!(users::is_superuser),
+        UserSortColumn::Locale => by!(nullable users::locale),
+        UserSortColumn::CreatedAt => by!(users::created_at),
+        UserSortColumn::UpdatedAt => by!(users::updated_at),
+    };
+    let query =
+        if sort.descending { query.then_order_by(users::id.desc()) } else { query.then_order_by(users::id.asc()) };
+    let items = query.offset(window.offset).limit(window.limit).select(UserRow::as_select()).load(conn)?;
+    Ok(Page { items, total })
+}
+
+/// Locks the given users' rows until the transaction ends (PostgreSQL `FOR UPDATE`, in id order so two
+/// transactions locking overlapping sets cannot deadlock) and returns them. SQLite needs no row locks:
+/// a writing transaction there holds the database's write lock from its start (`BEGIN IMMEDIATE`).
+pub fn lock(conn: &mut AnyConnection, ids: &[uuid::Uuid]) -> Result<Vec<UserRow>, DbError> {
+    let mut ids: Vec<Id> = ids.iter().copied().map(Id).collect();
+    ids.sort_by_key(|id| id.0);
+    ids.dedup();
+    macro_rules! query {
+        () => {
+            users::table.filter(users::id.eq_any(&ids)).order(users::id.asc()).select(UserRow::as_select())
+        };
+    }
+    Ok(match conn {
+        AnyConnection::Pg(pg) => query!().for_update().load(pg)?,
+        AnyConnection::Sqlite(lite) => query!().load(lite)?,
+    })
+}
+
+/// Sets `is_active` on the live users among `ids`, except `except`; returns the ids it changed.
+pub fn set_active_many(
+    conn: &mut AnyConnection,
+    ids: &[uuid::Uuid],
+    active: bool,
+    except: Option<uuid::Uuid>,
+    now: Ts,
+) -> Result<Vec<uuid::Uuid>, DbError> {
+    let ids: Vec<Id> = ids.iter().copied().filter(|id| Some(*id) != except).map(Id).collect();
+    let changed: Vec<Id> =
+        diesel::update(users::table.filter(users::id.eq_any(ids)).filter(users::deleted_at.is_null()))
+            .set((users::is_active.eq(active), users::updated_at.eq(now)))
+            .returning(users::id)
+            .get_results(conn)?;
+    Ok(changed.into_iter().map(|id| id.0).collect())
+}
+
+/// Soft-deletes (and deactivates) the live users among `ids`, except `except`; returns the ids it deleted.
+pub fn soft_delete_many(
+    conn: &mut AnyConnection,
+    ids: &[uuid::Uuid],
+    except: Option<uuid::Uuid>,
+    now: Ts,
+) -> Result<Vec<uuid::Uuid>, DbError> {
+    let ids: Vec<Id> = ids.iter().copied().filter(|id| Some(*id) != except).map(Id).collect();
+    let changed: Vec<Id> =
+        diesel::update(users::table.filter(users::id.eq_any(ids)).filter(users::deleted_at.is_null()))
+            .set((users::deleted_at.eq(now), users::is_active.eq(false), users::updated_at.eq(now)))
+            .returning(users::id)
+            .get_results(conn)?;
+    Ok(changed.into_iter().map(|id| id.0).collect())
+}
+
+/// The growth of the user base around `since`: how many live users (and live active users) existed just
+/// before it, and the creation time, deletion time and activity flag of every user created or deleted
+/// since. Two small queries, whatever the size of the table.
+pub fn growth_since(conn: &mut AnyConnection, since: Ts) -> Result<Growth, DbError> {
+    let before = users::table
+        .filter(users::created_at.lt(since))
+        .filter(users::deleted_at.is_null().or(users::deleted_at.ge(since)));
+    let total_before: i64 = before.count().get_result(conn)?;
+    let active_before: i64 = before.filter(users::is_active.eq(true)).count().get_result(conn)?;
+    let changes = users::table
+        .filter(users::created_at.ge(since).nullable().or(users::deleted_at.ge(since)))
+        .select((users::created_at, users::deleted_at, users::is_active))
+        .load(conn)?;
+    Ok(Growth { total_before, active_before, changes })
+}
+
+/// See [`growth_since`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Growth {
+    pub total_before: i64,
+    pub active_before: i64,
+    /// `(created_at, deleted_at, is_active)` of the users created or deleted in the period.
+    pub changes: Vec<(Ts, Option<Ts>, bool)>,
 }

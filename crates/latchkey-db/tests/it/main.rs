@@ -1,6 +1,7 @@
 //! latchkey-db integration tests: migrations and repositories, each on SQLite and (when
 //! `LATCHKEY_TEST_POSTGRES_URL` is set) PostgreSQL.
 
+mod listing;
 mod migrations;
 mod repos;
 

@@ -171,8 +171,12 @@ fn event(user: Option<Id>, kind: &str, at: chrono::DateTime<chrono::Utc>) -> Eve
         device_name: None,
         detail: Some(Json(serde_json::json!({"reason": "test"}))),
         occurred_at: Ts(at),
+        actor_id: None,
+        organization_id: None,
     }
 }
+
+const KINDS: &[&str] = &["login_succeeded", "logout", "login_failed"];
 
 #[test]
 fn events_list_newest_first_and_expire() {
@@ -183,16 +187,16 @@ fn events_list_newest_first_and_expire() {
             events::insert(&mut conn, &event(Some(u.id), kind, t0() - Duration::days(100 - i as i64 * 50))).unwrap();
         }
         events::insert(&mut conn, &event(None, "login_failed", t0())).unwrap();
-        let page = events::list_for_user(&mut conn, u.id.0, Window::page(1, 2)).unwrap();
+        let page = events::list_for_user(&mut conn, u.id.0, KINDS, Window::page(1, 2)).unwrap();
         assert_eq!(page.total, 3, "{}", t.label);
         assert_eq!(page.items.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["login_failed", "logout"]);
-        let page2 = events::list_for_user(&mut conn, u.id.0, Window::page(2, 2)).unwrap();
+        let page2 = events::list_for_user(&mut conn, u.id.0, KINDS, Window::page(2, 2)).unwrap();
         assert_eq!(page2.items.len(), 1);
 
         let cutoff = Ts(t0() - Duration::days(90));
         assert_eq!(events::count_before(&mut conn, cutoff).unwrap(), 1);
         assert_eq!(events::delete_before(&mut conn, cutoff, 100).unwrap(), 1);
-        assert_eq!(events::list_for_user(&mut conn, u.id.0, Window::page(1, 10)).unwrap().total, 2);
+        assert_eq!(events::list_for_user(&mut conn, u.id.0, KINDS, Window::page(1, 10)).unwrap().total, 2);
 
         // Deleting the user removes their events (ON DELETE CASCADE); anonymous events stay.
         use diesel::prelude::*;

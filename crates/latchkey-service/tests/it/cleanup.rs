@@ -42,6 +42,8 @@ fn event(conn: &mut AnyConnection, user: Option<Id>, at: chrono::DateTime<chrono
         device_name: None,
         detail: None,
         occurred_at: Ts(at),
+        actor_id: None,
+        organization_id: None,
     };
     events::insert(conn, &e).unwrap();
     e.id
