@@ -1,4 +1,5 @@
-//! Email addresses: parsed once, normalised to lower case (Latchkey treats emails case-insensitively).
+//! Email addresses: parsed once, normalised to Unicode NFC and lower case (Latchkey treats emails
+//! case-insensitively, and canonically equivalent spellings as one address).
 //!
 //! The rules and messages follow what the reference accepts through pydantic's `EmailStr`, which calls
 //! email-validator 2 without deliverability checks: the checks run in the same order and fail with the same
@@ -8,6 +9,8 @@
 //! non-ASCII local parts the "unsafe character" check approximates Unicode's categories.
 
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization as _;
 
 use crate::error::DomainError;
 
@@ -47,8 +50,11 @@ impl Email {
         if let Some(quoted) = local.strip_prefix('"') {
             return Err(quoted_local_part_error(quoted));
         }
-        // Lower-cased before the checks, so that the stored form is the one that meets the length limits.
-        let local = local.to_lowercase();
+        // Normalised (NFC, lower case) before the checks, so that the stored form is the one that meets
+        // the length limits, and so that one address typed with composed or decomposed characters
+        // (`é` as U+00E9 or as `e` + U+0301) is one account. NFC again after lower-casing, which is not
+        // guaranteed to keep a string in NFC.
+        let local: String = local.nfc().collect::<String>().to_lowercase().nfc().collect();
         check_local_part(&local)?;
 
         if domain.is_empty() {
@@ -368,6 +374,19 @@ mod tests {
         let email = Email::parse("A@B.io").unwrap();
         assert_eq!(email.to_string(), "a@b.io");
         assert_eq!(email.as_ref(), "a@b.io");
+    }
+
+    #[test]
+    fn composed_and_decomposed_spellings_are_one_address() {
+        let composed = "jos\u{e9}@example.com";
+        let decomposed = "jose\u{301}@example.com";
+        assert_ne!(composed, decomposed);
+        assert_eq!(ok(decomposed), composed);
+        assert_eq!(ok(composed), composed);
+        assert_eq!(ok("JOSE\u{301}@example.com"), composed, "upper case and decomposed");
+        // A composed character counts once against the length limits, however it was typed.
+        let long = format!("{}@example.com", "e\u{301}".repeat(LOCAL_MAX));
+        assert_eq!(ok(&long).chars().count(), LOCAL_MAX + "@example.com".len());
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub fn build_app(
         }))
         // Listed innermost first: the size limit runs inside the headers, so a 413 gets them too.
         .wrap(from_fn(limit_request_size))
+        .wrap(from_fn(crate::middleware::control_chars::reject_control_chars))
         .wrap(NormalizePath::new(TrailingSlash::Trim))
         .wrap(cors)
         .wrap(from_fn(add_security_headers))

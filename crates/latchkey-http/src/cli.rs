@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use actix_web::HttpServer;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use latchkey_db::{Db, PoolOptions};
@@ -11,7 +10,6 @@ use latchkey_domain::clock::SystemClock;
 use latchkey_service::Config;
 use latchkey_service::config::SecretSource;
 
-use crate::app::build_app;
 use crate::state::AppState;
 
 /// Latchkey: authentication and multi-device sessions.
@@ -151,14 +149,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
 
-    let server = HttpServer::new(move || build_app(state.clone()))
-        .shutdown_timeout(10)
-        .bind((config.host.as_str(), config.port))
-        .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+    let listen = crate::server::Listen::Addr(config.host.clone(), config.port);
+    let server =
+        crate::server::serve(state, listen).with_context(|| format!("binding {}:{}", config.host, config.port))?;
     tracing::info!(
         address = %format!("http://{}:{}", config.host, config.port),
         environment = %config.environment,
         "latchkey listening"
     );
-    server.run().await.context("running the HTTP server")
+    server.await.context("running the HTTP server")
 }

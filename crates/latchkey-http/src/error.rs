@@ -145,6 +145,27 @@ impl ApiError {
         e
     }
 
+    /// The envelope for an error that some actix component (not our handlers) produced, e.g. actix-cors
+    /// refusing a preflight: its status, a code for that status, and its text for a 4xx (those texts are
+    /// written for clients); a 5xx says nothing and logs the cause.
+    pub fn from_actix(e: &actix_web::Error) -> ApiError {
+        let status = e.as_response_error().status_code();
+        if status.is_server_error() {
+            return ApiError::internal(e.to_string());
+        }
+        let code = match status {
+            StatusCode::UNAUTHORIZED => codes::AUTHENTICATION_REQUIRED,
+            StatusCode::FORBIDDEN => codes::INSUFFICIENT_PERMISSIONS,
+            StatusCode::NOT_FOUND => codes::NOT_FOUND,
+            StatusCode::METHOD_NOT_ALLOWED => codes::METHOD_NOT_ALLOWED,
+            StatusCode::PAYLOAD_TOO_LARGE => codes::REQUEST_TOO_LARGE,
+            StatusCode::TOO_MANY_REQUESTS => codes::RATE_LIMITED,
+            StatusCode::UNPROCESSABLE_ENTITY => codes::VALIDATION,
+            _ => codes::INVALID_INPUT,
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+
     /// Adds `WWW-Authenticate: Bearer`.
     pub fn with_www_authenticate(mut self) -> ApiError {
         self.www_authenticate = true;

@@ -12,6 +12,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod responses;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod validation;

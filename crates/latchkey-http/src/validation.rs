@@ -35,6 +35,9 @@ pub fn domain_error_at(field: &str, e: &DomainError) -> ApiError {
 pub trait Body: DeserializeOwned + 'static {
     /// Required field names.
     const REQUIRED: &'static [&'static str];
+    /// Fields holding free text (at any depth below them), where tab, line feed and carriage return are
+    /// allowed. Every other string in a body is single-line and may hold no control character at all.
+    const FREE_TEXT: &'static [&'static str] = &[];
 }
 
 /// A JSON body of type `T`, limited to 10 MiB of bytes actually read.
@@ -135,9 +138,9 @@ impl<T: Body> FromRequest for Form<T> {
     }
 }
 
-/// Checks required fields, then deserialises with the failing field's path.
+/// Checks required fields and control characters, then deserialises with the failing field's path.
 fn from_map<T: Body>(map: Map<String, Value>) -> Result<T, ApiError> {
-    let missing: Vec<ErrorItem> = T::REQUIRED
+    let mut errors: Vec<ErrorItem> = T::REQUIRED
         .iter()
         .filter_map(|&name| match map.get(name) {
             None => Some(ErrorItem::validation(Some(name.to_owned()), "Field required")),
@@ -145,14 +148,67 @@ fn from_map<T: Body>(map: Map<String, Value>) -> Result<T, ApiError> {
             Some(_) => None,
         })
         .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::validation(missing));
+    for (key, value) in &map {
+        if has_control(key, false) {
+            errors.push(ErrorItem::validation(None, CONTROL_IN_KEY));
+            continue;
+        }
+        check_controls(value, key, T::FREE_TEXT.contains(&key.as_str()), &mut errors);
+    }
+    if !errors.is_empty() {
+        // A body full of bad strings gets a bounded answer.
+        errors.truncate(MAX_ERRORS);
+        return Err(ApiError::validation(errors));
     }
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
         let path = e.path().to_string();
         let field = (path != ".").then_some(path);
         ApiError::validation(vec![ErrorItem::validation(field, pydantic_message(&e.inner().to_string()))])
     })
+}
+
+/// At most this many entries in one 422.
+const MAX_ERRORS: usize = 50;
+
+/// Message for a control character in a single-line string.
+pub const CONTROL_IN_TEXT: &str = "String should not contain control characters";
+/// Message for a control character other than tab, line feed or carriage return in free text.
+pub const CONTROL_IN_FREE_TEXT: &str =
+    "String should not contain control characters other than tab, line feed and carriage return";
+/// Message for a control character in an object's key (the key is not echoed back).
+pub const CONTROL_IN_KEY: &str = "Keys should not contain control characters";
+
+/// Whether `s` holds an ASCII control character (U+0000–U+001F, U+007F), tab, line feed and carriage
+/// return excepted in free text. U+0000 is what PostgreSQL cannot store (text or jsonb); the others
+/// have no business in names and identifiers and make log lines and exports lie.
+pub fn has_control(s: &str, free_text: bool) -> bool {
+    s.bytes().any(|b| (b < 0x20 || b == 0x7f) && !(free_text && matches!(b, b'\t' | b'\n' | b'\r')))
+}
+
+/// Reports every string (value or key) under `value` that holds a control character, by its path
+/// (`preferences.theme`, `tags.2`). serde_json's recursion limit bounds the depth.
+fn check_controls(value: &Value, path: &str, free_text: bool, errors: &mut Vec<ErrorItem>) {
+    match value {
+        Value::String(s) if has_control(s, free_text) => {
+            let message = if free_text { CONTROL_IN_FREE_TEXT } else { CONTROL_IN_TEXT };
+            errors.push(ErrorItem::validation(Some(path.to_owned()), message));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_controls(item, &format!("{path}.{i}"), free_text, errors);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if has_control(key, false) {
+                    errors.push(ErrorItem::validation(Some(path.to_owned()), CONTROL_IN_KEY));
+                } else {
+                    check_controls(item, &format!("{path}.{key}"), free_text, errors);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Words serde's type errors the way pydantic does.

@@ -184,7 +184,7 @@ fn sign_tokens(
 }
 
 /// Refuses a login when the account had too many recent failures; returns the wait in seconds.
-fn throttle_wait(
+pub(crate) fn throttle_wait(
     svc: &Services,
     conn: &mut AnyConnection,
     user_id: uuid::Uuid,

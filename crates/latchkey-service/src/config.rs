@@ -363,7 +363,32 @@ fn parse_origins(v: &str) -> Result<Vec<String>, ConfigError> {
     } else {
         v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
     };
-    Ok(origins.into_iter().map(|o| o.trim_end_matches('/').to_owned()).collect())
+    origins.into_iter().map(|o| check_origin(o.trim_end_matches('/'))).collect()
+}
+
+/// An origin as a browser sends it: `http` or `https`, a host, an optional port, nothing else. A wildcard
+/// is refused by name: the CORS middleware allows credentials, a credentialed CORS answer can never be
+/// `*`, and the middleware would otherwise refuse to start with an obscure message.
+fn check_origin(origin: &str) -> Result<String, ConfigError> {
+    if origin.contains('*') {
+        return Err(ConfigError(format!(
+            "BACKEND_CORS_ORIGINS: '{origin}' is a wildcard; list each allowed origin (e.g. \
+             [\"https://app.example.com\"]): credentialed CORS cannot allow any origin"
+        )));
+    }
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    let host_ok = rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.starts_with(':')
+            && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    });
+    if !host_ok {
+        return Err(ConfigError(format!(
+            "BACKEND_CORS_ORIGINS: '{origin}' is not an origin (scheme http or https, a host and an optional \
+             port, no path)"
+        )));
+    }
+    Ok(origin.to_owned())
 }
 
 fn check_secret_key(key: &str, production: bool) -> Result<(), ConfigError> {
@@ -513,6 +538,11 @@ mod tests {
             ("LOG_FORMAT", "xml", "LOG_FORMAT"),
             ("DATABASE_URL", "mysql://h/db", "DATABASE_URL"),
             ("BACKEND_CORS_ORIGINS", "[1,2]", "BACKEND_CORS_ORIGINS"),
+            ("BACKEND_CORS_ORIGINS", "*", "wildcard"),
+            ("BACKEND_CORS_ORIGINS", r#"["*"]"#, "wildcard"),
+            ("BACKEND_CORS_ORIGINS", "https://*.example.com", "wildcard"),
+            ("BACKEND_CORS_ORIGINS", "example.com", "is not an origin"),
+            ("BACKEND_CORS_ORIGINS", "https://a.example/app", "is not an origin"),
         ] {
             let err = config(&[("SECRET_KEY", KEY), (name, value)]).unwrap_err().to_string();
             assert!(err.contains(needle), "{name}={value}: {err}");

@@ -53,7 +53,8 @@ pub fn revoke_mine(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Re
     Ok(session.device_name)
 }
 
-/// `PATCH /sessions/{id}`: names a device (1..255 characters after trimming).
+/// `PATCH /sessions/{id}`: names a live session's device (1..255 characters after trimming); an ended
+/// session is not found.
 pub fn rename_mine(
     svc: &Services,
     caller: &Authenticated,
@@ -69,7 +70,9 @@ pub fn rename_mine(
     }
     let mut conn = svc.db.conn()?;
     own_session(&mut conn, caller, id, "You can only rename your own sessions")?;
-    Ok(sessions::rename(&mut conn, id, name, Ts(svc.now()))?)
+    // An ended session is gone as far as its owner is concerned (it is not listed): 404, as documented.
+    sessions::rename(&mut conn, id, name, Ts(svc.now()))?
+        .ok_or_else(|| ServiceError::NotFound(format!("Session {id} not found")))
 }
 
 /// `DELETE /sessions/me/expired`: deletes the caller's ended sessions; returns how many.

@@ -18,10 +18,7 @@ pub fn change_password(
     new_password: &str,
 ) -> Result<usize, ServiceError> {
     validate_password(new_password).map_err(|e| relabel(e, "new_password"))?;
-    let verification = svc.verify_password(current_password, caller.user.password_hash.as_deref());
-    if verification == Verification::Invalid {
-        return Err(ServiceError::WrongCurrentPassword);
-    }
+    check_current_password(svc, caller, Some(current_password))?;
     let hash = svc.hash_password(new_password)?;
     let now = svc.now();
     let mut conn = svc.db.conn()?;
@@ -29,6 +26,72 @@ pub fn change_password(
         users::set_password_hash(c, caller.user_id(), &hash, Ts(now))?;
         end_other_sessions(c, caller, now)
     })
+}
+
+/// The rule for a user changing their own password (`PATCH /users/me/password`, a `password` in
+/// `PATCH /users/me`, and in `PATCH /users/{id}` on one's own account): the current password must be
+/// given and right. A stolen access token alone must not be enough to take the account over for good.
+/// Wrong guesses count toward the per-account login throttle, and a throttled account gets its 429 here
+/// too, so this is no way around the login limit.
+pub fn check_current_password(
+    svc: &Services,
+    caller: &Authenticated,
+    current_password: Option<&str>,
+) -> Result<(), ServiceError> {
+    let Some(current_password) = current_password else {
+        return Err(
+            DomainError::invalid("current_password", "Current password is required to change the password").into()
+        );
+    };
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    if let Some(retry_after_secs) = crate::auth::throttle_wait(svc, &mut conn, caller.user_id(), now)? {
+        return Err(ServiceError::LoginThrottled { retry_after_secs });
+    }
+    // The connection goes back to the pool while the hash is verified.
+    drop(conn);
+    if svc.verify_password(current_password, caller.user.password_hash.as_deref()) != Verification::Invalid {
+        return Ok(());
+    }
+    let mut conn = svc.db.conn()?;
+    record_event(
+        &mut conn,
+        now,
+        SecurityEventKind::LoginFailed,
+        EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None },
+        Some(serde_json::json!({"reason": "wrong_current_password"})),
+    )?;
+    Err(ServiceError::WrongCurrentPassword)
+}
+
+/// The largest `preferences` object accepted, serialized as compact JSON.
+pub const PREFERENCES_MAX_BYTES: usize = 16 * 1024;
+/// The deepest nesting accepted in `preferences` (the object itself is depth 1).
+pub const PREFERENCES_MAX_DEPTH: usize = 8;
+
+/// `preferences` is the client's settings store, not a file store: at most 16 KiB of JSON and 8 levels.
+pub fn check_preferences(preferences: &serde_json::Value) -> Result<(), DomainError> {
+    fn depth(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            serde_json::Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let size = serde_json::to_vec(preferences).map_or(usize::MAX, |bytes| bytes.len());
+    if size > PREFERENCES_MAX_BYTES {
+        return Err(DomainError::invalid(
+            "preferences",
+            format!("Preferences must be at most {PREFERENCES_MAX_BYTES} bytes of JSON (got {size})"),
+        ));
+    }
+    if depth(preferences) > PREFERENCES_MAX_DEPTH {
+        return Err(DomainError::invalid(
+            "preferences",
+            format!("Preferences must not be nested more than {PREFERENCES_MAX_DEPTH} levels deep"),
+        ));
+    }
+    Ok(())
 }
 
 /// After the caller's password changed: ends their other sessions and records the change.
@@ -70,13 +133,16 @@ pub struct UserUpdate {
     pub last_name: Option<Option<String>>,
     pub phone_number: Option<Option<String>>,
     pub password: Option<String>,
+    /// Required (and checked) when `password` is set.
+    pub current_password: Option<String>,
     pub preferences: Option<Option<serde_json::Value>>,
     pub locale: Option<Option<String>>,
     pub is_active: Option<bool>,
 }
 
-/// `PATCH /users/me`: applies the update. A new password ends the caller's other sessions; deactivating
-/// the account ends all of them (reactivation never brings them back).
+/// `PATCH /users/me`: applies the update. A new password needs the right current password and ends the
+/// caller's other sessions; deactivating the account ends all of them (reactivation never brings them
+/// back).
 pub fn update_me(
     svc: &Services,
     caller: &Authenticated,
@@ -117,13 +183,25 @@ pub fn update_me(
         },
         other => other,
     };
-    if let Some(pw) = &update.password
-        && let Err(e) = validate_password(pw)
+    if let Some(pw) = &update.password {
+        if let Err(e) = validate_password(pw) {
+            errors.push(e);
+        }
+        if update.current_password.is_none() {
+            errors
+                .push(DomainError::invalid("current_password", "Current password is required to change the password"));
+        }
+    }
+    if let Some(Some(preferences)) = &update.preferences
+        && let Err(e) = check_preferences(preferences)
     {
         errors.push(e);
     }
     if !errors.is_empty() {
         return Err(ServiceError::Validation(errors));
+    }
+    if update.password.is_some() {
+        check_current_password(svc, caller, update.current_password.as_deref())?;
     }
     let hash = update.password.as_deref().map(|pw| svc.hash_password(pw)).transpose()?;
     let now = svc.now();

@@ -148,12 +148,19 @@ pub fn touch(
     Ok(n > 0)
 }
 
-/// Renames the session's device.
-pub fn rename(conn: &mut AnyConnection, id: uuid::Uuid, device_name: &str, now: Ts) -> Result<SessionRow, DbError> {
-    Ok(diesel::update(s::table.find(Id(id)))
+/// Renames the session's device while the session is live (active and unexpired); `None` when it has
+/// ended. The condition is part of the update, so a revocation that lands first always wins.
+pub fn rename(
+    conn: &mut AnyConnection,
+    id: uuid::Uuid,
+    device_name: &str,
+    now: Ts,
+) -> Result<Option<SessionRow>, DbError> {
+    Ok(diesel::update(s::table.find(Id(id)).filter(s::is_active.eq(true)).filter(s::expires_at.gt(now)))
         .set((s::device_name.eq(device_name), s::updated_at.eq(now)))
         .returning(s::all_columns)
-        .get_result(conn)?)
+        .get_result(conn)
+        .optional()?)
 }
 
 /// "Ended before `cutoff`": expired, revoked, or (rows without `revoked_at`, e.g. imported from the

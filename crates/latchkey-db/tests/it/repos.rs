@@ -88,10 +88,12 @@ fn sessions_list_rotate_revoke() {
         assert!(!sessions::touch(&mut conn, a.id.0, Ts(now.0 + Duration::seconds(30)), Duration::minutes(1)).unwrap());
         assert!(sessions::touch(&mut conn, a.id.0, Ts(now.0 + Duration::seconds(61)), Duration::minutes(1)).unwrap());
 
-        let renamed = sessions::rename(&mut conn, b.id.0, "Work laptop", now).unwrap();
+        let renamed = sessions::rename(&mut conn, b.id.0, "Work laptop", now).unwrap().unwrap();
         assert_eq!(renamed.device_name.as_deref(), Some("Work laptop"));
+        assert!(sessions::rename(&mut conn, expired.id.0, "Old", now).unwrap().is_none(), "expired: not renamed");
 
         assert!(sessions::revoke(&mut conn, b.id.0, "logout", now).unwrap());
+        assert!(sessions::rename(&mut conn, b.id.0, "Gone", now).unwrap().is_none(), "revoked: not renamed");
         assert!(!sessions::revoke(&mut conn, b.id.0, "logout", now).unwrap(), "already revoked");
         let revoked = sessions::find_by_id(&mut conn, b.id.0).unwrap().unwrap();
         assert_eq!(

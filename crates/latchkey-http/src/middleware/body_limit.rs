@@ -1,7 +1,7 @@
 //! The request-size limit, part one: a declared `Content-Length` over the limit is refused before any
 //! byte is read. Part two is the extractors' own limit on the bytes actually read (chunked bodies
 //! included; see `crate::validation`). A malformed `Content-Length` never gets this far: actix's HTTP/1
-//! parser answers it with 400.
+//! parser answers it with a bare 400, which `crate::server` turns into the envelope.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

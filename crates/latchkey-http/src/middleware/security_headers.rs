@@ -1,9 +1,12 @@
 //! Security headers on every response — 2xx, 4xx envelopes, 404/405, 413, 429 and 5xx alike.
 
+use actix_web::ResponseError as _;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+
+use crate::error::ApiError;
 
 /// The API's policy: nothing but same-origin resources.
 const CSP_API: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
@@ -34,22 +37,44 @@ pub async fn add_security_headers(
     let settings = req.app_data::<actix_web::web::Data<SecurityHeaders>>().map(|s| *s.get_ref());
     let docs = is_docs_path(req.path());
     // Handlers' errors arrive here as responses; the middleware inside this one (size limit, rate limit)
-    // also answer with responses rather than `Err`, so every response passes through here.
-    let mut res = next.call(req).await?.map_into_boxed_body();
-    let h = res.headers_mut();
-    let set = |h: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &'static str| {
-        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    // also answer with responses rather than `Err`. A response made from an error that is not ours
+    // (actix-cors refuses a preflight with a plain-text 400) is rendered again in the envelope here.
+    let res = next.call(req).await?;
+    let foreign = res.response().error().filter(|e| e.as_error::<ApiError>().is_none()).map(ApiError::from_actix);
+    let mut res = match foreign {
+        Some(api) => {
+            let (req, old) = res.into_parts();
+            let mut envelope = api.error_response();
+            if let Some(vary) = old.headers().get(header::VARY) {
+                envelope.headers_mut().insert(header::VARY, vary.clone());
+            }
+            ServiceResponse::new(req, envelope)
+        }
+        None => res.map_into_boxed_body(),
     };
-    set(h, "x-frame-options", "DENY");
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "x-xss-protection", "1; mode=block");
-    set(h, "permissions-policy", "geolocation=(), microphone=(), camera=()");
-    set(h, "referrer-policy", "strict-origin-when-cross-origin");
-    set(h, "content-security-policy", if docs { CSP_DOCS } else { CSP_API });
-    if settings.is_some_and(|s| s.hsts) {
-        set(h, "strict-transport-security", "max-age=31536000; includeSubDomains");
+    let h = res.headers_mut();
+    for (name, value) in api_headers(settings.is_some_and(|s| s.hsts)) {
+        h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    if docs {
+        h.insert(HeaderName::from_static("content-security-policy"), HeaderValue::from_static(CSP_DOCS));
     }
     Ok(res)
+}
+
+/// The headers every API response carries (lower-case names); `hsts` adds `Strict-Transport-Security`.
+/// Also used by `crate::server` for the answers actix-http writes before the app runs.
+pub fn api_headers(hsts: bool) -> impl Iterator<Item = (&'static str, &'static str)> {
+    [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("x-xss-protection", "1; mode=block"),
+        ("permissions-policy", "geolocation=(), microphone=(), camera=()"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("content-security-policy", CSP_API),
+    ]
+    .into_iter()
+    .chain(hsts.then_some(("strict-transport-security", "max-age=31536000; includeSubDomains")))
 }
 
 #[cfg(test)]

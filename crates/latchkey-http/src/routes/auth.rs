@@ -1,6 +1,7 @@
 //! `/api/v1/auth`: register, login (JSON and OAuth2 form), refresh, logout, logout-all, logout-others,
 //! password reset.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use latchkey_service::auth::{self, Registration};
 use latchkey_service::password_reset;
@@ -81,7 +82,16 @@ async fn login_with(
 ) -> Result<HttpResponse, ApiError> {
     let devices = state.devices.clone();
     let tokens = run(state, move |svc| auth::login(svc, &email, &password, &client.device(&devices))).await?;
-    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
+    Ok(token_response(tokens))
+}
+
+/// 200 with the tokens, marked uncacheable (RFC 6749 §5.1): no browser, proxy or CDN may keep a copy of
+/// a response that carries credentials.
+fn token_response(tokens: auth::IssuedTokens) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(TokenResponse::from(tokens))
 }
 
 /// Logs in: a new session for this device, and its tokens.
@@ -176,7 +186,7 @@ impl Body for RefreshBody {
 )]
 pub async fn refresh(state: web::Data<AppState>, Json(body): Json<RefreshBody>) -> Result<HttpResponse, ApiError> {
     let tokens = run(&state, move |svc| auth::refresh(svc, &body.refresh_token)).await?;
-    Ok(HttpResponse::Ok().json(TokenResponse::from(tokens)))
+    Ok(token_response(tokens))
 }
 
 /// Ends the session the refresh token belongs to. Succeeds for an invalid or expired token (there is

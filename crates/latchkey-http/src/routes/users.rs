@@ -79,9 +79,15 @@ pub struct UserUpdateBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, example = "+14155550123")]
     phone_number: Option<Option<String>>,
+    /// A new password; needs `current_password`.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     password: Option<Option<String>>,
+    /// The current password: required with `password` (missing is 422, wrong is 403 `AUTH_001`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    current_password: Option<Option<String>>,
+    /// The client's settings: a JSON object of at most 16 KiB (serialized) and 8 levels of nesting.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
     preferences: Option<Option<serde_json::Map<String, Value>>>,
@@ -99,6 +105,7 @@ pub struct UserUpdateBody {
 
 impl Body for UserUpdateBody {
     const REQUIRED: &'static [&'static str] = &[];
+    const FREE_TEXT: &'static [&'static str] = &["preferences"];
 }
 
 impl UserUpdateBody {
@@ -128,6 +135,7 @@ impl UserUpdateBody {
             last_name: self.last_name,
             phone_number: self.phone_number,
             password: self.password.flatten(),
+            current_password: self.current_password.flatten(),
             preferences: self.preferences.map(|p| p.map(Value::Object)),
             locale: self.locale,
             is_active: self.is_active.flatten(),
@@ -135,15 +143,21 @@ impl UserUpdateBody {
     }
 }
 
-/// Updates the caller's profile: only the fields present change. A new password ends the other
-/// sessions; deactivating yourself ends all of them. `is_superuser` cannot be changed here.
+/// Updates the caller's profile: only the fields present change. A new `password` needs
+/// `current_password` and ends the other sessions; deactivating yourself ends all of them.
+/// `is_superuser` cannot be changed here.
 #[utoipa::path(
     patch,
     path = "/api/v1/users/me",
     tag = "users",
     request_body = UserUpdateBody,
     security(("OAuth2PasswordBearer" = [])),
-    responses((status = 200, description = "The updated user", body = UserResponse)),
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse),
+        (status = 403, description = "`current_password` is wrong (`AUTH_001`)", body = Envelope),
+        (status = 422, description = "Invalid input, or `password` without `current_password`", body = Envelope),
+        (status = 429, description = "Too many failed password attempts for this account", body = Envelope),
+    ),
 )]
 pub async fn update_me(
     state: web::Data<AppState>,

@@ -90,3 +90,14 @@ fn openapi_prints_the_served_document_without_any_configuration() {
     let served: serde_json::Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
     assert_eq!(printed, served);
 }
+
+#[test]
+fn serve_refuses_a_wildcard_cors_origin_with_a_clear_message() {
+    // Configuration is read before any database is touched, so one backend is enough.
+    let t = TestDb::sqlite();
+    let out = latchkey(&t.url, &["serve"], &[("BACKEND_CORS_ORIGINS", "*")], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("BACKEND_CORS_ORIGINS") && stderr.contains("wildcard"), "{stderr}");
+    assert!(!stderr.contains("Can not start server service"), "{stderr}");
+}

@@ -5,6 +5,7 @@ mod arrows;
 mod auth;
 mod cli;
 mod docs;
+mod hardening;
 mod sessions;
 mod system;
 mod users;

@@ -139,8 +139,8 @@ async fn update_me_applies_present_fields_and_ends_sessions_when_it_must() {
         let res = call(&app, patch(&a, json!({"last_name": null, "is_superuser": null}))).await;
         assert_eq!(res.status, StatusCode::OK);
 
-        // A password here ends the other sessions.
-        let res = call(&app, patch(&a, json!({"password": "Brand-New-Pass-7"}))).await;
+        // A password here (with the current one) ends the other sessions.
+        let res = call(&app, patch(&a, json!({"password": "Brand-New-Pass-7", "current_password": PASSWORD}))).await;
         assert_eq!(res.status, StatusCode::OK);
         assert_eq!(call(&app, get("/api/v1/users/me", &b)).await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(call(&app, get("/api/v1/users/me", &a)).await.status, StatusCode::OK);
