@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::schema::{security_events, user_sessions, users};
+use crate::schema::{organizations, security_events, user_organizations, user_sessions, users};
 use crate::types::{Id, Json, Ts};
 
 /// A row of `users`.
@@ -117,4 +117,59 @@ pub struct EventRow {
     pub actor_id: Option<Id>,
     /// The organization an administrative action concerned.
     pub organization_id: Option<Id>,
+}
+
+/// A row of `organizations`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = organizations)]
+pub struct OrgRow {
+    pub id: Id,
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub is_active: bool,
+    pub settings: Option<Json>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+}
+
+/// A new organization. `name` and `slug` must already be validated (`latchkey_domain::org`).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrg {
+    pub id: Id,
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub is_active: bool,
+    pub settings: Option<Json>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+}
+
+/// A partial update of an organization: `None` leaves a column alone, `Some(None)` sets it to NULL.
+/// `updated_at` is always set, so the change set is never empty.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = organizations)]
+pub struct OrgChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+    pub is_active: Option<bool>,
+    pub settings: Option<Option<Json>>,
+    pub updated_at: Ts,
+}
+
+/// A row of `user_organizations`: one user's membership of one organization. `role` holds
+/// `latchkey_domain::Role`'s lower-case names (a CHECK constraint keeps anything else out).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_organizations)]
+pub struct MembershipRow {
+    pub user_id: Id,
+    pub organization_id: Id,
+    pub role: String,
+    pub is_active: bool,
+    pub custom_permissions: Option<String>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
 }

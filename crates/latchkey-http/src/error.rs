@@ -241,6 +241,13 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, codes::INVALID_CREDENTIALS, "Current password is incorrect")
             }
             ServiceError::NotFound(message) => ApiError::not_found(message),
+            ServiceError::Conflict { code, message, field } => {
+                let e = ApiError::new(StatusCode::CONFLICT, code, message);
+                match field {
+                    Some(f) => e.with_field(f),
+                    None => e,
+                }
+            }
             ServiceError::BadRequest(message) => ApiError::new(StatusCode::BAD_REQUEST, codes::INVALID_INPUT, message),
             ServiceError::LoginThrottled { retry_after_secs } => ApiError::rate_limited(
                 "Too many failed login attempts for this account. Please try again later.",

@@ -28,6 +28,15 @@ pub enum ServiceError {
     /// No such thing (404).
     #[error("{0}")]
     NotFound(String),
+    /// The write clashes with existing data (409), e.g. a taken slug.
+    #[error("{message}")]
+    Conflict {
+        /// The envelope's code (`SYS_005`, `USER_002`).
+        code: &'static str,
+        message: String,
+        /// The input field at fault, if one is.
+        field: Option<&'static str>,
+    },
     /// A request that cannot be honoured as made (400 VAL_006).
     #[error("{0}")]
     BadRequest(&'static str),

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod hash_gate;
 pub mod mail;
+pub mod organizations;
 pub mod password_reset;
 pub mod services;
 pub mod sessions;

@@ -146,7 +146,7 @@ impl Default for UserSort {
 }
 
 /// Escapes `%`, `_` and the escape character itself, so a search term matches literally inside `LIKE`.
-fn like_contains(term: &str) -> String {
+pub(crate) fn like_contains(term: &str) -> String {
     let mut pattern = String::with_capacity(term.len() + 2);
     pattern.push('%');
     for ch in term.to_lowercase().chars() {

@@ -3,6 +3,7 @@
 
 mod listing;
 mod migrations;
+mod organizations;
 mod repos;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -1,0 +1,411 @@
+//! Organizations: the members' view (`/organizations`, with the role rules) and the superuser's
+//! (`/admin/organizations`, with the audit trail).
+//!
+//! Role rules (reference §1.6): a superuser may do anything; otherwise the caller's *active* membership
+//! decides, and it is checked before the organization's existence, so a non-member learns nothing about
+//! whether an organization exists. Any active role reads; owners and admins update.
+
+use std::collections::HashMap;
+
+use latchkey_db::models::{NewOrg, OrgChanges, OrgRow};
+use latchkey_db::repo::organizations::{self as orgs, AddOutcome, MemberRow, OrgFilter, RemoveOutcome};
+use latchkey_db::repo::{Page, Window, users};
+use latchkey_db::{AnyConnection, DbError, Id, Json, Ts, write_transaction};
+use latchkey_domain::{DomainError, Role, SecurityEventKind, validate_org_name, validate_slug};
+use serde_json::Value;
+
+use crate::audit::Audit;
+use crate::auth::Authenticated;
+use crate::error::ServiceError;
+use crate::services::Services;
+
+/// An organization with its number of active members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgWithCount {
+    pub org: OrgRow,
+    pub member_count: i64,
+}
+
+/// `OrganizationCreate`, as submitted.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    pub slug: String,
+    pub description: Option<String>,
+    pub is_active: bool,
+    /// A JSON object; `None` stores NULL.
+    pub settings: Option<Value>,
+}
+
+/// `OrganizationUpdate`: `None` leaves a field alone; for nullable fields `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationUpdate {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<Option<String>>,
+    pub is_active: Option<bool>,
+    pub settings: Option<Option<Value>>,
+}
+
+fn org_not_found(id: uuid::Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("Organization {id} not found"))
+}
+
+fn user_not_found(id: uuid::Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("User {id} not found"))
+}
+
+fn slug_taken(slug: &str) -> ServiceError {
+    ServiceError::Conflict {
+        code: "SYS_005",
+        message: format!("Organization with slug '{slug}' already exists"),
+        field: None,
+    }
+}
+
+/// Collects every broken rule of a name and a slug.
+fn check_name_and_slug(
+    name: Option<&str>,
+    slug: Option<&str>,
+) -> Result<(Option<String>, Option<String>), ServiceError> {
+    let mut errors: Vec<DomainError> = Vec::new();
+    let name = name.map(validate_org_name).transpose().unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let slug = slug.map(validate_slug).transpose().unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    if errors.is_empty() { Ok((name, slug)) } else { Err(ServiceError::Validation(errors)) }
+}
+
+/// Adds member counts to a page of organizations with one grouped query.
+fn with_counts(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> Result<Vec<OrgWithCount>, ServiceError> {
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|o| o.id.0).collect();
+    let counts: HashMap<uuid::Uuid, i64> = orgs::member_counts(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|org| {
+            let member_count = counts.get(&org.id.0).copied().unwrap_or(0);
+            OrgWithCount { org, member_count }
+        })
+        .collect())
+}
+
+fn one_with_count(conn: &mut AnyConnection, org: OrgRow) -> Result<OrgWithCount, ServiceError> {
+    let member_count = orgs::member_counts(conn, &[org.id.0])?.get(&org.id.0).copied().unwrap_or(0);
+    Ok(OrgWithCount { org, member_count })
+}
+
+/// The roles that may read an organization and the roles that may manage it.
+const READERS: &[Role] = &[Role::Owner, Role::Admin, Role::Member, Role::Guest];
+const MANAGERS: &[Role] = &[Role::Owner, Role::Admin];
+
+/// The organization-role check: a superuser passes; otherwise the caller needs an active membership
+/// with one of `allowed`. 403 "Not a member of this organization" or "Requires role owner or admin in
+/// this organization".
+pub fn require_role(
+    conn: &mut AnyConnection,
+    caller: &Authenticated,
+    org_id: uuid::Uuid,
+    allowed: &[Role],
+) -> Result<(), ServiceError> {
+    if caller.user.is_superuser {
+        return Ok(());
+    }
+    match orgs::active_role(conn, org_id, caller.user_id())? {
+        None => Err(ServiceError::Forbidden("Not a member of this organization".into())),
+        Some(role) if allowed.contains(&role) => Ok(()),
+        Some(_) => {
+            let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+            let list = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => names.concat(),
+            };
+            Err(ServiceError::Forbidden(format!("Requires role {list} in this organization")))
+        }
+    }
+}
+
+// --- /organizations ---------------------------------------------------------------------------------
+
+/// `GET /organizations/me`: the organizations where the caller's membership is active (`true`) or
+/// removed (`false`), inactive organizations included.
+pub fn list_mine(
+    svc: &Services,
+    caller: &Authenticated,
+    membership_active: bool,
+) -> Result<Vec<OrgWithCount>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    let rows = orgs::list_for_member(&mut conn, caller.user_id(), membership_active)?;
+    with_counts(&mut conn, rows)
+}
+
+/// `GET /organizations/{id}`: any active member, or a superuser.
+pub fn get(svc: &Services, caller: &Authenticated, org_id: uuid::Uuid) -> Result<OrgWithCount, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    require_role(&mut conn, caller, org_id, READERS)?;
+    let org = orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+    one_with_count(&mut conn, org)
+}
+
+/// `GET /organizations/{id}/members`: any active member, or a superuser. As in the reference, a
+/// superuser asking about an organization that does not exist gets an empty page.
+pub fn members(
+    svc: &Services,
+    caller: &Authenticated,
+    org_id: uuid::Uuid,
+    membership_active: bool,
+    window: Window,
+) -> Result<Page<MemberRow>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    require_role(&mut conn, caller, org_id, READERS)?;
+    Ok(orgs::list_members(&mut conn, org_id, Some(membership_active), window)?)
+}
+
+/// `PUT /organizations/{id}`: owners and admins, or a superuser.
+pub fn update(
+    svc: &Services,
+    caller: &Authenticated,
+    org_id: uuid::Uuid,
+    update: OrganizationUpdate,
+) -> Result<OrgWithCount, ServiceError> {
+    let changes = changes_for(&update, svc.now())?;
+    let mut conn = svc.db.conn()?;
+    require_role(&mut conn, caller, org_id, MANAGERS)?;
+    let org = apply_update(&mut conn, org_id, &changes, |_, _| Ok(()))?;
+    one_with_count(&mut conn, org)
+}
+
+fn changes_for(update: &OrganizationUpdate, now: chrono::DateTime<chrono::Utc>) -> Result<OrgChanges, ServiceError> {
+    let (name, slug) = check_name_and_slug(update.name.as_deref(), update.slug.as_deref())?;
+    Ok(OrgChanges {
+        name,
+        slug,
+        description: update.description.clone(),
+        is_active: update.is_active,
+        settings: update.settings.clone().map(|s| s.map(Json)),
+        updated_at: Ts(now),
+    })
+}
+
+/// Updates in one transaction, running `after` (the audit record) inside it; maps a taken slug to 409.
+fn apply_update(
+    conn: &mut latchkey_db::PooledConn,
+    org_id: uuid::Uuid,
+    changes: &OrgChanges,
+    after: impl FnOnce(&mut AnyConnection, &OrgRow) -> Result<(), ServiceError>,
+) -> Result<OrgRow, ServiceError> {
+    write_transaction(conn, |c| -> Result<OrgRow, ServiceError> {
+        let org = orgs::update(c, org_id, changes).map_err(|e| match e {
+            DbError::NotFound => org_not_found(org_id),
+            e if orgs::is_slug_conflict(&e) => slug_taken(changes.slug.as_deref().unwrap_or_default()),
+            e => e.into(),
+        })?;
+        after(c, &org)?;
+        Ok(org)
+    })
+}
+
+// --- /admin/organizations ---------------------------------------------------------------------------
+
+/// Sort and filters of the admin organization list.
+pub type AdminListFilter<'a> = OrgFilter<'a>;
+
+/// `GET /admin/organizations`.
+pub fn admin_list(
+    svc: &Services,
+    filter: &AdminListFilter<'_>,
+    window: Window,
+) -> Result<Page<OrgWithCount>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    let page = orgs::list(&mut conn, filter, window)?;
+    Ok(Page { items: with_counts(&mut conn, page.items)?, total: page.total })
+}
+
+/// `POST /admin/organizations`.
+pub fn admin_create(svc: &Services, admin: &Authenticated, new: NewOrganization) -> Result<OrgWithCount, ServiceError> {
+    let (name, slug) = check_name_and_slug(Some(&new.name), Some(&new.slug))?;
+    let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
+    let now = Ts(svc.now());
+    let row = NewOrg {
+        id: Id(uuid::Uuid::new_v4()),
+        name,
+        slug,
+        description: new.description,
+        is_active: new.is_active,
+        settings: new.settings.map(Json),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = svc.db.conn()?;
+    let org = write_transaction(&mut conn, |c| -> Result<OrgRow, ServiceError> {
+        let org = orgs::create(c, &row)
+            .map_err(|e| if orgs::is_slug_conflict(&e) { slug_taken(&row.slug) } else { e.into() })?;
+        audit(
+            c,
+            svc,
+            admin,
+            SecurityEventKind::OrganizationCreated,
+            &org,
+            None,
+            serde_json::json!({"slug": org.slug}),
+        )?;
+        Ok(org)
+    })?;
+    Ok(OrgWithCount { org, member_count: 0 })
+}
+
+/// `GET /admin/organizations/{id}`.
+pub fn admin_get(svc: &Services, org_id: uuid::Uuid) -> Result<OrgWithCount, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    let org = orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+    one_with_count(&mut conn, org)
+}
+
+/// `PUT /admin/organizations/{id}`.
+pub fn admin_update(
+    svc: &Services,
+    admin: &Authenticated,
+    org_id: uuid::Uuid,
+    update: OrganizationUpdate,
+) -> Result<OrgWithCount, ServiceError> {
+    let changes = changes_for(&update, svc.now())?;
+    let fields: Vec<&str> = [
+        ("name", update.name.is_some()),
+        ("slug", update.slug.is_some()),
+        ("description", update.description.is_some()),
+        ("is_active", update.is_active.is_some()),
+        ("settings", update.settings.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, set)| set.then_some(f))
+    .collect();
+    let mut conn = svc.db.conn()?;
+    let org = apply_update(&mut conn, org_id, &changes, |c, org| {
+        audit(c, svc, admin, SecurityEventKind::OrganizationUpdated, org, None, serde_json::json!({"fields": fields}))
+    })?;
+    one_with_count(&mut conn, org)
+}
+
+/// `DELETE /admin/organizations/{id}`: deletes the organization and its memberships; returns its name.
+pub fn admin_delete(svc: &Services, admin: &Authenticated, org_id: uuid::Uuid) -> Result<String, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<String, ServiceError> {
+        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+        audit(
+            c,
+            svc,
+            admin,
+            SecurityEventKind::OrganizationDeleted,
+            &org,
+            None,
+            serde_json::json!({"slug": org.slug}),
+        )?;
+        if !orgs::delete(c, org_id)? {
+            return Err(org_not_found(org_id));
+        }
+        Ok(org.name)
+    })
+}
+
+/// `GET /admin/organizations/{id}/members`: 404 when the organization does not exist.
+pub fn admin_members(
+    svc: &Services,
+    org_id: uuid::Uuid,
+    membership_active: bool,
+    window: Window,
+) -> Result<Page<MemberRow>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+    Ok(orgs::list_members(&mut conn, org_id, Some(membership_active), window)?)
+}
+
+/// Who was added to or removed from which organization, for the response message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipChange {
+    pub email: String,
+    pub organization_name: String,
+}
+
+/// `POST /admin/organizations/{id}/members`: adds the user with `role`, or brings back their removed
+/// membership with it. An active member is 409 `USER_002` (field `user_id`).
+pub fn admin_add_member(
+    svc: &Services,
+    admin: &Authenticated,
+    org_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    role: Role,
+) -> Result<MembershipChange, ServiceError> {
+    let now = Ts(svc.now());
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<MembershipChange, ServiceError> {
+        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+        let user =
+            users::find_by_id(c, user_id)?.filter(|u| u.deleted_at.is_none()).ok_or_else(|| user_not_found(user_id))?;
+        // An active membership makes the insert fail on the primary key (so two concurrent adds cannot
+        // both win); the transaction then rolls back with the 409, before anything else is written.
+        let outcome = orgs::add_member(c, org_id, user_id, role, now).map_err(|e| {
+            if orgs::is_member_conflict(&e) {
+                ServiceError::Conflict {
+                    code: "USER_002",
+                    message: "User is already a member of this organization".into(),
+                    field: Some("user_id"),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        let detail = serde_json::json!({"role": role.as_str(), "reactivated": outcome == AddOutcome::Reactivated});
+        audit(c, svc, admin, SecurityEventKind::MemberAdded, &org, Some(user_id), detail)?;
+        Ok(MembershipChange { email: user.email, organization_name: org.name })
+    })
+}
+
+/// `DELETE /admin/organizations/{id}/members/{user_id}`: removes (deactivates) the membership. Removing
+/// a removed member succeeds again; a user who never was a member is 404.
+pub fn admin_remove_member(
+    svc: &Services,
+    admin: &Authenticated,
+    org_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+) -> Result<MembershipChange, ServiceError> {
+    let now = Ts(svc.now());
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<MembershipChange, ServiceError> {
+        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+        let user = users::find_by_id(c, user_id)?.ok_or_else(|| user_not_found(user_id))?;
+        match orgs::remove_member(c, org_id, user_id, now)? {
+            RemoveOutcome::NotMember => {
+                return Err(ServiceError::NotFound("User is not a member of this organization".into()));
+            }
+            RemoveOutcome::AlreadyRemoved => {}
+            RemoveOutcome::Removed => {
+                audit(c, svc, admin, SecurityEventKind::MemberRemoved, &org, Some(user_id), serde_json::json!({}))?;
+            }
+        }
+        Ok(MembershipChange { email: user.email, organization_name: org.name })
+    })
+}
+
+/// Records an admin action on an organization (and, for memberships, on a user) in the audit trail.
+fn audit(
+    c: &mut AnyConnection,
+    svc: &Services,
+    admin: &Authenticated,
+    kind: SecurityEventKind,
+    org: &OrgRow,
+    target_user: Option<uuid::Uuid>,
+    mut detail: Value,
+) -> Result<(), ServiceError> {
+    // The organization's name goes into the detail: a deleted organization's row is gone, its trail is not.
+    if let Value::Object(map) = &mut detail {
+        map.insert("organization_name".into(), Value::String(org.name.clone()));
+    }
+    let mut event = Audit::by(admin.user_id()).organization(org.id.0);
+    if let Some(user) = target_user {
+        event = event.user(user);
+    }
+    event.record(c, svc.now(), kind, Some(detail))
+}
