@@ -100,6 +100,13 @@ fn extract(req: &HttpRequest) -> Result<ClientInfo, ApiError> {
                     "Header value must be visible ASCII",
                 )])
             })?;
+            // Header values may carry a tab, which has no place in an identifier (see `validation`).
+            if crate::validation::has_control(raw.trim(), false) {
+                return Err(ApiError::validation(vec![crate::error::ErrorItem::validation(
+                    Some("X-Device-Id".into()),
+                    crate::validation::CONTROL_IN_TEXT,
+                )]));
+            }
             let id = validate_device_id(raw.trim()).map_err(|e| domain_error_at("X-Device-Id", &e))?;
             (!id.is_empty()).then_some(id)
         }

@@ -182,6 +182,12 @@ async fn nul_and_control_characters_are_422_on_every_string_field() {
         let res = call(&app, form).await;
         assert_eq!((res.status, fields(&res)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["username".to_owned()]));
 
+        // The device id header is an identifier too (header values may carry a tab).
+        let req = post("/api/v1/auth/login", json!({"email": "nul@example.com", "password": PASSWORD}))
+            .insert_header(("x-device-id", "phone\tone"));
+        let res = call(&app, req).await;
+        assert_eq!((res.status, fields(&res)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["X-Device-Id".to_owned()]));
+
         // Query strings and paths, before routing.
         let res = call(&app, get("/api/v1/sessions/me/history?page=1%00", &token)).await;
         assert_eq!((res.status, fields(&res)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["query".to_owned()]));
