@@ -8,6 +8,7 @@ pub mod clock;
 pub mod device;
 pub mod email;
 pub mod error;
+pub mod list;
 pub mod locale;
 pub mod org;
 pub mod password;

@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use latchkey_db::{Db, PoolOptions};
 use latchkey_domain::DeviceParser;
 use latchkey_domain::clock::SystemClock;
-use latchkey_service::Config;
 use latchkey_service::config::SecretSource;
+use latchkey_service::{Config, ServiceError, Services, database};
 
 use crate::state::AppState;
 
@@ -51,11 +50,10 @@ pub fn create_superuser(config: Config, email: &str, password_stdin: bool) -> an
         std::env::var("LATCHKEY_SUPERUSER_PASSWORD")
             .context("give the password with --password-stdin or LATCHKEY_SUPERUSER_PASSWORD")?
     };
-    let db = open_db(&config)?;
-    prepare_schema(&config, &db)?;
-    let services =
-        latchkey_service::Services::new(&config, db, Arc::new(SystemClock)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if latchkey_service::auth::create_superuser(&services, email, &password).map_err(|e| anyhow::anyhow!("{e}"))? {
+    let db = database::open(&config).map_err(fail)?;
+    report_applied(database::prepare_schema(&config, &db).map_err(fail)?);
+    let services = Services::new(&config, db, Arc::new(SystemClock)).map_err(fail)?;
+    if latchkey_service::auth::create_superuser(&services, email, &password).map_err(fail)? {
         tracing::info!(email, "superuser created");
         Ok(())
     } else {
@@ -63,40 +61,28 @@ pub fn create_superuser(config: Config, email: &str, password_stdin: bool) -> an
     }
 }
 
-/// Opens the pool the configuration names.
-pub fn open_db(config: &Config) -> anyhow::Result<Db> {
-    Ok(Db::new(&config.database(), PoolOptions { max_size: config.db_pool_size, ..PoolOptions::default() })?)
+/// A service error as the command's failure: an internal error's cause is the message.
+fn fail(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Internal(cause) => anyhow::anyhow!(cause),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn report_applied(applied: Vec<String>) {
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "applied migrations");
+    }
 }
 
 /// `latchkey migrate`.
 pub fn migrate(config: &Config) -> anyhow::Result<()> {
-    let db = open_db(config)?;
-    let applied = db.migrate().context("applying migrations")?;
+    let db = database::open(config).map_err(fail)?;
+    let applied = database::migrate(&db).map_err(fail)?;
     if applied.is_empty() {
         tracing::info!("database is up to date");
     } else {
         tracing::info!(migrations = ?applied, "applied migrations");
-    }
-    Ok(())
-}
-
-/// Brings the schema up to date, or refuses to start on pending migrations.
-fn prepare_schema(config: &Config, db: &Db) -> anyhow::Result<()> {
-    if config.migrates_on_start() {
-        let applied = db.migrate().context("applying migrations at start-up")?;
-        if !applied.is_empty() {
-            tracing::info!(migrations = ?applied, "applied migrations");
-        }
-        return Ok(());
-    }
-    let pending = db.pending_migrations().context("checking for pending migrations")?;
-    if !pending.is_empty() {
-        bail!(
-            "the database has {} pending migration(s) ({}); run `latchkey migrate` (or `cargo xtask migrate`), \
-             or set AUTO_MIGRATE=true",
-            pending.len(),
-            pending.join(", ")
-        );
     }
     Ok(())
 }
@@ -124,12 +110,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         SecretSource::Environment => {}
     }
-    let db = open_db(&config)?;
+    let db = database::open(&config).map_err(fail)?;
     // Start-up work that blocks (migrations, hashing, building the User-Agent parser) runs off the runtime.
     let state = actix_web::web::block(move || -> anyhow::Result<AppState> {
-        prepare_schema(&config, &db)?;
-        let state = AppState::new(config, db, Arc::new(SystemClock), Arc::new(DeviceParser::new()))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        report_applied(database::prepare_schema(&config, &db).map_err(fail)?);
+        let services = Services::new(&config, db, Arc::new(SystemClock)).map_err(fail)?;
+        let state = AppState::with_services(config, services, Arc::new(DeviceParser::new()));
         ensure_first_superuser(&state)?;
         // The dummy hash (what an unknown email is verified against) is computed on first use; do it
         // now so the first failed login costs the same as every other.

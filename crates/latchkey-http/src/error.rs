@@ -240,6 +240,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::WrongCurrentPassword => {
                 ApiError::new(StatusCode::FORBIDDEN, codes::INVALID_CREDENTIALS, "Current password is incorrect")
             }
+            ServiceError::OperationForbidden(message) => {
+                ApiError::new(StatusCode::FORBIDDEN, codes::OPERATION_FORBIDDEN, message)
+            }
             ServiceError::NotFound(message) => ApiError::not_found(message),
             ServiceError::Conflict { code, message, field } => {
                 let e = ApiError::new(StatusCode::CONFLICT, code, message);
@@ -291,6 +294,26 @@ mod tests {
             (ServiceError::WrongCurrentPassword, 403, "AUTH_001", "Current password is incorrect"),
             (ServiceError::NotFound("Session x not found".into()), 404, "SYS_002", "Session x not found"),
             (
+                ServiceError::OperationForbidden("Cannot delete your own account".into()),
+                403,
+                "AUTH_007",
+                "Cannot delete your own account",
+            ),
+            (
+                ServiceError::conflict("Organization with slug 'acme' already exists"),
+                409,
+                "SYS_005",
+                "Organization with slug 'acme' already exists",
+            ),
+            // What a database's "no row" and "unique key taken" become when no use case words them.
+            (ServiceError::from(latchkey_db::DbError::NotFound), 404, "SYS_002", "Not found"),
+            (
+                ServiceError::from(latchkey_db::DbError::Conflict { constraint: "ix_organizations_slug".into() }),
+                409,
+                "SYS_005",
+                "A record with this data already exists",
+            ),
+            (
                 ServiceError::BadRequest("Invalid or expired password reset token"),
                 400,
                 "VAL_006",
@@ -323,6 +346,18 @@ mod tests {
                 serde_json::json!({"success": false, "errors": [{"code": code, "message": message, "field": null}]})
             );
         }
+        let (status, body, _) = render(ServiceError::Conflict {
+            code: "USER_002",
+            message: "User is already a member of this organization".into(),
+            field: Some("user_id"),
+        });
+        assert_eq!(status, 409);
+        assert_eq!(
+            body,
+            serde_json::json!({"success": false, "errors": [{
+                "code": "USER_002", "message": "User is already a member of this organization", "field": "user_id"
+            }]})
+        );
         let (_, _, www) = render(ServiceError::Unauthenticated("Not authenticated"));
         assert_eq!(www.as_deref(), Some("Bearer"));
     }

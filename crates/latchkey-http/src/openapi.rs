@@ -1,5 +1,6 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes and the request and
-//! response types' `ToSchema` derives, so it cannot drift from the code. Served at `/api/v1/openapi.json`
+//! response types' `ToSchema` derives, so it cannot drift from the code. Its operations are exactly the
+//! ones `routes::all()` lists, the list the app serves. Served at `/api/v1/openapi.json`
 //! (and rendered at `/docs` and `/redoc`, see `routes::docs`); `latchkey openapi` prints it and
 //! `docs/openapi.json` is a copy a test keeps current.
 //!
@@ -14,7 +15,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::error::Envelope;
-use crate::routes::{auth, health, sessions, users};
+use crate::routes;
 
 /// The name of the bearer-token security scheme, as FastAPI names it for the reference.
 pub const BEARER: &str = "OAuth2PasswordBearer";
@@ -27,34 +28,15 @@ pub const BEARER: &str = "OAuth2PasswordBearer";
                        `{\"success\": false, \"errors\": [{\"code\", \"message\", \"field\"}]}`.",
         license(name = "GPL-3.0-or-later", identifier = "GPL-3.0-or-later"),
     ),
-    paths(
-        health::health,
-        auth::register,
-        auth::login,
-        auth::login_oauth,
-        auth::refresh,
-        auth::logout,
-        auth::logout_all,
-        auth::logout_others,
-        auth::reset_request,
-        auth::reset_confirm,
-        users::me,
-        users::update_me,
-        users::change_password,
-        sessions::list_mine,
-        sessions::revoke,
-        sessions::rename,
-        sessions::delete_ended,
-        sessions::history,
-    ),
     tags(
         (name = "health", description = "Liveness and database reachability."),
         (name = "auth", description = "Registration, login, token refresh, logout, password reset."),
-        (name = "users", description = "The caller's own account."),
+        (name = "users", description = "Accounts: the caller's own, and (for superusers) everyone's."),
         (name = "sessions", description = "The caller's sessions (one per login and device) and security history."),
+        (name = "admin", description = "Administration (superusers only): users, organizations, sessions, statistics."),
+        (name = "organizations", description = "Organizations the caller belongs to, their members and settings."),
     ),
     components(responses(RateLimited)),
-    modifiers(&Shared),
 )]
 struct ApiDoc;
 
@@ -65,10 +47,25 @@ struct ApiDoc;
 #[expect(dead_code, reason = "a documentation type: only its schema is used")]
 pub struct RateLimited(Envelope<'static>);
 
+/// The document: the fixed parts above, every served operation and the schemas they use, and the
+/// shared responses.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    let mut schemas = Vec::new();
+    for endpoint in routes::all().iter() {
+        doc.paths.merge(endpoint.doc().paths());
+        endpoint.doc().schemas(&mut schemas);
+    }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.schemas.extend(schemas);
+    Shared.modify(&mut doc);
+    doc
+}
+
 /// The document as JSON, built once.
 pub fn json() -> &'static str {
     static JSON: LazyLock<String> =
-        LazyLock::new(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises"));
+        LazyLock::new(|| document().to_pretty_json().expect("the OpenAPI document serialises"));
     &JSON
 }
 

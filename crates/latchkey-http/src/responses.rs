@@ -1,9 +1,9 @@
 //! Response bodies, field for field (and in field order) as the reference serialises them.
 
 use chrono::{DateTime, Utc};
-use latchkey_db::models::{EventRow, SessionRow, UserRow};
-use latchkey_db::repo::Page;
+use latchkey_domain::list::PageRequest;
 use latchkey_service::auth::IssuedTokens;
+use latchkey_service::views::{Event, Page, Session, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -24,20 +24,26 @@ pub struct UserResponse {
     pub locale: Option<String>,
 }
 
-impl From<&UserRow> for UserResponse {
-    fn from(u: &UserRow) -> Self {
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
         UserResponse {
-            email: u.email.clone(),
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            phone_number: u.phone_number.clone(),
-            id: u.id.0,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            phone_number: u.phone_number,
+            id: u.id,
             is_active: u.is_active,
             is_superuser: u.is_superuser,
-            created_at: u.created_at.0,
-            updated_at: Some(u.updated_at.0),
-            locale: u.locale.clone(),
+            created_at: u.created_at,
+            updated_at: Some(u.updated_at),
+            locale: u.locale,
         }
+    }
+}
+
+impl From<&User> for UserResponse {
+    fn from(u: &User) -> Self {
+        UserResponse::from(u.clone())
     }
 }
 
@@ -56,7 +62,7 @@ pub struct TokenResponse {
 impl From<IssuedTokens> for TokenResponse {
     fn from(t: IssuedTokens) -> Self {
         TokenResponse {
-            user: UserResponse::from(&t.user),
+            user: UserResponse::from(t.user),
             access_token: t.access_token,
             refresh_token: t.refresh_token,
             token_type: "bearer",
@@ -96,19 +102,19 @@ pub struct SessionResponse {
 }
 
 impl SessionResponse {
-    /// The row as seen by the caller whose session is `current`.
-    pub fn new(s: &SessionRow, current: Uuid) -> SessionResponse {
+    /// The session as seen by the caller whose session is `current`.
+    pub fn new(s: Session, current: Uuid) -> SessionResponse {
         SessionResponse {
-            device_name: s.device_name.clone(),
-            device_id: s.device_id.clone(),
-            id: s.id.0,
-            ip_address: s.ip_address.clone(),
-            location_city: s.location_city.clone(),
-            location_country: s.location_country.clone(),
-            last_used_at: s.last_used_at.0,
-            created_at: s.created_at.0,
-            expires_at: s.expires_at.0,
-            is_current: s.id.0 == current,
+            is_current: s.id == current,
+            device_name: s.device_name,
+            device_id: s.device_id,
+            id: s.id,
+            ip_address: s.ip_address,
+            location_city: s.location_city,
+            location_country: s.location_country,
+            last_used_at: s.last_used_at,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
         }
     }
 }
@@ -124,9 +130,9 @@ pub struct SessionListResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventResponse {
     pub id: Uuid,
-    /// What happened: `login_success`, `login_failed`, `logout`, `session_revoked`, `refresh_token_reuse`,
+    /// What happened: `login_succeeded`, `login_failed`, `logout`, `session_revoked`, `refresh_token_reuse`,
     /// `password_changed`, `password_reset`, ...
-    #[schema(example = "login_success")]
+    #[schema(example = "login_succeeded")]
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
     pub ip_address: Option<String>,
@@ -134,15 +140,15 @@ pub struct EventResponse {
     pub session_id: Option<Uuid>,
 }
 
-impl From<&EventRow> for EventResponse {
-    fn from(e: &EventRow) -> Self {
+impl From<Event> for EventResponse {
+    fn from(e: Event) -> Self {
         EventResponse {
-            id: e.id.0,
-            event_type: e.kind.clone(),
-            occurred_at: e.occurred_at.0,
-            ip_address: e.ip_address.clone(),
-            device_name: e.device_name.clone(),
-            session_id: e.session_id.map(|s| s.0),
+            id: e.id,
+            event_type: e.event_type,
+            occurred_at: e.occurred_at,
+            ip_address: e.ip_address,
+            device_name: e.device_name,
+            session_id: e.session_id,
         }
     }
 }
@@ -166,10 +172,12 @@ pub struct Paginated<T> {
 }
 
 impl<T> Paginated<T> {
-    /// Builds a page; `page_size` is the number of items in this page, as in the reference.
-    pub fn new<R>(page: Page<R>, number: u32, limit: u32, map: impl Fn(&R) -> T) -> Paginated<T> {
-        let total_pages = if page.total == 0 { 0 } else { (page.total + i64::from(limit) - 1) / i64::from(limit) };
-        let data: Vec<T> = page.items.iter().map(map).collect();
+    /// Builds the answer for `request` from a page of views; `page_size` is the number of items in this
+    /// page, as in the reference.
+    pub fn new<R>(page: Page<R>, request: PageRequest, map: impl FnMut(R) -> T) -> Paginated<T> {
+        let total_pages = request.total_pages(page.total);
+        let number = request.page();
+        let data: Vec<T> = page.items.into_iter().map(map).collect();
         Paginated {
             pagination: Pagination {
                 total: page.total,
@@ -191,12 +199,12 @@ mod tests {
     #[test]
     fn pagination_matches_the_reference() {
         let page = Page { items: vec![1, 2], total: 5 };
-        let p = Paginated::new(page, 1, 2, |x: &i32| *x);
+        let p = Paginated::new(page, PageRequest::new(1, 2).unwrap(), |x: i32| x);
         assert_eq!(
             p.pagination,
             Pagination { total: 5, page: 1, page_size: 2, total_pages: 3, has_next: true, has_prev: false }
         );
-        let empty = Paginated::new(Page::<i32> { items: vec![], total: 0 }, 2, 20, |x| *x);
+        let empty = Paginated::new(Page::<i32> { items: vec![], total: 0 }, PageRequest::new(2, 20).unwrap(), |x| x);
         assert_eq!(empty.pagination.total_pages, 0);
         assert!(empty.pagination.has_prev && !empty.pagination.has_next);
     }

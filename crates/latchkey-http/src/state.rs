@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use latchkey_db::Db;
 use latchkey_domain::DeviceParser;
-use latchkey_domain::clock::Clock;
-use latchkey_service::{Config, ServiceError, Services};
+use latchkey_service::{Config, Services};
 
 use crate::middleware::rate_limit::RateLimits;
+use crate::routes;
 
 /// Configuration, the use cases' context, the User-Agent parser and the rate limiters; cheap to clone.
 #[derive(Debug, Clone)]
@@ -19,20 +18,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state; the limiters are created here, once, and shared by every worker.
-    pub fn new(
-        config: Config,
-        db: Db,
-        clock: Arc<dyn Clock>,
-        devices: Arc<DeviceParser>,
-    ) -> Result<AppState, ServiceError> {
-        let services = Services::new(&config, db, clock)?;
-        Ok(AppState::with_services(config, services, devices))
-    }
-
-    /// Builds the state around ready-made services (tests pass a capturing mailer).
+    /// Builds the state around the use cases' context; the limiters of every router's limited
+    /// operations are created here, once, and shared by every worker.
     pub fn with_services(config: Config, services: Services, devices: Arc<DeviceParser>) -> AppState {
-        let limits = RateLimits::new(config.rate_limit_scale, &config.trusted_proxies);
+        let limits = RateLimits::new(config.rate_limit_scale, &config.trusted_proxies, &routes::all());
         AppState { config: Arc::new(config), services: Arc::new(services), devices, limits }
     }
 }

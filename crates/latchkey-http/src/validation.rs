@@ -3,6 +3,7 @@
 //! actix's own `Json`/`Form` extractors are not used: their errors are plain text.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -10,8 +11,10 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt as _;
 use latchkey_domain::DomainError;
+use latchkey_domain::list::{self, ListQuery, PageRequest, Sort, SortOrder};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use utoipa::IntoParams;
 
 use crate::error::{ApiError, ErrorItem};
 use crate::middleware::body_limit::MAX_BODY_BYTES;
@@ -246,79 +249,194 @@ pub fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, ApiError> {
     })
 }
 
-/// Pagination query (`page` ≥ 1, `limit` 1..=100), with the reference's messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageQuery {
-    pub page: u32,
-    pub limit: u32,
+/// What a list endpoint accepts besides `page` and `limit` (reference §8). Implement it on a marker type
+/// per list and extract [`List<Spec>`]; document the same parameters with [`PageParams`] and
+/// [`SortParams`] (plus the list's own filters) in the handler's `params(...)`.
+pub trait ListSpec: 'static {
+    /// The columns `sort_by` may name; any other is a 422 naming these. Empty: `sort_by` and `sort_order`
+    /// are not read.
+    const SORT_COLUMNS: &'static [&'static str] = &[];
+    /// Whether `search` is read.
+    const SEARCH: bool = false;
+    /// The boolean filters read, by query name.
+    const FILTERS: &'static [&'static str] = &[];
 }
 
-impl PageQuery {
-    /// Reads `page` and `limit` from a query string.
-    pub fn parse(query: &str) -> Result<PageQuery, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-        let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let mut errors = Vec::new();
-        let mut int = |name: &str, default: u32, max: Option<u32>| -> u32 {
-            let Some(raw) = get(name) else { return default };
-            match raw.trim().parse::<i64>() {
-                Err(_) => {
-                    errors.push(ErrorItem::validation(
-                        Some(name.to_owned()),
-                        "Input should be a valid integer, unable to parse string as an integer",
-                    ));
-                    default
-                }
-                Ok(v) if v < 1 => {
-                    errors.push(ErrorItem::validation(
-                        Some(name.to_owned()),
-                        "Input should be greater than or equal to 1",
-                    ));
-                    default
-                }
-                Ok(v) if max.is_some_and(|m| v > i64::from(m)) => {
-                    errors.push(ErrorItem::validation(
-                        Some(name.to_owned()),
-                        format!("Input should be less than or equal to {}", max.unwrap_or_default()),
-                    ));
-                    default
-                }
-                Ok(v) => u32::try_from(v).unwrap_or(u32::MAX),
-            }
-        };
-        let page = int("page", 1, None);
-        let limit = int("limit", 20, Some(100));
-        if errors.is_empty() { Ok(PageQuery { page, limit }) } else { Err(ApiError::validation(errors)) }
+/// A list that is only paged.
+#[derive(Debug, Clone, Copy)]
+pub struct PageOnly;
+
+impl ListSpec for PageOnly {}
+
+/// The list query of a request (`page`, `limit`, and what `S` allows), every problem reported at once
+/// with pydantic's messages. Unknown parameters are ignored, as the reference ignores them.
+pub struct List<S> {
+    pub query: ListQuery,
+    spec: PhantomData<S>,
+}
+
+impl<S> std::fmt::Debug for List<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.query.fmt(f)
     }
 }
 
-impl FromRequest for PageQuery {
+impl<S> std::ops::Deref for List<S> {
+    type Target = ListQuery;
+
+    fn deref(&self) -> &ListQuery {
+        &self.query
+    }
+}
+
+impl<S: ListSpec> List<S> {
+    /// Reads a query string.
+    pub fn parse(query: &str) -> Result<List<S>, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        // The last of repeated parameters counts, as with pydantic.
+        let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let mut errors: Vec<DomainError> = Vec::new();
+        let mut int = |name: &'static str, default: u32| -> i64 {
+            get(name).map_or(i64::from(default), |raw| {
+                list::parse_int(name, raw).unwrap_or_else(|e| {
+                    errors.push(e);
+                    1
+                })
+            })
+        };
+        let page = int("page", 1);
+        let limit = int("limit", list::DEFAULT_LIMIT);
+        let page = PageRequest::new(page, limit).unwrap_or_else(|e| {
+            errors.extend(e);
+            PageRequest::default()
+        });
+        let mut query = ListQuery { page, ..ListQuery::default() };
+        if !S::SORT_COLUMNS.is_empty() {
+            if let Some(raw) = get("sort_by") {
+                match list::sort_column(raw, S::SORT_COLUMNS) {
+                    Ok(column) => query.sort = Some(Sort { column, order: SortOrder::Asc }),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if let Some(raw) = get("sort_order") {
+                match SortOrder::parse(raw) {
+                    Ok(order) => query.order = Some(order),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if let (Some(sort), Some(order)) = (&mut query.sort, query.order) {
+                sort.order = order;
+            }
+        }
+        if S::SEARCH {
+            query.search = get("search").filter(|s| !s.trim().is_empty()).map(str::to_owned);
+        }
+        for &name in S::FILTERS {
+            if let Some(raw) = get(name) {
+                match list::parse_bool(name, raw) {
+                    Ok(v) => query.filters.push((name, v)),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(List { query, spec: PhantomData })
+        } else {
+            Err(ApiError::validation(errors.iter().map(domain_item).collect()))
+        }
+    }
+}
+
+impl<S: ListSpec> FromRequest for List<S> {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(PageQuery::parse(req.query_string()))
+        std::future::ready(List::parse(req.query_string()))
     }
+}
+
+/// `page` and `limit`, for a list handler's `params(...)`: the schema states the bounds the code enforces.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "a documentation type: `List` reads the values")]
+pub struct PageParams {
+    /// Page number, from 1.
+    #[param(minimum = 1, maximum = 2147483647, default = 1)]
+    page: Option<i32>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    limit: Option<i32>,
+}
+
+/// `sort_order`, for a sortable list's `params(...)`; the list documents its own `sort_by` columns.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "a documentation type: `List` reads the values")]
+pub struct SortParams {
+    /// `asc` (the default) or `desc`.
+    #[param(pattern = "^(asc|desc)$", default = "asc")]
+    sort_order: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    struct Users;
+
+    impl ListSpec for Users {
+        const SORT_COLUMNS: &'static [&'static str] = &["created_at", "email"];
+        const SEARCH: bool = true;
+        const FILTERS: &'static [&'static str] = &["is_active", "is_superuser"];
+    }
+
+    fn problems<S: ListSpec>(query: &str) -> Vec<(String, String)> {
+        let e = List::<S>::parse(query).unwrap_err();
+        e.errors().iter().map(|i| (i.field.clone().unwrap_or_default(), i.message.to_string())).collect()
+    }
+
     #[test]
-    fn page_query_bounds() {
-        assert_eq!(PageQuery::parse("").unwrap(), PageQuery { page: 1, limit: 20 });
-        assert_eq!(PageQuery::parse("page=3&limit=100").unwrap(), PageQuery { page: 3, limit: 100 });
-        let e = PageQuery::parse("page=0&limit=101").unwrap_err();
-        let fields: Vec<_> = e.errors().iter().map(|i| (i.field.clone().unwrap(), i.message.to_string())).collect();
+    fn list_query_bounds() {
+        let q = List::<PageOnly>::parse("").unwrap();
+        assert_eq!((q.page.page(), q.page.limit()), (1, 20));
+        let q = List::<PageOnly>::parse("page=3&limit=100&sort_by=anything").unwrap();
+        assert_eq!((q.page.page(), q.page.limit(), q.sort), (3, 100, None), "undeclared parameters are ignored");
         assert_eq!(
-            fields,
+            problems::<PageOnly>("page=0&limit=101"),
             vec![
                 ("page".into(), "Input should be greater than or equal to 1".into()),
                 ("limit".into(), "Input should be less than or equal to 100".into())
             ]
         );
-        assert!(PageQuery::parse("page=x").is_err());
+        for page in ["2147483648", "9223372036854775807", "99999999999999999999999"] {
+            assert_eq!(
+                problems::<PageOnly>(&format!("page={page}")),
+                vec![("page".into(), "Input should be less than or equal to 2147483647".into())]
+            );
+        }
+        assert_eq!(List::<PageOnly>::parse("page=2147483647").unwrap().page.page(), 2_147_483_647);
+        assert_eq!(
+            problems::<PageOnly>("page=x"),
+            vec![("page".into(), "Input should be a valid integer, unable to parse string as an integer".into())]
+        );
+    }
+
+    #[test]
+    fn list_query_sort_search_and_filters() {
+        let q = List::<Users>::parse("sort_by=email&sort_order=desc&search=%20ada%20&is_active=false").unwrap();
+        assert_eq!(q.sort, Some(Sort { column: "email", order: SortOrder::Desc }));
+        assert_eq!(q.search.as_deref(), Some(" ada "));
+        assert_eq!((q.filter("is_active"), q.filter("is_superuser")), (Some(false), None));
+        assert_eq!(List::<Users>::parse("search=%20").unwrap().search, None, "a blank search is no search");
+        assert_eq!(
+            problems::<Users>("sort_by=password_hash&sort_order=up&is_superuser=maybe"),
+            vec![
+                ("sort_by".into(), "Input should be 'created_at' or 'email'".into()),
+                ("sort_order".into(), "Input should be 'asc' or 'desc'".into()),
+                ("is_superuser".into(), "Input should be a valid boolean, unable to interpret input".into()),
+            ]
+        );
     }
 
     #[test]

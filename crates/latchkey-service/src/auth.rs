@@ -2,16 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_auth::{AccessClaims, AuthError, RefreshClaims, TokenType, Verification};
-use latchkey_db::models::{NewSession, NewUser, SessionRow, UserRow};
+use latchkey_db::models::{NewSession, NewUser, UserRow};
 use latchkey_db::repo::{events, sessions, users};
 use latchkey_db::{AnyConnection, DbError, Id, Json, Ts, write_transaction};
-use latchkey_domain::{
-    DeviceInfo, DomainError, Email, RevokeReason, SecurityEventKind, normalize_phone, validate_password,
-};
+use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
+use crate::user_fields::UserFields;
+use crate::views::{Session, User};
 
 /// Messages clients see; kept in one place so tests and handlers agree.
 pub mod messages {
@@ -41,61 +41,71 @@ pub struct IssuedTokens {
     pub refresh_token: String,
     /// Access token lifetime in seconds.
     pub expires_in: i64,
-    pub user: UserRow,
+    pub user: User,
     pub session_id: uuid::Uuid,
 }
 
-/// A request that passed the authentication check.
+/// A request that passed the authentication check: the caller's account and session as views (their
+/// fields moved out of the rows the check loaded, never copied).
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub user: UserRow,
-    pub session: SessionRow,
+    pub user: User,
+    pub session: Session,
+    /// What a password check (`PATCH /users/me/password`) verifies against; it never leaves this crate.
+    password_hash: Option<String>,
 }
 
 impl Authenticated {
+    pub(crate) fn new(user: User, session: Session, password_hash: Option<String>) -> Authenticated {
+        Authenticated { user, session, password_hash }
+    }
+
+    /// The caller as the authentication check would see them, from their rows (tests build callers with
+    /// it; requests get theirs from `authenticate`).
+    pub fn from_rows(mut user: UserRow, session: latchkey_db::models::SessionRow) -> Authenticated {
+        let password_hash = user.password_hash.take();
+        Authenticated::new(user.into(), session.into(), password_hash)
+    }
+
     /// The caller's user id.
     pub fn user_id(&self) -> uuid::Uuid {
-        self.user.id.0
+        self.user.id
     }
 
     /// The caller's session id.
     pub fn session_id(&self) -> uuid::Uuid {
-        self.session.id.0
+        self.session.id
+    }
+
+    /// The caller's stored password hash (`None` for an account without a password).
+    pub(crate) fn password_hash(&self) -> Option<&str> {
+        self.password_hash.as_deref()
     }
 }
 
-fn check_len(field: &'static str, value: &str, max: usize, errors: &mut Vec<DomainError>) {
-    if value.chars().count() > max {
-        errors.push(DomainError::constraint(field, format!("String should have at most {max} characters")));
-    }
-}
-
-/// Validates a registration, collecting every broken rule.
+/// Validates a registration, collecting every broken rule; returns the email and the normalised phone.
 fn validate_registration(r: &Registration) -> Result<(Email, Option<String>), ServiceError> {
-    let mut errors = Vec::new();
-    let email = Email::parse(&r.email).map_err(|e| errors.push(e)).ok();
-    check_len("first_name", &r.first_name, 100, &mut errors);
-    if let Some(last) = &r.last_name {
-        check_len("last_name", last, 100, &mut errors);
+    let email = Email::parse(&r.email);
+    let fields = UserFields {
+        first_name: Some(r.first_name.clone()),
+        last_name: Some(r.last_name.clone()),
+        phone_number: Some(r.phone_number.clone()),
+        password: Some(r.password.clone()),
+        ..UserFields::default()
     }
-    let phone = match r.phone_number.as_deref().map(normalize_phone).transpose() {
-        Ok(p) => p,
-        Err(e) => {
-            errors.push(e);
-            None
+    .validate();
+    match (email, fields) {
+        (Ok(email), Ok(fields)) => Ok((email, fields.phone_number.flatten())),
+        (email, fields) => {
+            let mut errors: Vec<_> = email.err().into_iter().collect();
+            errors.extend(fields.err().unwrap_or_default());
+            Err(ServiceError::Validation(errors))
         }
-    };
-    if let Err(e) = validate_password(&r.password) {
-        errors.push(e);
-    }
-    match email {
-        Some(email) if errors.is_empty() => Ok((email, phone)),
-        _ => Err(ServiceError::Validation(errors)),
     }
 }
 
 /// `POST /auth/register`: creates an active, non-superuser account (whatever the body says about those).
-pub fn register(svc: &Services, r: &Registration) -> Result<UserRow, ServiceError> {
+pub fn register(svc: &Services, r: &Registration) -> Result<User, ServiceError> {
     let (email, phone) = validate_registration(r)?;
     let hash = svc.hash_password(&r.password)?;
     let now = svc.now();
@@ -115,7 +125,7 @@ pub fn register(svc: &Services, r: &Registration) -> Result<UserRow, ServiceErro
     };
     let mut conn = svc.db.conn()?;
     match users::create(&mut conn, &new) {
-        Ok(user) => Ok(user),
+        Ok(user) => Ok(user.into()),
         Err(DbError::Conflict { .. }) => Err(ServiceError::BadRequest(messages::REGISTRATION_FAILED)),
         Err(e) => Err(e.into()),
     }
@@ -296,7 +306,7 @@ pub fn login(svc: &Services, email: &str, password: &str, device: &DeviceInfo) -
         access_token,
         refresh_token,
         expires_in: svc.policy.lifetimes.access.num_seconds(),
-        user,
+        user: user.into(),
         session_id,
     })
 }
@@ -344,7 +354,7 @@ pub fn refresh(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, Serv
                 access_token,
                 refresh_token,
                 expires_in: svc.policy.lifetimes.access.num_seconds(),
-                user,
+                user: user.into(),
                 session_id: claims.sid,
             })));
         }
@@ -383,7 +393,7 @@ pub fn authenticate(svc: &Services, access_token: &str) -> Result<Authenticated,
         Err(_) => return Err(ServiceError::Unauthenticated(messages::BAD_CREDENTIALS)),
     };
     let mut conn = svc.db.conn()?;
-    let Some((mut session, user)) = sessions::find_with_user(&mut conn, claims.sid)? else {
+    let Some((mut session, mut user)) = sessions::find_with_user(&mut conn, claims.sid)? else {
         return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
     };
     if session.user_id.0 != claims.sub {
@@ -400,7 +410,8 @@ pub fn authenticate(svc: &Services, access_token: &str) -> Result<Authenticated,
     {
         session.last_used_at = Ts(now);
     }
-    Ok(Authenticated { user, session })
+    let password_hash = user.password_hash.take();
+    Ok(Authenticated::new(user.into(), session.into(), password_hash))
 }
 
 /// `POST /auth/logout`: ends the session the refresh token names, if it is the caller's. An invalid,

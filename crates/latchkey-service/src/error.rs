@@ -22,6 +22,10 @@ pub enum ServiceError {
     /// The caller may not do this (403 AUTH_004).
     #[error("{0}")]
     Forbidden(String),
+    /// The caller may not do this to themselves or to this target (403 AUTH_007), e.g. an admin deleting
+    /// their own account.
+    #[error("{0}")]
+    OperationForbidden(String),
     /// The current password given for a change is wrong (403 AUTH_001).
     #[error("current password is incorrect")]
     WrongCurrentPassword,
@@ -54,9 +58,31 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// The message of a `NotFound` that no use case worded more precisely.
+pub const NOT_FOUND: &str = "Not found";
+/// The envelope code of a conflict on a unique identity other than a user's (`USER_002`).
+pub const ALREADY_EXISTS_CODE: &str = "SYS_005";
+/// The message of a `Conflict` that no use case worded more precisely.
+pub const ALREADY_EXISTS: &str = "A record with this data already exists";
+
+impl ServiceError {
+    /// A conflict on no particular field.
+    pub fn conflict(message: impl Into<String>) -> ServiceError {
+        ServiceError::Conflict { code: ALREADY_EXISTS_CODE, message: message.into(), field: None }
+    }
+}
+
+/// A use case that expects a missing row or a constraint violation handles it itself (with a precise
+/// message); anything that reaches this conversion still becomes a 404 or a 409, never a 500. The
+/// constraint's name stays in the logs' debug output only, not in the client's message.
 impl From<DbError> for ServiceError {
     fn from(e: DbError) -> Self {
         match e {
+            DbError::NotFound => ServiceError::NotFound(NOT_FOUND.to_owned()),
+            DbError::Conflict { constraint } => {
+                tracing::debug!(constraint = %constraint, "write refused by a constraint");
+                ServiceError::conflict(ALREADY_EXISTS)
+            }
             DbError::Unavailable(msg) => ServiceError::Unavailable(msg),
             other => ServiceError::Internal(other.to_string()),
         }
@@ -72,5 +98,23 @@ impl From<DomainError> for ServiceError {
 impl From<latchkey_auth::AuthError> for ServiceError {
     fn from(e: latchkey_auth::AuthError) -> Self {
         ServiceError::Internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_errors_map_to_service_errors() {
+        assert!(matches!(ServiceError::from(DbError::NotFound), ServiceError::NotFound(m) if m == NOT_FOUND));
+        let conflict = ServiceError::from(DbError::Conflict { constraint: "ix_users_email".into() });
+        assert!(
+            matches!(&conflict, ServiceError::Conflict { code: "SYS_005", message, field: None } if message == ALREADY_EXISTS),
+            "{conflict:?}"
+        );
+        assert!(!conflict.to_string().contains("ix_users_email"), "constraint names stay internal");
+        assert!(matches!(ServiceError::from(DbError::Unavailable("x".into())), ServiceError::Unavailable(_)));
+        assert!(matches!(ServiceError::from(DbError::Migration("x".into())), ServiceError::Internal(_)));
     }
 }

@@ -8,8 +8,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod cleanup;
 pub mod config;
+pub mod database;
 pub mod error;
 pub mod hash_gate;
 pub mod mail;
@@ -17,7 +19,9 @@ pub mod organizations;
 pub mod password_reset;
 pub mod services;
 pub mod sessions;
+pub mod user_fields;
 pub mod users;
+pub mod views;
 
 pub use auth::Authenticated;
 pub use config::Config;

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::audit::Audit;
 use crate::auth::Authenticated;
+use crate::authz;
 use crate::error::ServiceError;
 use crate::services::Services;
 
@@ -99,12 +100,12 @@ fn one_with_count(conn: &mut AnyConnection, org: OrgRow) -> Result<OrgWithCount,
 }
 
 /// The roles that may read an organization and the roles that may manage it.
-const READERS: &[Role] = &[Role::Owner, Role::Admin, Role::Member, Role::Guest];
-const MANAGERS: &[Role] = &[Role::Owner, Role::Admin];
+const READERS: &[Role] = authz::ORG_READERS;
+const MANAGERS: &[Role] = authz::ORG_MANAGERS;
 
-/// The organization-role check: a superuser passes; otherwise the caller needs an active membership
-/// with one of `allowed`. 403 "Not a member of this organization" or "Requires role owner or admin in
-/// this organization".
+/// The organization-role check (`authz::check_org_role`) with the caller's active membership looked up:
+/// a superuser passes without a lookup; otherwise 403 "Not a member of this organization" or "Requires
+/// role owner or admin in this organization".
 pub fn require_role(
     conn: &mut AnyConnection,
     caller: &Authenticated,
@@ -114,18 +115,8 @@ pub fn require_role(
     if caller.user.is_superuser {
         return Ok(());
     }
-    match orgs::active_role(conn, org_id, caller.user_id())? {
-        None => Err(ServiceError::Forbidden("Not a member of this organization".into())),
-        Some(role) if allowed.contains(&role) => Ok(()),
-        Some(_) => {
-            let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-            let list = match names.split_last() {
-                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-                _ => names.concat(),
-            };
-            Err(ServiceError::Forbidden(format!("Requires role {list} in this organization")))
-        }
-    }
+    let membership = orgs::active_role(conn, org_id, caller.user_id())?;
+    authz::check_org_role(caller, membership, allowed)
 }
 
 // --- /organizations ---------------------------------------------------------------------------------

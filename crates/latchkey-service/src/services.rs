@@ -95,6 +95,11 @@ impl Services {
         })
     }
 
+    /// Checks that the database answers a query, waiting at most `timeout` for a connection.
+    pub fn ping(&self, timeout: std::time::Duration) -> Result<(), ServiceError> {
+        Ok(self.db.ping(timeout)?)
+    }
+
     /// Now, from the clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

@@ -1,18 +1,20 @@
 //! The caller's sessions: list, end one, name one, clean up ended ones, and the security history.
 
-use latchkey_db::models::{EventRow, SessionRow};
-use latchkey_db::repo::{Page, Window, events, sessions};
+use latchkey_db::models::SessionRow;
+use latchkey_db::repo::{events, sessions};
 use latchkey_db::{Ts, write_transaction};
+use latchkey_domain::list::PageRequest;
 use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind};
 
 use crate::auth::Authenticated;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
+use crate::views::{Event, Page, Session};
 
 /// The caller's active sessions, most recently used first.
-pub fn list_mine(svc: &Services, caller: &Authenticated) -> Result<Vec<SessionRow>, ServiceError> {
+pub fn list_mine(svc: &Services, caller: &Authenticated) -> Result<Vec<Session>, ServiceError> {
     let mut conn = svc.db.conn()?;
-    Ok(sessions::list_active(&mut conn, caller.user_id(), Ts(svc.now()))?)
+    Ok(sessions::list_active(&mut conn, caller.user_id(), Ts(svc.now()))?.into_iter().map(Session::from).collect())
 }
 
 /// Loads one of the caller's sessions, with the reference's 404/403.
@@ -60,7 +62,7 @@ pub fn rename_mine(
     caller: &Authenticated,
     id: uuid::Uuid,
     name: &str,
-) -> Result<SessionRow, ServiceError> {
+) -> Result<Session, ServiceError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(DomainError::invalid("device_name", "Device name cannot be empty").into());
@@ -72,6 +74,7 @@ pub fn rename_mine(
     own_session(&mut conn, caller, id, "You can only rename your own sessions")?;
     // An ended session is gone as far as its owner is concerned (it is not listed): 404, as documented.
     sessions::rename(&mut conn, id, name, Ts(svc.now()))?
+        .map(Session::from)
         .ok_or_else(|| ServiceError::NotFound(format!("Session {id} not found")))
 }
 
@@ -82,8 +85,8 @@ pub fn delete_ended_mine(svc: &Services, caller: &Authenticated) -> Result<usize
 }
 
 /// `GET /sessions/me/history`: the caller's security events, newest first.
-pub fn history(svc: &Services, caller: &Authenticated, window: Window) -> Result<Page<EventRow>, ServiceError> {
+pub fn history(svc: &Services, caller: &Authenticated, page: PageRequest) -> Result<Page<Event>, ServiceError> {
     let mut conn = svc.db.conn()?;
     let kinds = SecurityEventKind::user_history_kinds();
-    Ok(events::list_for_user(&mut conn, caller.user_id(), &kinds, window)?)
+    Ok(events::list_for_user(&mut conn, caller.user_id(), &kinds, page.into())?.into())
 }

@@ -8,6 +8,8 @@ use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind, validate_pas
 use crate::auth::Authenticated;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
+use crate::user_fields::UserFields;
+use crate::views::User;
 
 /// `PATCH /users/me/password`: checks the current password, stores the new one, and ends every other
 /// session of the user (the caller's stays); returns how many ended.
@@ -50,7 +52,7 @@ pub fn check_current_password(
     }
     // The connection goes back to the pool while the hash is verified.
     drop(conn);
-    if svc.verify_password(current_password, caller.user.password_hash.as_deref()) != Verification::Invalid {
+    if svc.verify_password(current_password, caller.password_hash()) != Verification::Invalid {
         return Ok(());
     }
     let mut conn = svc.db.conn()?;
@@ -143,81 +145,50 @@ pub struct UserUpdate {
 /// `PATCH /users/me`: applies the update. A new password needs the right current password and ends the
 /// caller's other sessions; deactivating the account ends all of them (reactivation never brings them
 /// back).
-pub fn update_me(
-    svc: &Services,
-    caller: &Authenticated,
-    update: UserUpdate,
-) -> Result<latchkey_db::models::UserRow, ServiceError> {
+pub fn update_me(svc: &Services, caller: &Authenticated, update: UserUpdate) -> Result<User, ServiceError> {
     use latchkey_db::models::UserChanges;
-    use latchkey_domain::{normalize_locale, normalize_phone};
 
-    let mut errors = Vec::new();
-    let mut check_len = |field: &'static str, v: &str| {
-        if v.chars().count() > 100 {
-            errors.push(DomainError::constraint(field, "String should have at most 100 characters"));
-        }
-    };
-    if let Some(first) = &update.first_name {
-        check_len("first_name", first);
+    let missing_current = update.password.is_some() && update.current_password.is_none();
+    let fields = UserFields {
+        first_name: update.first_name,
+        last_name: update.last_name,
+        phone_number: update.phone_number,
+        password: update.password,
+        preferences: update.preferences,
+        locale: update.locale,
     }
-    if let Some(Some(last)) = &update.last_name {
-        check_len("last_name", last);
-    }
-    let phone = match update.phone_number {
-        Some(Some(raw)) => match normalize_phone(&raw) {
-            Ok(p) => Some(Some(p)),
-            Err(e) => {
-                errors.push(e);
-                None
+    .validate();
+    let fields = match fields {
+        Ok(fields) if !missing_current => fields,
+        other => {
+            let mut errors = other.err().unwrap_or_default();
+            if missing_current {
+                errors.push(DomainError::invalid(
+                    "current_password",
+                    "Current password is required to change the password",
+                ));
             }
-        },
-        other => other,
-    };
-    let locale = match update.locale {
-        Some(Some(raw)) => match normalize_locale(&raw) {
-            Ok(l) => Some(Some(l)),
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        },
-        other => other,
-    };
-    if let Some(pw) = &update.password {
-        if let Err(e) = validate_password(pw) {
-            errors.push(e);
+            return Err(ServiceError::Validation(errors));
         }
-        if update.current_password.is_none() {
-            errors
-                .push(DomainError::invalid("current_password", "Current password is required to change the password"));
-        }
-    }
-    if let Some(Some(preferences)) = &update.preferences
-        && let Err(e) = check_preferences(preferences)
-    {
-        errors.push(e);
-    }
-    if !errors.is_empty() {
-        return Err(ServiceError::Validation(errors));
-    }
-    if update.password.is_some() {
+    };
+    if fields.password.is_some() {
         check_current_password(svc, caller, update.current_password.as_deref())?;
     }
-    let hash = update.password.as_deref().map(|pw| svc.hash_password(pw)).transpose()?;
+    let hash = fields.password.as_deref().map(|pw| svc.hash_password(pw)).transpose()?;
     let now = svc.now();
     let deactivating = update.is_active == Some(false) && caller.user.is_active;
     let changes = UserChanges {
-        first_name: update.first_name,
-        last_name: update.last_name,
-        phone_number: phone,
+        first_name: fields.first_name,
+        last_name: fields.last_name,
+        phone_number: fields.phone_number,
         password_hash: hash.clone().map(Some),
-        preferences: update.preferences.map(|p| p.map(latchkey_db::Json)),
-        locale,
+        preferences: fields.preferences.map(|p| p.map(latchkey_db::Json)),
+        locale: fields.locale,
         is_active: update.is_active,
         updated_at: Some(Ts(now)),
     };
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<_, ServiceError> {
+    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
         let user = users::update(c, caller.user_id(), &changes)?;
         let ctx = EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None };
         if hash.is_some() {
@@ -234,6 +205,6 @@ pub fn update_me(
                 Some(serde_json::json!({"reason": RevokeReason::UserDeactivated.as_str(), "sessions": ended})),
             )?;
         }
-        Ok(user)
+        Ok(user.into())
     })
 }

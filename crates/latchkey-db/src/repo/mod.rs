@@ -25,6 +25,13 @@ pub struct Window {
     pub limit: i64,
 }
 
+impl From<latchkey_domain::list::PageRequest> for Window {
+    /// The rows of a checked page request (the domain bounds page and limit, so this cannot overflow).
+    fn from(p: latchkey_domain::list::PageRequest) -> Self {
+        Window { offset: p.offset(), limit: i64::from(p.limit()) }
+    }
+}
+
 impl Window {
     /// The largest page a repository will return.
     pub const MAX_LIMIT: i64 = 1000;

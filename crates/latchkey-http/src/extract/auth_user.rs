@@ -1,5 +1,5 @@
 //! `AuthUser`: the caller, authenticated by `Authorization: Bearer <access token>` against a live session.
-//! A missing or malformed token is a 401, never "anonymous".
+//! A missing or malformed token is a 401, never "anonymous". `AdminUser`: the same, and a superuser.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,11 +9,12 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
 use latchkey_service::Authenticated;
 use latchkey_service::auth::{authenticate, messages};
+use latchkey_service::authz;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The authenticated caller: their user row and session row.
+/// The authenticated caller: their account and session.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Authenticated);
 
@@ -54,6 +55,33 @@ impl FromRequest for AuthUser {
             let services = state.services.clone();
             let caller = web::block(move || authenticate(&services, &token)).await??;
             Ok(AuthUser(caller))
+        })
+    }
+}
+
+/// An authenticated superuser: what every `/api/v1/admin` route takes. Anyone else who is logged in gets
+/// 403 `AUTH_004` "Superuser privileges required" (401 first, without a valid token).
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub Authenticated);
+
+impl std::ops::Deref for AdminUser {
+    type Target = Authenticated;
+
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let AuthUser(caller) = caller.await?;
+            authz::require_superuser(&caller, authz::SUPERUSER_REQUIRED)?;
+            Ok(AdminUser(caller))
         })
     }
 }

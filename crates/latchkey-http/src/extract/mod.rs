@@ -1,7 +1,7 @@
-//! Request extractors: who is calling (`AuthUser`) and from where (`ClientInfo`).
+//! Request extractors: who is calling (`AuthUser`, `AdminUser`) and from where (`ClientInfo`).
 
 pub mod auth_user;
 pub mod client;
 
-pub use auth_user::AuthUser;
+pub use auth_user::{AdminUser, AuthUser};
 pub use client::{ClientInfo, client_ip};

@@ -3,12 +3,14 @@
 //! shared by all of them. The key is the client IP as `extract::client_ip` resolves it (trusted-proxy
 //! aware); a 429 answers in the envelope with `Retry-After`.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_governor::{GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError};
 use actix_web::dev::ServiceRequest;
+use actix_web::http::Method;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError as _};
 use governor::NotUntil;
 use governor::clock::{Clock as _, DefaultClock, QuantaInstant};
@@ -17,6 +19,7 @@ use ipnet::IpNet;
 
 use crate::error::ApiError;
 use crate::extract::client_ip;
+use crate::routes::Endpoints;
 
 /// Keys requests by client IP and renders the 429.
 #[derive(Debug, Clone)]
@@ -44,27 +47,18 @@ impl KeyExtractor for ClientIpKey {
 /// One route's limiter.
 pub type Limit = GovernorConfig<ClientIpKey, NoOpMiddleware<QuantaInstant>>;
 
-/// Every limited route's limiter, `None` when limits are off.
-#[derive(Debug, Clone)]
+/// The limiter of every rate-limited operation, keyed by method and path ("POST /api/v1/auth/login").
+/// Built once, from the routers' declared limits, before the workers start; every worker's routes wrap
+/// the same limiters (a `Limit` clone shares its state), so a client's quota is per process, not per worker.
+#[derive(Debug, Clone, Default)]
 pub struct RateLimits {
-    pub register: Option<Limit>,
-    pub login: Option<Limit>,
-    pub login_oauth: Option<Limit>,
-    pub refresh: Option<Limit>,
-    pub reset_request: Option<Limit>,
-    pub reset_confirm: Option<Limit>,
-    pub logout: Option<Limit>,
-    pub logout_all: Option<Limit>,
-    pub logout_others: Option<Limit>,
-    pub sessions_list: Option<Limit>,
-    pub session_revoke: Option<Limit>,
-    pub sessions_cleanup: Option<Limit>,
-    pub password_change: Option<Limit>,
+    by_route: Arc<HashMap<String, Limit>>,
 }
 
 impl RateLimits {
-    /// Builds the limiters: the reference's per-minute limits times `scale`.
-    pub fn new(scale: f64, trusted: &[IpNet]) -> RateLimits {
+    /// Builds a limiter for every endpoint that declares a limit: its per-minute quota times `scale`
+    /// (none when that rounds to zero, e.g. with `RATE_LIMIT_SCALE=0`).
+    pub fn new(scale: f64, trusted: &[IpNet], endpoints: &Endpoints) -> RateLimits {
         let trusted = Arc::new(trusted.to_vec());
         let make = |per_minute: u32| -> Option<Limit> {
             let scaled = (f64::from(per_minute) * scale).ceil();
@@ -78,46 +72,35 @@ impl RateLimits {
                 .key_extractor(ClientIpKey { trusted: trusted.clone(), per_minute: n })
                 .finish()
         };
-        RateLimits {
-            register: make(5),
-            login: make(10),
-            login_oauth: make(10),
-            refresh: make(30),
-            reset_request: make(3),
-            reset_confirm: make(5),
-            logout: make(10),
-            logout_all: make(5),
-            logout_others: make(5),
-            sessions_list: make(30),
-            session_revoke: make(10),
-            sessions_cleanup: make(5),
-            password_change: make(5),
-        }
+        let by_route = endpoints.iter().filter_map(|e| Some((key(&e.method, &e.path), make(e.per_minute?)?))).collect();
+        RateLimits { by_route: Arc::new(by_route) }
+    }
+
+    /// The limiter of `method path`, if it has one.
+    pub fn get(&self, method: &Method, path: &str) -> Option<&Limit> {
+        self.by_route.get(&key(method, path))
+    }
+
+    /// How many operations are limited.
+    pub fn len(&self) -> usize {
+        self.by_route.len()
+    }
+
+    /// True when no operation is limited.
+    pub fn is_empty(&self) -> bool {
+        self.by_route.is_empty()
     }
 
     /// Forgets clients idle long enough to have a full quota again; keeps memory bounded.
     pub fn retain_recent(&self) {
-        for limit in [
-            &self.register,
-            &self.login,
-            &self.login_oauth,
-            &self.refresh,
-            &self.reset_request,
-            &self.reset_confirm,
-            &self.logout,
-            &self.logout_all,
-            &self.logout_others,
-            &self.sessions_list,
-            &self.session_revoke,
-            &self.sessions_cleanup,
-            &self.password_change,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for limit in self.by_route.values() {
             let limiter = limit.limiter();
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
     }
+}
+
+fn key(method: &Method, path: &str) -> String {
+    format!("{method} {path}")
 }

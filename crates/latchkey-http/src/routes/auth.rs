@@ -12,9 +12,22 @@ use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::{AuthUser, ClientInfo};
 use crate::openapi::RateLimited;
 use crate::responses::{MessageResponse, TokenResponse, UserResponse};
-use crate::routes::run;
+use crate::routes::{Endpoints, run};
 use crate::state::AppState;
 use crate::validation::{Body, Form, Json};
+
+/// The auth router's operations and their per-IP limits (the reference's production values).
+pub fn routes(r: &mut Endpoints) {
+    r.add(__path_register, register).limit(5);
+    r.add(__path_login, login).limit(10);
+    r.add(__path_login_oauth, login_oauth).limit(10);
+    r.add(__path_refresh, refresh).limit(30);
+    r.add(__path_logout, logout).limit(10);
+    r.add(__path_logout_all, logout_all).limit(5);
+    r.add(__path_logout_others, logout_others).limit(5);
+    r.add(__path_reset_request, reset_request).limit(3);
+    r.add(__path_reset_confirm, reset_confirm).limit(5);
+}
 
 /// `UserCreate`. `is_superuser` and `is_active` are accepted and ignored: public registration always
 /// creates an active, ordinary user.
@@ -28,6 +41,8 @@ pub struct RegisterBody {
     password: String,
     first_name: String,
     last_name: Option<String>,
+    /// `+` or `0` followed by 8 to 14 digits; spaces, hyphens and parentheses are removed first.
+    #[schema(example = "+14155550123")]
     phone_number: Option<String>,
 }
 
@@ -44,7 +59,8 @@ impl Body for RegisterBody {
     request_body = RegisterBody,
     responses(
         (status = 201, description = "The new user", body = UserResponse),
-        (status = 409, description = "The email is taken (`USER_002`)", body = Envelope),
+        (status = 400, description = "Registration failed, e.g. the email is taken (`VAL_006`, the reference's \
+                                      answer, which does not say which)", body = Envelope),
         (status = 429, response = RateLimited),
     ),
 )]
@@ -57,7 +73,7 @@ pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>
         phone_number: body.phone_number,
     };
     let user = run(&state, move |svc| auth::register(svc, &registration)).await?;
-    Ok(HttpResponse::Created().json(UserResponse::from(&user)))
+    Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
 /// `{email, password}`.

@@ -7,7 +7,13 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::routes::Endpoints;
 use crate::state::AppState;
+
+/// `/health`.
+pub fn routes(r: &mut Endpoints) {
+    r.add(__path_health, health);
+}
 
 /// How long the health check waits for the database.
 const DB_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -50,9 +56,9 @@ pub struct Check {
     ),
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let db = state.services.db.clone();
+    let services = state.services.clone();
     // The pool wait is bounded by DB_CHECK_TIMEOUT; the outer timeout also bounds a query that hangs.
-    let probe = web::block(move || db.ping(DB_CHECK_TIMEOUT));
+    let probe = web::block(move || services.ping(DB_CHECK_TIMEOUT));
     // The endpoint is public: the cause (which may name the database's host, port or user) goes to the
     // log only, and the body says the same generic words whatever went wrong.
     let failure = match actix_web::rt::time::timeout(DB_CHECK_TIMEOUT * 2, probe).await {

@@ -1,7 +1,6 @@
 //! `/api/v1/sessions`: the caller's sessions and security history.
 
 use actix_web::{HttpResponse, web};
-use latchkey_db::repo::Window;
 use latchkey_service::sessions;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -10,9 +9,18 @@ use crate::error::{ApiError, Envelope};
 use crate::extract::AuthUser;
 use crate::openapi::RateLimited;
 use crate::responses::{EventResponse, MessageResponse, Paginated, SessionListResponse, SessionResponse};
-use crate::routes::run;
+use crate::routes::{Endpoints, run};
 use crate::state::AppState;
-use crate::validation::{Body, Json, PageQuery, parse_uuid};
+use crate::validation::{Body, Json, List, PageOnly, PageParams, parse_uuid};
+
+/// The sessions router's operations and their per-IP limits.
+pub fn routes(r: &mut Endpoints) {
+    r.add(__path_list_mine, list_mine).limit(30);
+    r.add(__path_delete_ended, delete_ended).limit(5);
+    r.add(__path_history, history);
+    r.add(__path_revoke, revoke).limit(10);
+    r.add(__path_rename, rename);
+}
 
 /// The caller's active sessions, most recently used first; `is_current` marks the one asking.
 #[utoipa::path(
@@ -28,7 +36,7 @@ use crate::validation::{Body, Json, PageQuery, parse_uuid};
 pub async fn list_mine(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
     let current = caller.session_id();
     let rows = run(&state, move |svc| sessions::list_mine(svc, &caller)).await?;
-    let list: Vec<SessionResponse> = rows.iter().map(|s| SessionResponse::new(s, current)).collect();
+    let list: Vec<SessionResponse> = rows.into_iter().map(|s| SessionResponse::new(s, current)).collect();
     Ok(HttpResponse::Ok().json(SessionListResponse { total: list.len(), sessions: list }))
 }
 
@@ -94,8 +102,8 @@ pub async fn rename(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("session_id", &path)?;
     let current = caller.session_id();
-    let row = run(&state, move |svc| sessions::rename_mine(svc, &caller, id, &body.device_name)).await?;
-    Ok(HttpResponse::Ok().json(SessionResponse::new(&row, current)))
+    let session = run(&state, move |svc| sessions::rename_mine(svc, &caller, id, &body.device_name)).await?;
+    Ok(HttpResponse::Ok().json(SessionResponse::new(session, current)))
 }
 
 /// Deletes the caller's ended (expired or revoked) sessions.
@@ -120,15 +128,16 @@ pub async fn delete_ended(state: web::Data<AppState>, caller: AuthUser) -> Resul
     get,
     path = "/api/v1/sessions/me/history",
     tag = "sessions",
-    params(
-        ("page" = Option<u32>, Query, description = "Page number, from 1", minimum = 1),
-        ("limit" = Option<u32>, Query, description = "Items per page (default 20)", minimum = 1, maximum = 100),
-    ),
+    params(PageParams),
     security(("OAuth2PasswordBearer" = [])),
     responses((status = 200, description = "One page of events", body = Paginated<EventResponse>)),
 )]
-pub async fn history(state: web::Data<AppState>, caller: AuthUser, page: PageQuery) -> Result<HttpResponse, ApiError> {
-    let window = Window::page(page.page, page.limit);
-    let events = run(&state, move |svc| sessions::history(svc, &caller, window)).await?;
-    Ok(HttpResponse::Ok().json(Paginated::new(events, page.page, page.limit, |e| EventResponse::from(e))))
+pub async fn history(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    list: List<PageOnly>,
+) -> Result<HttpResponse, ApiError> {
+    let page = list.page;
+    let events = run(&state, move |svc| sessions::history(svc, &caller, page)).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(events, page, EventResponse::from)))
 }

@@ -10,9 +10,16 @@ use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AuthUser;
 use crate::openapi::RateLimited;
 use crate::responses::{MessageResponse, UserResponse};
-use crate::routes::run;
+use crate::routes::{Endpoints, run};
 use crate::state::AppState;
 use crate::validation::{Body, Json};
+
+/// The users router's operations and their per-IP limits.
+pub fn routes(r: &mut Endpoints) {
+    r.add(__path_me, me);
+    r.add(__path_update_me, update_me);
+    r.add(__path_change_password, change_password).limit(5);
+}
 
 /// The caller's account.
 #[utoipa::path(
@@ -22,8 +29,8 @@ use crate::validation::{Body, Json};
     security(("OAuth2PasswordBearer" = [])),
     responses((status = 200, description = "The caller", body = UserResponse)),
 )]
-pub async fn me(caller: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(UserResponse::from(&caller.user))
+pub async fn me(AuthUser(caller): AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(UserResponse::from(caller.user))
 }
 
 /// `{current_password, new_password}`.
@@ -75,7 +82,7 @@ pub struct UserUpdateBody {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     last_name: Option<Option<String>>,
-    /// E.164-like: `+` and 8 to 15 digits.
+    /// `+` or `0` followed by 8 to 14 digits; spaces, hyphens and parentheses are removed first.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, example = "+14155550123")]
     phone_number: Option<Option<String>>,
@@ -166,5 +173,5 @@ pub async fn update_me(
 ) -> Result<HttpResponse, ApiError> {
     let update = body.into_update()?;
     let user = run(&state, move |svc| users::update_me(svc, &caller, update)).await?;
-    Ok(HttpResponse::Ok().json(UserResponse::from(&user)))
+    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }

@@ -1,12 +1,25 @@
 //! The crate arrows of DESIGN.md, checked with `cargo tree`: `http → service → {db, auth} → domain`,
-//! `cleanup → service`; domain never sees diesel or actix, cleanup never sees actix.
+//! `cleanup → service`; domain never sees diesel or actix, cleanup never sees actix, http never uses db
+//! (or diesel) directly.
 
 use std::process::Command;
 
 fn normal_deps(package: &str) -> String {
+    tree(package, &[])
+}
+
+/// The crates `package` depends on itself (normal dependencies, not through another crate).
+fn direct_deps(package: &str) -> Vec<String> {
+    let tree = tree(package, &["--depth", "1"]);
+    // The first line is the package itself.
+    crates_in(&tree).into_iter().skip(1).collect()
+}
+
+fn tree(package: &str, extra: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args(["tree", "--offline", "-e", "normal", "--prefix", "none", "--format", "{p}", "-p", package])
+        .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo tree");
@@ -42,4 +55,13 @@ fn db_and_auth_do_not_depend_on_each_other_or_upwards() {
     assert!(!db.iter().any(|d| d == "latchkey-auth" || d == "latchkey-service"));
     let auth = crates_in(&normal_deps("latchkey-auth"));
     assert!(!auth.iter().any(|d| d == "latchkey-db" || d == "diesel" || d == "latchkey-service"));
+}
+
+#[test]
+fn http_reaches_the_database_only_through_the_service() {
+    let direct = direct_deps("latchkey-http");
+    assert!(direct.iter().any(|d| d == "latchkey-service"), "{direct:?}");
+    for banned in ["latchkey-db", "diesel", "diesel_migrations", "r2d2"] {
+        assert!(!direct.iter().any(|d| d == banned), "latchkey-http depends on {banned} directly: {direct:?}");
+    }
 }

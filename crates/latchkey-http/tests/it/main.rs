@@ -7,6 +7,7 @@ mod cli;
 mod docs;
 mod hardening;
 mod sessions;
+mod shell;
 mod system;
 mod users;
 

@@ -37,7 +37,9 @@ async fn health_is_503_when_the_database_does_not_answer() {
     let db =
         Db::from_url(url, PoolOptions { connection_timeout: Duration::from_millis(500), ..PoolOptions::default() })
             .unwrap();
-    let state = AppState::new(Config::for_tests(url), db, Arc::new(ManualClock::new(t0())), devices()).unwrap();
+    let config = Config::for_tests(url);
+    let services = latchkey_service::Services::new(&config, db, Arc::new(ManualClock::new(t0()))).unwrap();
+    let state = AppState::with_services(config, services, devices());
     let app = service(state).await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);

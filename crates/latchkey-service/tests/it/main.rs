@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod cleanup;
+mod errors;
 mod organizations;
 
 use chrono::{DateTime, TimeZone, Utc};

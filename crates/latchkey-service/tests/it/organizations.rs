@@ -57,7 +57,7 @@ fn admin(t: &TestDb) -> Authenticated {
         },
     )
     .unwrap();
-    Authenticated { user, session }
+    Authenticated::from_rows(user, session)
 }
 
 fn org(name: &str, slug: &str) -> NewOrganization {

@@ -1,0 +1,126 @@
+//! The shell the routers are built on: the `AdminUser` extractor, every `/admin` route refusing a normal
+//! user, the rate limits declared by the routers, and list-query bounds, on both databases.
+
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::{App, HttpResponse, web};
+use latchkey_http::extract::AdminUser;
+use serde_json::json;
+
+use crate::{CHROME_MAC, PASSWORD, bearer, call, get, login, register, service, worlds, worlds_with};
+
+/// A token of a freshly made superuser.
+async fn superuser_token<S, B>(app: &S, w: &crate::World, email: &str) -> String
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    assert!(latchkey_service::auth::create_superuser(&w.state.services, email, PASSWORD).unwrap());
+    login(app, email, CHROME_MAC).await.0
+}
+
+#[actix_web::test]
+async fn admin_user_lets_only_superusers_through() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "plain@example.com").await;
+        let (plain, _) = login(&app, "plain@example.com", CHROME_MAC).await;
+        let admin = superuser_token(&app, &w, "root@example.com").await;
+
+        // A route that takes the extractor, on the real state.
+        let probe = test::init_service(App::new().app_data(web::Data::new(w.state.clone())).route(
+            "/probe",
+            web::get().to(|caller: AdminUser| async move { HttpResponse::Ok().body(caller.user.email.clone()) }),
+        ))
+        .await;
+        let res = call(&probe, TestRequest::get().uri("/probe")).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", w.db.label);
+        assert_eq!(res.error(), ("AUTH_006".into(), "Not authenticated".into()));
+        let res = call(&probe, get("/probe", &plain)).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", w.db.label);
+        assert_eq!(res.error(), ("AUTH_004".into(), "Superuser privileges required".into()));
+        let res = test::call_service(&probe, get("/probe", &admin).to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", w.db.label);
+        assert_eq!(test::read_body(res).await, "root@example.com");
+    }
+}
+
+/// Every operation under `/api/v1/admin`, whatever router module adds it, refuses a logged-in
+/// non-superuser with 403 before reading its input.
+#[actix_web::test]
+async fn every_admin_route_refuses_a_normal_user() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "nobody@example.com").await;
+        let (token, _) = login(&app, "nobody@example.com", CHROME_MAC).await;
+        for endpoint in latchkey_http::routes::all().iter().filter(|e| e.path.starts_with("/api/v1/admin")) {
+            let uri: String = endpoint
+                .path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5d" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let req =
+                bearer(TestRequest::default().method(endpoint.method.clone()).uri(&uri), &token).set_json(json!({}));
+            let res = call(&app, req).await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "{} {} ({})", endpoint.method, endpoint.path, w.db.label);
+            assert_eq!(res.error(), ("AUTH_004".into(), "Superuser privileges required".into()));
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_routers_limits_are_the_ones_served() {
+    let w = worlds_with(|c| c.rate_limit_scale = 1.0).remove(0);
+    let limited: Vec<(String, u32)> = latchkey_http::routes::all()
+        .iter()
+        .filter_map(|e| Some((format!("{} {}", e.method, e.path), e.per_minute?)))
+        .collect();
+    assert_eq!(w.state.limits.len(), limited.len(), "one shared limiter per limited operation");
+    for (route, per_minute) in [
+        ("POST /api/v1/auth/register", 5),
+        ("POST /api/v1/auth/login", 10),
+        ("POST /api/v1/auth/password-reset/request", 3),
+        ("GET /api/v1/sessions/me", 30),
+        ("DELETE /api/v1/sessions/{session_id}", 10),
+        ("PATCH /api/v1/users/me/password", 5),
+    ] {
+        assert!(limited.contains(&(route.to_owned(), per_minute)), "{route}: {limited:?}");
+    }
+    assert!(!limited.iter().any(|(r, _)| r == "PATCH /api/v1/sessions/{session_id}"), "renaming is not limited");
+    let off = worlds_with(|c| c.rate_limit_scale = 0.0).remove(0);
+    assert!(off.state.limits.is_empty(), "RATE_LIMIT_SCALE=0 turns every limit off");
+}
+
+/// `page` is bounded by what the document says (int32): no overflow, no echo of a clamped value.
+#[actix_web::test]
+async fn page_numbers_are_bounded_as_documented() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "pages@example.com").await;
+        let (token, _) = login(&app, "pages@example.com", CHROME_MAC).await;
+        for page in ["2147483648", "9223372036854775807"] {
+            let res = call(&app, get(&format!("/api/v1/sessions/me/history?page={page}"), &token)).await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{page} ({})", w.db.label);
+            assert_eq!(res.body["errors"][0]["field"], "page");
+            assert_eq!(res.body["errors"][0]["message"], "Input should be less than or equal to 2147483647");
+        }
+        let res = call(&app, get("/api/v1/sessions/me/history?page=2147483647&limit=100", &token)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
+        assert_eq!(
+            res.body["pagination"],
+            json!({"total": 1, "page": 2147483647, "page_size": 0, "total_pages": 1, "has_next": false, "has_prev": true})
+        );
+        let doc: serde_json::Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+        let params = doc["paths"]["/api/v1/sessions/me/history"]["get"]["parameters"].as_array().unwrap();
+        let page = params.iter().find(|p| p["name"] == "page").unwrap();
+        assert_eq!(
+            (page["schema"]["maximum"].as_i64(), page["schema"]["minimum"].as_i64()),
+            (Some(2147483647), Some(1))
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Who may do what, beyond being logged in: superuser-only operations, and roles in an organization.
+//! One place words every refusal, so the admin API, the users API and the organizations API agree.
+
+use latchkey_domain::Role;
+
+use crate::auth::Authenticated;
+use crate::error::ServiceError;
+
+/// The admin router's refusal (the reference's `require_superuser`).
+pub const SUPERUSER_REQUIRED: &str = "Superuser privileges required";
+/// The users router's refusal for superuser-only operations (the reference's `get_current_superuser`).
+pub const NOT_ENOUGH_PERMISSIONS: &str = "Not enough permissions";
+/// A caller with no active membership in the organization (also what a missing organization looks like
+/// to a non-superuser: existence is never revealed to outsiders).
+pub const NOT_A_MEMBER: &str = "Not a member of this organization";
+
+/// Any active member may read an organization and its member list.
+pub const ORG_READERS: &[Role] = Role::ALL;
+/// Owners and admins manage an organization (update it, manage its members).
+pub const ORG_MANAGERS: &[Role] = &[Role::Owner, Role::Admin];
+
+/// Refuses a caller who is not a superuser with 403 `AUTH_004` and `message`.
+pub fn require_superuser(caller: &Authenticated, message: &str) -> Result<(), ServiceError> {
+    if caller.user.is_superuser { Ok(()) } else { Err(ServiceError::Forbidden(message.to_owned())) }
+}
+
+/// The organization-role rule: a superuser may do anything; anyone else needs an active membership
+/// (`membership`, the caller's role in the organization, `None` when they have no active membership)
+/// with one of the `allowed` roles. Check this before looking the organization up, so a non-member cannot
+/// tell a missing organization from one they may not see.
+pub fn check_org_role(caller: &Authenticated, membership: Option<Role>, allowed: &[Role]) -> Result<(), ServiceError> {
+    if caller.user.is_superuser {
+        return Ok(());
+    }
+    match membership {
+        None => Err(ServiceError::Forbidden(NOT_A_MEMBER.to_owned())),
+        Some(role) if allowed.contains(&role) => Ok(()),
+        Some(_) => Err(ServiceError::Forbidden(format!("Requires role {} in this organization", or_list(allowed)))),
+    }
+}
+
+/// `owner`, `owner or admin`, `owner, admin or member`.
+fn or_list(roles: &[Role]) -> String {
+    match roles.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.as_str().to_owned(),
+        Some((last, rest)) => {
+            let rest: Vec<&str> = rest.iter().map(|r| r.as_str()).collect();
+            format!("{} or {}", rest.join(", "), last.as_str())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::{Session, User};
+
+    fn caller(superuser: bool) -> Authenticated {
+        let now = chrono::DateTime::UNIX_EPOCH;
+        let user = User {
+            id: uuid::Uuid::new_v4(),
+            email: "a@example.com".into(),
+            first_name: "A".into(),
+            last_name: None,
+            phone_number: None,
+            is_active: true,
+            is_superuser: superuser,
+            preferences: None,
+            locale: None,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let session = Session {
+            id: uuid::Uuid::new_v4(),
+            user_id: user.id,
+            device_name: None,
+            device_id: None,
+            ip_address: None,
+            location_city: None,
+            location_country: None,
+            last_used_at: now,
+            created_at: now,
+            expires_at: now,
+            is_active: true,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        Authenticated::new(user, session, None)
+    }
+
+    fn refusal(r: Result<(), ServiceError>) -> String {
+        match r {
+            Err(ServiceError::Forbidden(m)) => m,
+            other => panic!("expected a 403, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_role_matrix() {
+        let member = caller(false);
+        for role in Role::ALL {
+            assert!(check_org_role(&member, Some(*role), ORG_READERS).is_ok(), "{role} reads");
+        }
+        assert!(check_org_role(&member, Some(Role::Owner), ORG_MANAGERS).is_ok());
+        assert!(check_org_role(&member, Some(Role::Admin), ORG_MANAGERS).is_ok());
+        for role in [Role::Member, Role::Guest] {
+            assert_eq!(
+                refusal(check_org_role(&member, Some(role), ORG_MANAGERS)),
+                "Requires role owner or admin in this organization"
+            );
+        }
+        assert_eq!(refusal(check_org_role(&member, None, ORG_READERS)), NOT_A_MEMBER);
+        assert_eq!(refusal(check_org_role(&member, None, ORG_MANAGERS)), NOT_A_MEMBER);
+        assert_eq!(
+            refusal(check_org_role(&member, Some(Role::Admin), &[Role::Owner])),
+            "Requires role owner in this organization"
+        );
+        let admin = caller(true);
+        assert!(check_org_role(&admin, None, ORG_MANAGERS).is_ok(), "a superuser bypasses every role check");
+        assert!(check_org_role(&admin, Some(Role::Guest), ORG_MANAGERS).is_ok());
+    }
+
+    #[test]
+    fn superuser_only() {
+        assert!(require_superuser(&caller(true), SUPERUSER_REQUIRED).is_ok());
+        assert_eq!(refusal(require_superuser(&caller(false), SUPERUSER_REQUIRED)), SUPERUSER_REQUIRED);
+        assert_eq!(or_list(&[Role::Owner, Role::Admin, Role::Member]), "owner, admin or member");
+    }
+}
