@@ -3,13 +3,14 @@
 use actix_governor::Governor;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 
 use crate::error::{ApiError, ErrorItem};
 use crate::middleware::body_limit::limit_request_size;
 use crate::middleware::rate_limit::RateLimits;
 use crate::middleware::security_headers::{SecurityHeaders, add_security_headers};
+use crate::middleware::trailing_slash::redirect_trailing_slash;
 use crate::routes::{self, docs, resource};
 use crate::state::AppState;
 
@@ -42,7 +43,7 @@ pub fn build_app(
         // Listed innermost first: the size limit runs inside the headers, so a 413 gets them too.
         .wrap(from_fn(limit_request_size))
         .wrap(from_fn(crate::middleware::control_chars::reject_control_chars))
-        .wrap(NormalizePath::new(TrailingSlash::Trim))
+        .wrap(from_fn(redirect_trailing_slash))
         .wrap(cors)
         .wrap(from_fn(add_security_headers))
         .wrap(tracing_actix_web::TracingLogger::default())

@@ -35,6 +35,7 @@ pub const BEARER: &str = "OAuth2PasswordBearer";
         (name = "sessions", description = "The caller's sessions (one per login and device) and security history."),
         (name = "admin", description = "Administration (superusers only): users, organizations, sessions, statistics."),
         (name = "organizations", description = "Organizations the caller belongs to, their members and settings."),
+        (name = "oauth", description = "Social login: off in Latchkey; answered for clients that ask."),
     ),
     components(responses(RateLimited)),
 )]

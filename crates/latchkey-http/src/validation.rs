@@ -164,8 +164,18 @@ fn from_map<T: Body>(map: Map<String, Value>) -> Result<T, ApiError> {
         return Err(ApiError::validation(errors));
     }
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
-        let path = e.path().to_string();
-        let field = (path != ".").then_some(path);
+        // pydantic's location, joined with dots: `user_ids.1`, `preferences.theme`.
+        let parts: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let field = (!parts.is_empty()).then(|| parts.join("."));
         ApiError::validation(vec![ErrorItem::validation(field, pydantic_message(&e.inner().to_string()))])
     })
 }
@@ -218,7 +228,9 @@ fn check_controls(value: &Value, path: &str, free_text: bool, errors: &mut Vec<E
 fn pydantic_message(serde: &str) -> String {
     let expected = serde.split("expected ").nth(1).unwrap_or("");
     if serde.starts_with("invalid type") {
-        let text = if expected.contains("string") || expected.contains("UUID") {
+        let text = if expected == UUID_TYPE {
+            UUID_TYPE
+        } else if expected.contains("string") || expected.contains("UUID") {
             "Input should be a valid string"
         } else if expected.contains("bool") {
             "Input should be a valid boolean"
@@ -239,15 +251,84 @@ fn pydantic_message(serde: &str) -> String {
     serde.to_owned()
 }
 
-/// Parses a UUID path or body parameter, with pydantic's message on failure.
+/// Parses a UUID path or query parameter, with pydantic's message on failure.
 pub fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(raw).map_err(|e| {
-        ApiError::validation(vec![ErrorItem::validation(
-            Some(field.to_owned()),
-            format!("Input should be a valid UUID, {e}"),
-        )])
-    })
+    uuid::Uuid::parse_str(raw)
+        .map_err(|_| ApiError::validation(vec![ErrorItem::validation(Some(field.to_owned()), uuid_message(raw))]))
 }
+
+/// pydantic's message for a string that is not a UUID: `Input should be a valid UUID, ` and the reason as
+/// the `uuid` crate worded it in the version pydantic-core builds with (1-based byte positions, "expected
+/// an optional prefix of `urn:uuid:` ..."), which later versions of the crate word differently. The same
+/// diagnosis as that version, in the same order: a bad character first, then the simple format's length,
+/// then the group count, then the first group of the wrong length.
+pub fn uuid_message(raw: &str) -> String {
+    const GROUP_STARTS: [usize; 5] = [0, 9, 14, 19, 24];
+    const GROUP_LENGTHS: [usize; 5] = [8, 4, 4, 4, 12];
+    let bytes = raw.as_bytes();
+    let (inner, offset, simple) = match bytes {
+        [b'{', .., b'}'] => (&raw[1..raw.len() - 1], 1, false),
+        _ if bytes.starts_with(b"urn:uuid:") => (&raw["urn:uuid:".len()..], "urn:uuid:".len(), false),
+        _ => (raw, 0, true),
+    };
+    let mut hyphens = 0;
+    let mut group_ends = [0usize; 4];
+    for (index, c) in inner.char_indices() {
+        if c == '-' {
+            if hyphens < 4 {
+                group_ends[hyphens] = index;
+            }
+            hyphens += 1;
+        } else if !c.is_ascii_hexdigit() {
+            return format!(
+                "Input should be a valid UUID, invalid character: expected an optional prefix of `urn:uuid:` followed by \
+                 [0-9a-fA-F-], found `{c}` at {}",
+                index + offset + 1
+            );
+        }
+    }
+    let reason = if hyphens == 0 && simple {
+        format!("invalid length: expected length 32 for simple format, found {}", raw.len())
+    } else if hyphens != 4 {
+        format!("invalid group count: expected 5, found {}", hyphens + 1)
+    } else {
+        let (group, len) = (0..4)
+            .find(|&i| group_ends[i] != GROUP_STARTS[i + 1] - 1)
+            .map(|i| (i, group_ends[i] - GROUP_STARTS[i]))
+            // Otherwise the last group is too long (measured, as that version does, on the whole input).
+            .unwrap_or((4, raw.len().saturating_sub(GROUP_STARTS[4])));
+        format!("invalid group length in group {group}: expected {}, found {len}", GROUP_LENGTHS[group])
+    };
+    format!("Input should be a valid UUID, {reason}")
+}
+
+/// A UUID in a request body (`user_id`, `user_ids.0`): a malformed one is refused with pydantic's message
+/// and position, like a path parameter. Document the field with `#[schema(value_type = uuid::Uuid)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BodyUuid(pub uuid::Uuid);
+
+impl<'de> serde::Deserialize<'de> for BodyUuid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = BodyUuid;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(UUID_TYPE)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<BodyUuid, E> {
+                uuid::Uuid::parse_str(s).map(BodyUuid).map_err(|_| E::custom(uuid_message(s)))
+            }
+        }
+
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// pydantic's message for a UUID field given something other than a string.
+const UUID_TYPE: &str = "UUID input should be a string, bytes or UUID object";
 
 /// What a list endpoint accepts besides `page` and `limit` (reference §8). Implement it on a marker type
 /// per list and extract [`List<Spec>`]; document the same parameters with [`PageParams`] and
@@ -453,5 +534,70 @@ mod tests {
         let e = parse_uuid("session_id", "nope").unwrap_err();
         assert_eq!(e.errors()[0].field.as_deref(), Some("session_id"));
         assert!(e.errors()[0].message.starts_with("Input should be a valid UUID"));
+        assert_eq!(
+            parse_uuid("id", "0B0F4D8E-54A4-4D2B-9F0E-7C1D2A3B4C5D").unwrap().to_string(),
+            "0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5d"
+        );
+    }
+
+    /// pydantic's own messages, as the reference and FastAPI projects' tests record them.
+    #[test]
+    fn uuid_messages_are_pydantics() {
+        let char_at = |c: &str, at: usize| {
+            format!(
+                "Input should be a valid UUID, invalid character: expected an optional prefix of `urn:uuid:` followed by \
+                 [0-9a-fA-F-], found `{c}` at {at}"
+            )
+        };
+        assert_eq!(uuid_message("not-a-uuid"), char_at("n", 1));
+        assert_eq!(uuid_message("me"), char_at("m", 1));
+        assert_eq!(uuid_message("3fa85f64-5717-4562-b3fc-2c963f66afaz"), char_at("z", 36));
+        assert_eq!(uuid_message("0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5dé"), char_at("é", 37));
+        assert_eq!(uuid_message("{0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5x}"), char_at("x", 37));
+        assert_eq!(
+            uuid_message(""),
+            "Input should be a valid UUID, invalid length: expected length 32 for simple format, found 0"
+        );
+        assert_eq!(
+            uuid_message("0b0f4d8e"),
+            "Input should be a valid UUID, invalid length: expected length 32 for simple format, found 8"
+        );
+        assert_eq!(
+            uuid_message("0b0f4d8e-54a4"),
+            "Input should be a valid UUID, invalid group count: expected 5, found 2"
+        );
+        assert_eq!(
+            uuid_message("0b0f4d8e-54a-4d2b-9f0e-7c1d2a3b4c5d"),
+            "Input should be a valid UUID, invalid group length in group 1: expected 4, found 3"
+        );
+        assert_eq!(
+            uuid_message("0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5dd"),
+            "Input should be a valid UUID, invalid group length in group 4: expected 12, found 13"
+        );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Ids {
+        #[expect(dead_code, reason = "only the errors are tested")]
+        user_ids: Vec<BodyUuid>,
+    }
+
+    impl Body for Ids {
+        const REQUIRED: &'static [&'static str] = &["user_ids"];
+    }
+
+    #[test]
+    fn body_uuids_fail_with_the_position_and_the_path() {
+        let e = from_map::<Ids>(
+            serde_json::json!({"user_ids": ["0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5d", "nope"]})
+                .as_object()
+                .unwrap()
+                .clone(),
+        )
+        .unwrap_err();
+        assert_eq!(e.errors()[0].field.as_deref(), Some("user_ids.1"));
+        assert_eq!(e.errors()[0].message, uuid_message("nope"));
+        let e = from_map::<Ids>(serde_json::json!({"user_ids": [7]}).as_object().unwrap().clone()).unwrap_err();
+        assert_eq!(e.errors()[0].message, "UUID input should be a string, bytes or UUID object");
     }
 }

@@ -21,6 +21,7 @@ pub mod defaults {
     pub const RATE_LIMIT_SCALE: f64 = 1.0;
     pub const CORS_ORIGIN: &str = "http://localhost:3000";
     pub const FRONTEND_URL: &str = "http://localhost:3000";
+    pub const RESET_PASSWORD_PATH: &str = "/reset-password";
     pub const SESSION_RETENTION_DAYS: i64 = 30;
     pub const EVENT_RETENTION_DAYS: i64 = 90;
     pub const REFRESH_REUSE_GRACE_SECONDS: i64 = 10;
@@ -124,6 +125,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub cors_origins: Vec<String>,
     pub frontend_url: String,
+    /// `RESET_PASSWORD_PATH`: the frontend page the reset link opens, `{FRONTEND_URL}{path}?token=...`.
+    pub reset_password_path: String,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
     pub first_superuser: Option<FirstSuperuser>,
@@ -155,6 +158,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
             .field("frontend_url", &self.frontend_url)
+            .field("reset_password_path", &self.reset_password_path)
             .field("smtp", &self.smtp_url.as_ref().map(|_| "(set)"))
             .field("first_superuser", &self.first_superuser)
             .field("log_format", &self.log_format)
@@ -288,6 +292,7 @@ impl Config {
                 .unwrap_or_else(|| defaults::FRONTEND_URL.to_owned())
                 .trim_end_matches('/')
                 .to_owned(),
+            reset_password_path: reset_password_path(get("RESET_PASSWORD_PATH"))?,
             smtp_url: get("SMTP_URL"),
             smtp_from: get("SMTP_FROM").unwrap_or_else(|| defaults::SMTP_FROM.to_owned()),
             first_superuser,
@@ -322,6 +327,25 @@ impl Config {
     pub fn migrates_on_start(&self) -> bool {
         self.auto_migrate.unwrap_or_else(|| matches!(self.database(), DatabaseUrl::Sqlite(_)))
     }
+}
+
+/// `RESET_PASSWORD_PATH`: a path on the frontend (`/` first; no query, fragment, space or control
+/// character, since the token's `?token=` follows it).
+fn reset_password_path(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(path) = value.map(|v| v.trim().to_owned()) else {
+        return Ok(defaults::RESET_PASSWORD_PATH.to_owned());
+    };
+    if !path.starts_with('/')
+        || path.starts_with("//")
+        || path.contains(['?', '#'])
+        || path.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ConfigError(format!(
+            "RESET_PASSWORD_PATH must be a path starting with one '/', without '?', '#' or spaces (got '{path}'), \
+             e.g. /reset-password or /en/password-reset/confirm"
+        )));
+    }
+    Ok(path)
 }
 
 fn int(
@@ -570,5 +594,17 @@ mod tests {
         .unwrap();
         let debug = format!("{with_password:?}");
         assert!(!debug.contains("hunter2") && !debug.contains("pw2"), "{debug}");
+    }
+
+    #[test]
+    fn the_reset_link_path_is_configurable_and_checked() {
+        assert_eq!(reset_password_path(None).unwrap(), "/reset-password");
+        assert_eq!(
+            reset_password_path(Some(" /en/password-reset/confirm ".into())).unwrap(),
+            "/en/password-reset/confirm"
+        );
+        for bad in ["reset", "//evil.example/x", "/reset?x=1", "/reset#x", "/re set"] {
+            assert!(reset_password_path(Some(bad.into())).is_err(), "{bad}");
+        }
     }
 }

@@ -24,7 +24,7 @@ pub fn request_reset(svc: &Services, email: &str) -> Result<(), ServiceError> {
         return Ok(());
     }
     let token = svc.reset_tokens.issue(user.id.0, &password_fingerprint(user.password_hash.as_deref()), svc.now());
-    let link = format!("{}/reset-password?token={token}", svc.frontend_url);
+    let link = format!("{}{}?token={token}", svc.frontend_url, svc.reset_password_path);
     let message = password_reset_email(&user.email, &link);
     let mailer = svc.mailer.clone();
     std::thread::spawn(move || {

@@ -59,6 +59,8 @@ pub struct Services {
     pub policy: Policy,
     pub mailer: Arc<dyn EmailSender>,
     pub frontend_url: String,
+    /// The frontend page of the reset link (`RESET_PASSWORD_PATH`).
+    pub reset_password_path: String,
     hash_gate: HashGate,
 }
 
@@ -91,6 +93,7 @@ impl Services {
             policy: Policy::from_config(config),
             mailer,
             frontend_url: config.frontend_url.clone(),
+            reset_password_path: config.reset_password_path.clone(),
             hash_gate: HashGate::new(parallelism * 2),
         })
     }

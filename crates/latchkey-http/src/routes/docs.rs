@@ -15,8 +15,8 @@ use crate::openapi;
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
-/// Swagger UI's page. Its assets are named from `/docs/` so that `/docs` needs no trailing slash (the app
-/// trims trailing slashes).
+/// Swagger UI's page. Its assets are named from `/docs/` so that the page works at `/docs` (`/docs/`
+/// redirects there).
 const SWAGGER_PAGE: &str = r#"<!DOCTYPE html>
 <html lang="en">
 <head>

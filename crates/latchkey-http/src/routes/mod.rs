@@ -12,6 +12,7 @@ pub mod admin;
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod oauth;
 pub mod organizations;
 pub mod root;
 pub mod sessions;
@@ -155,6 +156,7 @@ pub fn all() -> Endpoints {
     sessions::routes(&mut endpoints);
     admin::routes(&mut endpoints);
     organizations::routes(&mut endpoints);
+    oauth::routes(&mut endpoints);
     endpoints
 }
 

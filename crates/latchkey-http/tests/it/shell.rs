@@ -124,3 +124,98 @@ async fn page_numbers_are_bounded_as_documented() {
         );
     }
 }
+
+/// A trailing slash answers 307 to the canonical path (query kept, method kept), in the usual envelope of
+/// headers; only served paths are redirected.
+#[actix_web::test]
+async fn a_trailing_slash_is_redirected_to_the_canonical_path() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "slash@example.com").await;
+        let (token, _) = login(&app, "slash@example.com", CHROME_MAC).await;
+
+        let res = call(&app, get("/api/v1/sessions/me/history/?page=1&limit=5", &token)).await;
+        assert_eq!(res.status, StatusCode::TEMPORARY_REDIRECT, "{}", w.db.label);
+        assert_eq!(res.headers.get("location").unwrap(), "/api/v1/sessions/me/history?page=1&limit=5");
+        assert_eq!(res.headers.get("x-content-type-options").unwrap(), "nosniff");
+        let res = call(&app, get("/api/v1/users/me//", &token)).await;
+        assert_eq!(res.headers.get("location").unwrap(), "/api/v1/users/me");
+        let res = call(&app, crate::post("/api/v1/auth/login/", json!({}))).await;
+        assert_eq!(res.status, StatusCode::TEMPORARY_REDIRECT, "POST too: 307 keeps the method and body");
+        assert_eq!(res.headers.get("location").unwrap(), "/api/v1/auth/login");
+        let res = call(&app, get("/api/v1/sessions/0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5d/", &token)).await;
+        assert_eq!(res.headers.get("location").unwrap(), "/api/v1/sessions/0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5d");
+
+        for unknown in ["/api/v1/nothing-here/", "//example.com/", "/docs/no-such-file.js/x/"] {
+            let res = call(&app, TestRequest::get().uri(unknown)).await;
+            assert_eq!(res.status, StatusCode::NOT_FOUND, "{unknown}");
+            assert_eq!(res.error().0, "SYS_002");
+        }
+        // Without the slash nothing changes.
+        assert_eq!(call(&app, get("/api/v1/users/me", &token)).await.status, StatusCode::OK);
+    }
+}
+
+/// A malformed UUID in a path answers pydantic's message, with its 1-based position.
+#[actix_web::test]
+async fn malformed_path_uuids_get_pydantics_message() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "uuid@example.com").await;
+        let (token, _) = login(&app, "uuid@example.com", CHROME_MAC).await;
+        for (id, reason) in [
+            (
+                "not-a-uuid",
+                "invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `n` at 1",
+            ),
+            (
+                "3fa85f64-5717-4562-b3fc-2c963f66afaz",
+                "invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `z` at 36",
+            ),
+            ("0b0f4d8e-54a4", "invalid group count: expected 5, found 2"),
+        ] {
+            let res = call(&app, bearer(TestRequest::delete().uri(&format!("/api/v1/sessions/{id}")), &token)).await;
+            assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{id} ({})", w.db.label);
+            assert_eq!(
+                res.body["errors"],
+                json!([{"code": "VAL_001", "message": format!("Input should be a valid UUID, {reason}"), "field": "session_id"}])
+            );
+        }
+    }
+}
+
+/// The reference's web frontend asks which social logins exist; with none, it hides the buttons.
+#[actix_web::test]
+async fn oauth_providers_answer_as_the_reference_with_oauth_off() {
+    let w = worlds().remove(0);
+    let app = service(w.state.clone()).await;
+    let res = call(&app, TestRequest::get().uri("/api/v1/oauth/providers")).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body, json!({"enabled": false, "providers": []}));
+}
+
+/// `RESET_PASSWORD_PATH` moves the reset link to the frontend's page (the PragmaStack frontend's is
+/// `/{locale}/password-reset/confirm`); the token in it still works.
+#[actix_web::test]
+async fn the_reset_link_goes_to_the_configured_page() {
+    for w in worlds_with(|c| c.reset_password_path = "/en/password-reset/confirm".into()) {
+        let app = service(w.state.clone()).await;
+        register(&app, "link@example.com").await;
+        let res =
+            call(&app, crate::post("/api/v1/auth/password-reset/request", json!({"email": "link@example.com"}))).await;
+        assert_eq!(res.status, StatusCode::OK);
+        let mail = w.outbox.wait_for(0);
+        let link = mail.body.lines().find(|l| l.contains("?token=")).unwrap().trim().to_owned();
+        assert!(link.starts_with("http://localhost:3000/en/password-reset/confirm?token="), "{link}");
+        let token = link.split("token=").nth(1).unwrap();
+        let res = call(
+            &app,
+            crate::post(
+                "/api/v1/auth/password-reset/confirm",
+                json!({"token": token, "new_password": "Another-Horse-7!"}),
+            ),
+        )
+        .await;
+        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
+    }
+}

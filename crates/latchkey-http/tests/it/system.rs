@@ -82,9 +82,10 @@ async fn unknown_routes_and_methods_answer_in_the_envelope_with_headers() {
     assert_eq!(res.headers().get("referrer-policy").unwrap(), "strict-origin-when-cross-origin");
     assert_eq!(json(res).await["errors"][0]["code"], "SYS_003");
 
-    // A trailing slash reaches the same route.
+    // A trailing slash is redirected to the route (more in `shell.rs`).
     let res = test::call_service(&app, test::TestRequest::get().uri("/health/").to_request()).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(res.headers().get("location").unwrap(), "/health");
 }
 
 #[actix_web::test]
