@@ -8,6 +8,13 @@
 //! - **health**: `GET /health` (one trivial query), the floor of the stack;
 //! - the server's resident memory (VmRSS now, VmHWM peak) after the runs.
 //!
+//! With `--flood` it measures instead what a login flood does to everyone else: `GET /users/me` from a few
+//! clients, undisturbed and then while hundreds of other connections send logins as fast as the server
+//! answers (rate limits off, as behind a NAT or under a distributed attack), with the server's peak memory
+//! and thread count. Every flood login is for an unknown email with a wrong password, so each one the
+//! server admits costs a full argon2id verification; it answers 401, or 503 when the hashing queue sheds it.
+//! Anything else, from either side, fails the run.
+//!
 //! The load generator is built in (nothing to install): keep-alive HTTP/1.1 connections driven by one
 //! event-loop thread, like wrk's, so it takes as little CPU from the server as it can. Figures are printed, never
 //! asserted: speed is measured here, not in tests.
@@ -37,6 +44,8 @@ pub struct Options {
     pub logins: usize,
     pub postgres_url: Option<String>,
     pub json: bool,
+    /// `--flood`: the number of flooding connections.
+    pub flood: Option<usize>,
 }
 
 const PASSWORD: &str = "Bench-Password-9!";
@@ -58,9 +67,20 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
     let binary = workspace_root().join("target/release/latchkey");
 
-    let mut reports = Vec::new();
     let dir = tempfile::tempdir()?;
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    if let Some(flooders) = options.flood {
+        let mut reports = vec![flood_backend(&binary, "sqlite", &sqlite_url, options, flooders)?];
+        if let Some(admin_url) = postgres {
+            let database = ScratchDatabase::create(&admin_url)?;
+            reports.push(flood_backend(&binary, "postgres", &database.url, options, flooders)?);
+        }
+        for report in &reports {
+            report.print(options);
+        }
+        return Ok(());
+    }
+    let mut reports = Vec::new();
     reports.push(bench_backend(&binary, "sqlite", &sqlite_url, options)?);
     if let Some(admin_url) = postgres {
         let database = ScratchDatabase::create(&admin_url)?;
@@ -191,6 +211,198 @@ async fn measure(
     let refresh = load(addr, options, |i| Step::Refresh { token: tokens[i].1.clone() }).await?;
     let health = load(addr, options, |_| Step::Health).await?;
     Ok((login, vec![("GET /users/me", me), ("POST /auth/refresh", refresh), ("GET /health", health)]))
+}
+
+/// One backend's figures under a login flood.
+struct FloodReport {
+    backend: &'static str,
+    flooders: usize,
+    quiet: LoadResult,
+    during: LoadResult,
+    flood: FloodCounts,
+    rss_kib: u64,
+    peak_rss_kib: u64,
+    threads: u64,
+}
+
+/// How the flood's logins were answered.
+#[derive(Debug, Default, Clone, Copy)]
+struct FloodCounts {
+    /// 401: admitted and verified (a wrong password).
+    rejected: u64,
+    /// 503 with `Retry-After`: shed.
+    shed: u64,
+    /// Anything else: a failure.
+    other: u64,
+    elapsed: Duration,
+}
+
+impl FloodReport {
+    #[expect(clippy::print_stdout, reason = "the report is the command's output")]
+    fn print(&self, options: &Options) {
+        let ratio = self.during.per_second() / self.quiet.per_second().max(1e-9);
+        let flood_rate = |n: u64| n as f64 / self.flood.elapsed.as_secs_f64().max(1e-9);
+        if options.json {
+            let run = |r: &LoadResult| {
+                serde_json::json!({
+                    "requests": r.requests,
+                    "requests_per_second": r.per_second().round(),
+                    "p50_ms": r.latencies.percentile_ms(50.0),
+                    "p99_ms": r.latencies.percentile_ms(99.0),
+                })
+            };
+            let line = serde_json::json!({
+                "backend": self.backend,
+                "mode": "flood",
+                "me_connections": options.connections,
+                "flood_connections": self.flooders,
+                "duration_seconds": options.duration.as_secs_f64(),
+                "me_quiet": run(&self.quiet),
+                "me_during_flood": run(&self.during),
+                "throughput_ratio": ratio,
+                "flood": {
+                    "rejected_401": self.flood.rejected,
+                    "shed_503": self.flood.shed,
+                    "other": self.flood.other,
+                    "verified_per_second": flood_rate(self.flood.rejected).round(),
+                    "shed_per_second": flood_rate(self.flood.shed).round(),
+                },
+                "rss_kib": self.rss_kib,
+                "peak_rss_kib": self.peak_rss_kib,
+                "threads": self.threads,
+            });
+            println!("{line}");
+            return;
+        }
+        println!();
+        println!(
+            "{} — GET /users/me from {} connections, then during a login flood from {} connections, {:.0} s each",
+            self.backend,
+            options.connections,
+            self.flooders,
+            options.duration.as_secs_f64()
+        );
+        for (name, r) in [("undisturbed", &self.quiet), ("during the flood", &self.during)] {
+            println!(
+                "  {:<18} {:>9.0} req/s  p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests)",
+                name,
+                r.per_second(),
+                r.latencies.percentile_ms(50.0),
+                r.latencies.percentile_ms(99.0),
+                r.requests
+            );
+        }
+        println!("  throughput kept    {:.0} %", ratio * 100.0);
+        println!(
+            "  flood logins       {:.0}/s verified (401), {:.0}/s shed (503), {} other answers",
+            flood_rate(self.flood.rejected),
+            flood_rate(self.flood.shed),
+            self.flood.other
+        );
+        println!(
+            "  server memory      {} MiB resident, {} MiB peak; {} threads",
+            self.rss_kib / 1024,
+            self.peak_rss_kib / 1024,
+            self.threads
+        );
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "progress goes to stderr")]
+fn flood_backend(
+    binary: &Path,
+    backend: &'static str,
+    database_url: &str,
+    options: &Options,
+    flooders: usize,
+) -> anyhow::Result<FloodReport> {
+    eprintln!("xtask: login flood on {backend}");
+    let server = Server::start(binary, database_url)?;
+    let addr = server.addr;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (quiet, during, flood) = runtime.block_on(tokio::task::LocalSet::new().run_until(async {
+        let email = format!("bench-{}@example.com", std::process::id());
+        let body = serde_json::json!({"email": email, "password": PASSWORD, "first_name": "Bench"}).to_string();
+        let (status, _) = Conn::open(addr).await?.send("POST", "/api/v1/auth/register", None, Some(&body)).await?;
+        ensure!(status == 201, "registering the bench user answered {status}");
+        let credentials = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+        let (status, body) =
+            Conn::open(addr).await?.send("POST", "/api/v1/auth/login", None, Some(&credentials)).await?;
+        ensure!(status == 200, "login answered {status}: {body}");
+        let json: Value = serde_json::from_str(&body)?;
+        let bearer = format!("Bearer {}", json["access_token"].as_str().context("login answered no token")?);
+
+        let quiet = load(addr, options, |_| Step::Me { authorization: bearer.clone() }).await?;
+        // The flood runs on a thread of its own, so its client work never delays the measured clients.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flood = std::thread::spawn({
+            let stop = std::sync::Arc::clone(&stop);
+            move || flood_logins(addr, flooders, &stop)
+        });
+        // Let the flood fill the server's queues before measuring.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let during = load(addr, options, |_| Step::Me { authorization: bearer.clone() }).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let flood = flood.join().map_err(|_| anyhow::anyhow!("the flood thread panicked"))??;
+        anyhow::Ok((quiet, during?, flood))
+    }))?;
+    let (rss_kib, peak_rss_kib) = server.memory()?;
+    let threads = server.threads()?;
+    Ok(FloodReport { backend, flooders, quiet, during, flood, rss_kib, peak_rss_kib, threads })
+}
+
+/// `connections` keep-alive connections sending logins back to back (an unknown email each time, a
+/// wrong password) until `stop`; counts the answers.
+fn flood_logins(
+    addr: SocketAddr,
+    connections: usize,
+    stop_requested: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<FloodCounts> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(tokio::task::LocalSet::new().run_until(async {
+        let started = Instant::now();
+        let stop = Rc::new(Cell::new(false));
+        let mut tasks = Vec::with_capacity(connections);
+        for c in 0..connections {
+            let mut conn = Conn::open(addr).await?;
+            let stop = Rc::clone(&stop);
+            tasks.push(tokio::task::spawn_local(async move {
+                let mut counts = FloodCounts::default();
+                let mut n = 0u64;
+                while !stop.get() {
+                    n += 1;
+                    let body = format!(r#"{{"email":"flood-{c}-{n}@example.com","password":"Wrong-Password-1!"}}"#);
+                    let (status, _) = conn.send("POST", "/api/v1/auth/login", None, Some(&body)).await?;
+                    match status {
+                        401 => counts.rejected += 1,
+                        503 => counts.shed += 1,
+                        _ => counts.other += 1,
+                    }
+                }
+                anyhow::Ok(counts)
+            }));
+        }
+        while !stop_requested.load(std::sync::atomic::Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.set(true);
+        let elapsed = started.elapsed();
+        let collect = async {
+            let mut total = FloodCounts { elapsed, ..FloodCounts::default() };
+            for task in tasks {
+                let counts = task.await.context("a flood task panicked")??;
+                total.rejected += counts.rejected;
+                total.shed += counts.shed;
+                total.other += counts.other;
+            }
+            anyhow::Ok(total)
+        };
+        let total = tokio::time::timeout(Duration::from_secs(60), collect)
+            .await
+            .context("a flood login went unanswered for 60 s")??;
+        ensure!(total.other == 0, "{} flood logins got an answer other than 401 or 503", total.other);
+        Ok(total)
+    }))
 }
 
 /// What one connection of a load run repeats.
@@ -410,6 +622,17 @@ impl Server {
             ensure!(Instant::now() < deadline, "the server did not become healthy within 60 s");
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The server's thread count, from `/proc`.
+    fn threads(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .context("could not read the server's /proc status (Linux only)")?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("no Threads in /proc status")
     }
 
     /// (VmRSS, VmHWM) in KiB, from `/proc`.

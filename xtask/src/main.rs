@@ -4,7 +4,8 @@
 //! - `migrate [--database-url URL]`: apply pending migrations with the `latchkey` binary;
 //! - `test [--backend sqlite|postgres|all]`: `cargo test --workspace`, proving the PostgreSQL half ran;
 //! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks;
-//! - `bench`: the release server measured over HTTP (login, auth check, refresh, health, memory);
+//! - `bench`: the release server measured over HTTP (login, auth check, refresh, health, memory; with
+//!   `--flood`, the auth check during a login flood);
 //! - `openapi`: regenerate `docs/openapi.json`.
 //!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
@@ -72,6 +73,13 @@ enum Cmd {
         /// One JSON line per backend instead of the table.
         #[arg(long)]
         json: bool,
+        /// Instead of the usual runs: GET /users/me from --connections clients (default 4 here), first
+        /// undisturbed, then during a login flood from --flood-connections other connections; peak memory.
+        #[arg(long)]
+        flood: bool,
+        /// Connections of the login flood (with --flood).
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
+        flood_connections: u64,
     },
 }
 
@@ -119,14 +127,22 @@ fn main() -> ExitCode {
         Cmd::Test { backend } => test::run(backend),
         Cmd::Ci => ci::run(),
         Cmd::Openapi => openapi::run(),
-        Cmd::Bench { backend, duration, connections, logins, postgres_url, json } => bench::run(&bench::Options {
-            backend,
-            duration: std::time::Duration::from_secs(duration),
-            connections: usize::try_from(connections).unwrap_or(usize::MAX),
-            logins: usize::try_from(logins).unwrap_or(usize::MAX),
-            postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
-            json,
-        }),
+        Cmd::Bench { backend, duration, connections, logins, postgres_url, json, flood, flood_connections } => {
+            bench::run(&bench::Options {
+                backend,
+                duration: std::time::Duration::from_secs(duration),
+                // The flood's bystanders are a handful of clients unless asked otherwise.
+                connections: if flood && connections == 32 {
+                    4
+                } else {
+                    usize::try_from(connections).unwrap_or(usize::MAX)
+                },
+                flood: flood.then(|| usize::try_from(flood_connections).unwrap_or(usize::MAX)),
+                logins: usize::try_from(logins).unwrap_or(usize::MAX),
+                postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
+                json,
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

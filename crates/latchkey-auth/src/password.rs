@@ -2,9 +2,10 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Params, Version};
+use std::fmt;
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 
 use crate::AuthError;
 
@@ -44,6 +45,58 @@ pub struct PasswordHasher {
     params: Params,
 }
 
+/// argon2's working memory for one hash at a time (19 MiB with the current parameters), allocated once and
+/// reused: a server keeps one per hashing thread, so hashing memory is bounded by the number of threads and
+/// never piles up in the allocator. A stored hash asking for more memory than this (an imported hash with
+/// other parameters, up to the guard below) gets a temporary buffer for that one verification.
+pub struct HashMemory {
+    blocks: Vec<Block>,
+}
+
+impl fmt::Debug for HashMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashMemory").field("blocks", &self.blocks.len()).finish()
+    }
+}
+
+impl Default for HashMemory {
+    fn default() -> Self {
+        HashMemory::new()
+    }
+}
+
+impl HashMemory {
+    /// Memory for the current parameters.
+    #[must_use]
+    pub fn new() -> HashMemory {
+        HashMemory { blocks: vec![Block::default(); PARAMS.block_count()] }
+    }
+
+    /// At least `count` blocks: the reused buffer when it is large enough, else a temporary one.
+    fn blocks(&mut self, count: usize) -> Blocks<'_> {
+        if count <= self.blocks.len() {
+            Blocks::Reused(&mut self.blocks[..count])
+        } else {
+            Blocks::Temporary(vec![Block::default(); count])
+        }
+    }
+}
+
+/// Blocks borrowed from a [`HashMemory`] or allocated for one oversized stored hash.
+enum Blocks<'a> {
+    Reused(&'a mut [Block]),
+    Temporary(Vec<Block>),
+}
+
+impl Blocks<'_> {
+    fn as_mut_slice(&mut self) -> &mut [Block] {
+        match self {
+            Blocks::Reused(b) => b,
+            Blocks::Temporary(v) => v,
+        }
+    }
+}
+
 impl Default for PasswordHasher {
     fn default() -> Self {
         PasswordHasher { params: PARAMS }
@@ -56,22 +109,50 @@ impl PasswordHasher {
     }
 
     /// Hashes `password` with argon2id and a fresh random salt, as a PHC string (`$argon2id$v=19$...`).
+    /// Allocates its working memory; servers use [`PasswordHasher::hash_in`] with a reused one.
     ///
     /// # Errors
-    /// `Hash` if the system RNG fails.
+    /// `Hash` if hashing fails (it does not with valid parameters).
     pub fn hash(&self, password: &str) -> Result<String, AuthError> {
+        self.hash_in(password, &mut HashMemory::new())
+    }
+
+    /// Like [`PasswordHasher::hash`], working in `memory` instead of allocating 19 MiB.
+    ///
+    /// # Errors
+    /// `Hash` if hashing fails (it does not with valid parameters).
+    pub fn hash_in(&self, password: &str, memory: &mut HashMemory) -> Result<String, AuthError> {
+        let fail = |e: &dyn fmt::Display| AuthError::Hash(e.to_string());
+        let salt_bytes: [u8; Salt::RECOMMENDED_LENGTH] = rand::random();
+        let salt = Salt::new(&salt_bytes).map_err(|e| fail(&e))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        let mut blocks = memory.blocks(self.params.block_count());
         self.argon2()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| AuthError::Hash(e.to_string()))
+            .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, blocks.as_mut_slice())
+            .map_err(|e| fail(&e))?;
+        let phc = PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| fail(&e))?,
+            salt: Some(salt),
+            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+        };
+        Ok(phc.to_string())
     }
 
     /// Checks `password` against a stored hash: argon2 PHC strings with argon2, `$2a$`/`$2b$`/`$2y$` with
-    /// bcrypt (always `needs_rehash`), anything else `Invalid`. Never panics.
+    /// bcrypt (always `needs_rehash`), anything else `Invalid`. Never panics. Allocates argon2's memory;
+    /// servers use [`PasswordHasher::verify_in`].
     #[must_use]
     pub fn verify(&self, password: &str, stored: &str) -> Verification {
+        self.verify_in(password, stored, &mut HashMemory::new())
+    }
+
+    /// Like [`PasswordHasher::verify`], working in `memory`.
+    #[must_use]
+    pub fn verify_in(&self, password: &str, stored: &str, memory: &mut HashMemory) -> Verification {
         if stored.starts_with("$argon2") {
-            self.verify_argon2(password, stored)
+            self.verify_argon2(password, stored, memory)
         } else if ["$2a$", "$2b$", "$2y$"].iter().any(|prefix| stored.starts_with(prefix)) {
             verify_bcrypt(password, stored)
         } else {
@@ -85,19 +166,24 @@ impl PasswordHasher {
     /// The dummy hash is computed on first use (so the very first call costs a hash as well); call it once at
     /// start-up to take that cost out of the first request.
     pub fn verify_dummy(&self, password: &str) {
+        self.verify_dummy_in(password, &mut HashMemory::new());
+    }
+
+    /// Like [`PasswordHasher::verify_dummy`], working in `memory`.
+    pub fn verify_dummy_in(&self, password: &str, memory: &mut HashMemory) {
         static DUMMY: OnceLock<String> = OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
             PasswordHasher::default().hash("latchkey dummy password").unwrap_or_else(|_| String::new())
         });
         if dummy.is_empty() {
-            // The RNG failed when the dummy was first made; hashing instead costs about the same.
-            std::hint::black_box(self.hash(password).is_ok());
+            // Hashing failed when the dummy was first made; hashing instead costs about the same.
+            std::hint::black_box(self.hash_in(password, memory).is_ok());
         } else {
-            std::hint::black_box(self.verify(password, dummy));
+            std::hint::black_box(self.verify_in(password, dummy, memory));
         }
     }
 
-    fn verify_argon2(&self, password: &str, stored: &str) -> Verification {
+    fn verify_argon2(&self, password: &str, stored: &str, memory: &mut HashMemory) -> Verification {
         let Ok(parsed) = PasswordHash::new(stored) else {
             return Verification::Invalid;
         };
@@ -107,8 +193,32 @@ impl PasswordHasher {
         if params.m_cost() > MAX_STORED_M_COST || params.t_cost() > MAX_STORED_T_COST {
             return Verification::Invalid;
         }
-        // The blanket verifier uses the algorithm, version and parameters recorded in the stored hash.
-        if self.argon2().verify_password(password.as_bytes(), &parsed).is_err() {
+        // Recompute with the algorithm, version, parameters and salt recorded in the stored hash.
+        let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+            return Verification::Invalid;
+        };
+        let version = match parsed.version.map(Version::try_from) {
+            None => Version::default(),
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return Verification::Invalid,
+        };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return Verification::Invalid;
+        };
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let Some(out) = out.get_mut(..expected.len()) else {
+            return Verification::Invalid;
+        };
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let mut blocks = memory.blocks(params.block_count());
+        if argon2
+            .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), out, blocks.as_mut_slice())
+            .is_err()
+        {
+            return Verification::Invalid;
+        }
+        // `Output`'s equality is constant time.
+        if Output::new(out).ok().as_ref() != Some(expected) {
             return Verification::Invalid;
         }
         let current = parsed.algorithm == ARGON2ID_IDENT

@@ -1,6 +1,7 @@
 //! latchkey-cleanup: the job cron runs. It parses arguments, calls `latchkey_service::cleanup::run` once,
-//! and prints one JSON report line. Exit codes: 0 done, 1 failed (the error on stderr), 2 bad arguments
-//! or configuration.
+//! and prints one JSON report line with each table's outcome. Exit codes: 0 done, 1 the cleanup of at
+//! least one table failed (the others were still cleaned; each failure also on stderr), 2 bad arguments or
+//! configuration.
 //!
 //! It must never depend on actix: the logic lives in latchkey-service.
 
@@ -56,16 +57,12 @@ fn main() -> ExitCode {
         batch_size: args.batch_size,
         dry_run: args.dry_run,
     };
-    match cleanup::run(&db, SystemClock.now(), &policy) {
-        Ok(report) => {
-            println!("{}", serde_json::to_string(&report).expect("the report serialises"));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("latchkey-cleanup: {e}");
-            ExitCode::from(1)
-        }
+    let report = cleanup::run(&db, SystemClock.now(), &policy);
+    println!("{}", serde_json::to_string(&report).expect("the report serialises"));
+    for (table, error) in report.failures() {
+        eprintln!("latchkey-cleanup: {table}: {error}");
     }
+    if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 /// Reads `.env` when present, like the server does.

@@ -99,6 +99,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::types::sql::TimestampUtc;
+
+    login_throttle (account_key) {
+        account_key -> Text,
+        window_start -> TimestampUtc,
+        attempts -> Integer,
+    }
+}
+
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(security_events -> users (user_id));
 diesel::joinable!(user_organizations -> users (user_id));

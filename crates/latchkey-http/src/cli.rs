@@ -110,6 +110,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         SecretSource::Environment => {}
     }
+    if config.is_production() && config.smtp_url.is_none() {
+        tracing::warn!(
+            "no mail transport is configured (SMTP_URL is not set): password-reset emails cannot be sent, \
+             and in production their links are never written to the log either; set SMTP_URL"
+        );
+    }
     let db = database::open(&config).map_err(fail)?;
     // Start-up work that blocks (migrations, hashing, building the User-Agent parser) runs off the runtime.
     let state = actix_web::web::block(move || -> anyhow::Result<AppState> {

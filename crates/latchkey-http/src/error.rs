@@ -166,6 +166,15 @@ impl ApiError {
         ApiError::new(status, code, e.to_string())
     }
 
+    /// 503 `SYS_001` with `Retry-After`: the server sheds load (too many password checks waiting). Not
+    /// logged per request: under a flood that would be thousands of lines a second; the hashing pool
+    /// counts shed requests instead.
+    pub fn overloaded(retry_after_secs: u64) -> ApiError {
+        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::INTERNAL, "Service temporarily unavailable");
+        e.retry_after = Some(retry_after_secs.max(1));
+        e
+    }
+
     /// Adds `WWW-Authenticate: Bearer`.
     pub fn with_www_authenticate(mut self) -> ApiError {
         self.www_authenticate = true;
@@ -256,6 +265,7 @@ impl From<ServiceError> for ApiError {
                 "Too many failed login attempts for this account. Please try again later.",
                 retry_after_secs,
             ),
+            ServiceError::Overloaded { retry_after_secs } => ApiError::overloaded(retry_after_secs),
             ServiceError::Unavailable(cause) => ApiError::unavailable(cause),
             ServiceError::Internal(cause) => ApiError::internal(cause),
         }
@@ -325,6 +335,7 @@ mod tests {
                 "SYS_004",
                 "Too many failed login attempts for this account. Please try again later.",
             ),
+            (ServiceError::Overloaded { retry_after_secs: 1 }, 503, "SYS_001", "Service temporarily unavailable"),
             (
                 ServiceError::Unavailable("pool timed out: secret detail".into()),
                 503,

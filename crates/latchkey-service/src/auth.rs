@@ -1,15 +1,18 @@
 //! Registration, login, refresh-token rotation, logout, and the per-request authentication check.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use latchkey_auth::{AccessClaims, AuthError, RefreshClaims, TokenType, Verification};
 use latchkey_db::models::{NewSession, NewUser, UserRow};
-use latchkey_db::repo::{events, sessions, users};
-use latchkey_db::{AnyConnection, DbError, Id, Json, Ts, write_transaction};
+use latchkey_db::repo::{sessions, users};
+use latchkey_db::{DbError, Id, Json, Ts, write_transaction};
 use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
+use crate::throttle;
 use crate::user_fields::UserFields;
 use crate::views::{Session, User};
 
@@ -105,33 +108,38 @@ fn validate_registration(r: &Registration) -> Result<(Email, Option<String>), Se
 }
 
 /// `POST /auth/register`: creates an active, non-superuser account (whatever the body says about those).
-pub fn register(svc: &Services, r: &Registration) -> Result<User, ServiceError> {
-    let (email, phone) = validate_registration(r)?;
-    let hash = svc.hash_password(&r.password)?;
-    let now = svc.now();
-    let new = NewUser {
-        id: Id(uuid::Uuid::new_v4()),
-        email: email.into_string(),
-        password_hash: Some(hash),
-        first_name: r.first_name.clone(),
-        last_name: r.last_name.clone(),
-        phone_number: phone,
-        is_active: true,
-        is_superuser: false,
-        preferences: Some(Json(json!({}))),
-        locale: None,
-        created_at: Ts(now),
-        updated_at: Ts(now),
-    };
-    let mut conn = svc.db.conn()?;
-    match users::create(&mut conn, &new) {
-        Ok(user) => Ok(user.into()),
-        Err(DbError::Conflict { .. }) => Err(ServiceError::BadRequest(messages::REGISTRATION_FAILED)),
-        Err(e) => Err(e.into()),
-    }
+/// The password is hashed on the hashing pool (a 503 when it is overloaded), then the row is inserted.
+pub async fn register(svc: &Arc<Services>, r: Registration) -> Result<User, ServiceError> {
+    let (email, phone) = validate_registration(&r)?;
+    let hash = svc.hashing.hash(r.password.clone()).await?;
+    svc.blocking(move |svc| {
+        let now = svc.now();
+        let new = NewUser {
+            id: Id(uuid::Uuid::new_v4()),
+            email: email.into_string(),
+            password_hash: Some(hash),
+            first_name: r.first_name,
+            last_name: r.last_name,
+            phone_number: phone,
+            is_active: true,
+            is_superuser: false,
+            preferences: Some(Json(json!({}))),
+            locale: None,
+            created_at: Ts(now),
+            updated_at: Ts(now),
+        };
+        let mut conn = svc.db.conn()?;
+        match users::create(&mut conn, &new) {
+            Ok(user) => Ok(user.into()),
+            Err(DbError::Conflict { .. }) => Err(ServiceError::BadRequest(messages::REGISTRATION_FAILED)),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }
 
-/// Creates a superuser, or promotes nothing and returns `Ok(false)` when the email is taken.
+/// Creates a superuser, or promotes nothing and returns `Ok(false)` when the email is taken. Synchronous:
+/// for the CLI and start-up, outside any request.
 pub fn create_superuser(svc: &Services, email: &str, password: &str) -> Result<bool, ServiceError> {
     let email = Email::parse(email)?;
     validate_password(password)?;
@@ -139,7 +147,8 @@ pub fn create_superuser(svc: &Services, email: &str, password: &str) -> Result<b
     if users::find_by_email(&mut conn, email.as_str())?.is_some() {
         return Ok(false);
     }
-    let hash = svc.hash_password(password)?;
+    // A one-off command (or start-up step), not a request: it hashes on the calling thread.
+    let hash = svc.hasher.hash(password)?;
     let now = svc.now();
     let new = NewUser {
         id: Id(uuid::Uuid::new_v4()),
@@ -193,69 +202,118 @@ fn sign_tokens(
     Ok((svc.tokens.encode_access(&access)?, svc.tokens.encode_refresh(&refresh)?))
 }
 
-/// Refuses a login when the account had too many recent failures; returns the wait in seconds.
-pub(crate) fn throttle_wait(
-    svc: &Services,
-    conn: &mut AnyConnection,
-    user_id: uuid::Uuid,
-    now: DateTime<Utc>,
-) -> Result<Option<u64>, ServiceError> {
-    let window = svc.policy.login_window;
-    let max = svc.policy.login_max_failures as usize;
-    let failures = events::recent_login_failures(conn, user_id, Ts(now - window))?;
-    if failures.len() < max {
-        return Ok(None);
-    }
-    // The attempt is allowed again once enough failures have left the window.
-    let freeing = failures[failures.len() - max];
-    let wait = (freeing.0 + window - now).num_seconds().max(1);
-    Ok(Some(u64::try_from(wait).unwrap_or(1)))
+/// What the first step of a login found.
+struct LoginCandidate {
+    attempt: throttle::Attempt,
+    /// `None` for an unknown or deleted account.
+    user: Option<UserRow>,
+    device: DeviceInfo,
 }
 
 /// `POST /auth/login` and `/auth/login/oauth`: checks the password and opens a session on this device.
-pub fn login(svc: &Services, email: &str, password: &str, device: &DeviceInfo) -> Result<IssuedTokens, ServiceError> {
+///
+/// Three steps, so that no thread is held while a password is hashed: (1) on the blocking pool, reserve
+/// an attempt on the account's throttle counter and load the account; (2) await the verification on the
+/// hashing pool; (3) on the blocking pool, record the outcome and, for a correct password, open the
+/// session in one transaction that holds the user's row lock. Unknown emails take the same steps: their
+/// attempts are counted and they cost one verification (against the dummy hash), so neither the answer nor
+/// the time tells whether an account exists.
+///
+/// A ticket for the hashing pool is awaited before anything else, so a login that is shed (503, when too
+/// many are waiting or after `HASH_MAX_WAIT_MS`) is shed before it costs the database anything. `device` describes the client; it is called on the
+/// blocking pool, as parsing a User-Agent costs about a hundred microseconds.
+pub async fn login(
+    svc: &Arc<Services>,
+    email: &str,
+    password: String,
+    device: impl FnOnce() -> DeviceInfo + Send + 'static,
+) -> Result<IssuedTokens, ServiceError> {
     let email = Email::parse(email)?;
-    let now = svc.now();
-    let mut conn = svc.db.conn()?;
-    let user = users::find_by_email(&mut conn, email.as_str())?.filter(|u| u.deleted_at.is_none());
-    let Some(user) = user else {
-        // Unknown (or deleted) accounts cost the same hash verification as known ones.
-        svc.verify_password(password, None);
-        record_event(
-            &mut conn,
-            now,
-            SecurityEventKind::LoginFailed,
-            EventContext { device: Some(device), ..EventContext::default() },
-            Some(json!({"reason": "unknown_email"})),
-        )?;
-        return Err(ServiceError::InvalidCredentials);
-    };
-    let ctx = EventContext { user_id: Some(user.id.0), session_id: None, device: Some(device) };
-    if let Some(retry_after_secs) = throttle_wait(svc, &mut conn, user.id.0, now)? {
-        return Err(ServiceError::LoginThrottled { retry_after_secs });
-    }
-    let verification = svc.verify_password(password, user.password_hash.as_deref());
-    let Verification::Valid { needs_rehash } = verification else {
-        record_event(&mut conn, now, SecurityEventKind::LoginFailed, ctx, Some(json!({"reason": "wrong_password"})))?;
-        return Err(ServiceError::InvalidCredentials);
-    };
-    if !user.is_active {
-        record_event(&mut conn, now, SecurityEventKind::LoginFailed, ctx, Some(json!({"reason": "inactive"})))?;
-        return Err(ServiceError::InactiveAccount);
-    }
-    // Legacy bcrypt (or outdated argon2) hashes are upgraded now that we know the password.
-    let new_hash = if needs_rehash { Some(svc.hash_password(password)?) } else { None };
+    let ticket = svc.hashing.ticket().await?;
+    let LoginCandidate { attempt, user, device } = svc
+        .blocking(move |svc| {
+            let mut conn = svc.db.conn()?;
+            let attempt = throttle::reserve(svc, &mut conn, &email, svc.now())?;
+            let user = users::find_by_email(&mut conn, email.as_str())?.filter(|u| u.deleted_at.is_none());
+            Ok(LoginCandidate { attempt, user, device: device() })
+        })
+        .await?;
 
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let verification = match ticket.verify(password.clone(), stored).await {
+        Ok(v) => v,
+        Err(e) => {
+            // Nothing was verified: give the attempt back.
+            svc.blocking(move |svc| {
+                let mut conn = svc.db.conn()?;
+                write_transaction(&mut conn, |c| throttle::release(c, &attempt))
+            })
+            .await?;
+            return Err(e);
+        }
+    };
+
+    let (user, needs_rehash) = match (user, verification) {
+        (Some(user), Verification::Valid { needs_rehash }) if user.is_active => (user, needs_rehash),
+        (user, verification) => {
+            let (reason, error) = match (&user, verification) {
+                (None, _) => ("unknown_email", ServiceError::InvalidCredentials),
+                (Some(_), Verification::Invalid) => ("wrong_password", ServiceError::InvalidCredentials),
+                (Some(_), Verification::Valid { .. }) => ("inactive", ServiceError::InactiveAccount),
+            };
+            svc.blocking(move |svc| {
+                let mut conn = svc.db.conn()?;
+                let ctx = EventContext { user_id: user.map(|u| u.id.0), session_id: None, device: Some(&device) };
+                record_event(&mut conn, svc.now(), SecurityEventKind::LoginFailed, ctx, Some(json!({"reason": reason})))
+            })
+            .await?;
+            return Err(error);
+        }
+    };
+
+    // Legacy bcrypt (or outdated argon2) hashes are upgraded now that we know the password. When the
+    // hashing pool is overloaded the upgrade waits for a later login; this one still succeeds.
+    let new_hash = if needs_rehash {
+        match svc.hashing.hash(password).await {
+            Ok(hash) => Some(hash),
+            Err(ServiceError::Overloaded { .. }) => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    svc.blocking(move |svc| open_session(svc, &user, &attempt, new_hash.as_deref(), &device)).await
+}
+
+/// The last step of a successful login: clears the throttle counter, upgrades the hash, makes room under
+/// `MAX_SESSIONS_PER_USER` and creates the session, all in one transaction.
+fn open_session(
+    svc: &Services,
+    user: &UserRow,
+    attempt: &throttle::Attempt,
+    new_hash: Option<&str>,
+    device: &DeviceInfo,
+) -> Result<IssuedTokens, ServiceError> {
+    let now = svc.now();
+    let ctx = EventContext { user_id: Some(user.id.0), session_id: None, device: Some(device) };
     let session_id = uuid::Uuid::new_v4();
     let jti = uuid::Uuid::new_v4();
     let absolute = now + svc.policy.lifetimes.absolute;
     let expires_at = svc.policy.lifetimes.refresh_expiry(now, absolute);
-    let (access_token, refresh_token) = sign_tokens(svc, &user, session_id, jti, now, expires_at)?;
+    let (access_token, refresh_token) = sign_tokens(svc, user, session_id, jti, now, expires_at)?;
     let max_sessions = svc.policy.max_sessions_per_user as usize;
 
-    let user = write_transaction(&mut conn, |c| -> Result<UserRow, ServiceError> {
-        if let Some(hash) = &new_hash {
-            users::set_password_hash(c, user.id.0, hash, Ts(now))?;
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<(), ServiceError> {
+        // Session creation for one user runs one at a time (the row lock is held until commit), so
+        // concurrent logins cannot both see room under the limit.
+        if users::lock(c, &[user.id.0])?.is_empty() {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        throttle::clear(c, attempt)?;
+        if let Some(hash) = new_hash {
+            // Only if the hash is still the one just verified: a concurrent password change wins.
+            users::swap_password_hash(c, user.id.0, user.password_hash.as_deref(), hash, Ts(now))?;
         }
         if max_sessions > 0 {
             let evicted = sessions::evict_least_recently_used(
@@ -300,13 +358,13 @@ pub fn login(svc: &Services, email: &str, password: &str, device: &DeviceInfo) -
             EventContext { session_id: Some(session_id), ..ctx },
             None,
         )?;
-        Ok(user)
+        Ok(())
     })?;
     Ok(IssuedTokens {
         access_token,
         refresh_token,
         expires_in: svc.policy.lifetimes.access.num_seconds(),
-        user: user.into(),
+        user: user.clone().into(),
         session_id,
     })
 }
@@ -359,19 +417,34 @@ pub fn refresh(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, Serv
             })));
         }
         // The swap lost: the session ended, or this token is no longer the current one.
-        if !session.is_active || session.expires_at.0 <= now || session.refresh_token_jti == presented {
+        if !session.is_active || session.expires_at.0 <= now {
             return Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN));
         }
-        let within_grace = session.previous_refresh_jti.as_deref() == Some(presented.as_str())
-            && session.rotated_at.is_some_and(|t| now - t.0 <= svc.policy.reuse_grace);
-        if !within_grace {
+        // Rotated out just now: by a refresh that committed after this transaction read the session (it
+        // still shows the presented token as current), or within the grace window.
+        let within_grace = session.refresh_token_jti == presented
+            || (session.previous_refresh_jti.as_deref() == Some(presented.as_str())
+                && session.rotated_at.is_some_and(|t| now - t.0 <= svc.policy.reuse_grace));
+        let ctx = EventContext { user_id: Some(user.id.0), session_id: Some(claims.sid), device: None };
+        if within_grace {
+            // Most likely a client's concurrent double refresh, so nothing is revoked; but it may be a thief
+            // racing the client, so the user and the admin can see it in the history.
+            record_event(
+                c,
+                now,
+                SecurityEventKind::RefreshTokenReuse,
+                ctx,
+                Some(json!({"presented_jti": presented, "within_grace_window": true, "session_revoked": false})),
+            )?;
+            tracing::info!(user_id = %user.id.0, session_id = %claims.sid, "refresh token replayed within the grace window");
+        } else {
             sessions::revoke(c, claims.sid, RevokeReason::RefreshTokenReuse.as_str(), Ts(now))?;
             record_event(
                 c,
                 now,
                 SecurityEventKind::RefreshTokenReuse,
-                EventContext { user_id: Some(user.id.0), session_id: Some(claims.sid), device: None },
-                Some(json!({"presented_jti": presented})),
+                ctx,
+                Some(json!({"presented_jti": presented, "within_grace_window": false, "session_revoked": true})),
             )?;
             tracing::warn!(user_id = %user.id.0, session_id = %claims.sid, "refresh token reuse: session revoked");
         }
@@ -428,16 +501,19 @@ pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Re
     if session.user_id.0 != caller.user_id() {
         return Err(ServiceError::Forbidden("You can only logout your own sessions".into()));
     }
-    if sessions::revoke(&mut conn, claims.sid, RevokeReason::Logout.as_str(), Ts(now))? {
-        record_event(
-            &mut conn,
-            now,
-            SecurityEventKind::Logout,
-            EventContext { user_id: Some(caller.user_id()), session_id: Some(claims.sid), device: None },
-            None,
-        )?;
-    }
-    Ok(())
+    // The revocation and its event commit together: no logout without its record, nor the reverse.
+    write_transaction(&mut conn, |c| -> Result<(), ServiceError> {
+        if sessions::revoke(c, claims.sid, RevokeReason::Logout.as_str(), Ts(now))? {
+            record_event(
+                c,
+                now,
+                SecurityEventKind::Logout,
+                EventContext { user_id: Some(caller.user_id()), session_id: Some(claims.sid), device: None },
+                None,
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// `POST /auth/logout-all` (every session) and `/auth/logout-others` (all but the caller's); returns how many

@@ -27,9 +27,15 @@ pub mod defaults {
     pub const REFRESH_REUSE_GRACE_SECONDS: i64 = 10;
     pub const MAX_SESSIONS_PER_USER: u32 = 0;
     pub const LOGIN_MAX_FAILURES: u32 = 20;
+    /// The per-account login throttle's window.
+    pub const LOGIN_WINDOW_MINUTES: i64 = 15;
     pub const PROJECT_NAME: &str = "Latchkey";
     pub const SMTP_FROM: &str = "Latchkey <no-reply@localhost>";
     pub const MIN_SECRET_KEY_LEN: usize = 32;
+    /// Requests allowed to wait for a password check before more are shed at once.
+    pub const HASH_QUEUE_LIMIT: usize = 256;
+    pub const HASH_MAX_WAIT_MS: u64 = 1000;
+    pub const RESET_MAIL_QUEUE: usize = 100;
 }
 
 /// Secret keys that are public knowledge: the reference's shipped default and template placeholders.
@@ -133,6 +139,14 @@ pub struct Config {
     pub log_format: LogFormat,
     pub session_retention_days: i64,
     pub event_retention_days: i64,
+    /// `HASH_WORKERS`: password-hashing threads (default: half the cores, at least one).
+    pub hash_workers: usize,
+    /// `HASH_QUEUE_LIMIT`: requests allowed to wait for a password check; more are shed with 503 at once.
+    pub hash_queue_limit: usize,
+    /// `HASH_MAX_WAIT_MS`: a request that waited this long for a password check is shed with 503.
+    pub hash_max_wait_ms: u64,
+    /// `RESET_MAIL_QUEUE`: reset emails waiting to be sent; more are dropped (and logged).
+    pub reset_mail_queue: usize,
 }
 
 /// Leaves out what may hold a password: the database URL (a PostgreSQL URL prints as
@@ -162,6 +176,10 @@ impl fmt::Debug for Config {
             .field("smtp", &self.smtp_url.as_ref().map(|_| "(set)"))
             .field("first_superuser", &self.first_superuser)
             .field("log_format", &self.log_format)
+            .field("hash_workers", &self.hash_workers)
+            .field("hash_queue_limit", &self.hash_queue_limit)
+            .field("hash_max_wait_ms", &self.hash_max_wait_ms)
+            .field("reset_mail_queue", &self.reset_mail_queue)
             .finish_non_exhaustive()
     }
 }
@@ -257,6 +275,13 @@ impl Config {
             Some(other) => return Err(ConfigError(format!("LOG_FORMAT must be 'text' or 'json', got '{other}'"))),
         };
 
+        // Half the cores hash at most: under a login flood the other half keeps serving everything else.
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let hash_workers = int(&get, "HASH_WORKERS", (cores / 2).max(1) as i64, 1..=256)? as usize;
+        let hash_queue_limit = int(&get, "HASH_QUEUE_LIMIT", defaults::HASH_QUEUE_LIMIT as i64, 1..=100_000)? as usize;
+        let hash_max_wait_ms = int(&get, "HASH_MAX_WAIT_MS", defaults::HASH_MAX_WAIT_MS as i64, 1..=60_000)? as u64;
+        let reset_mail_queue = int(&get, "RESET_MAIL_QUEUE", defaults::RESET_MAIL_QUEUE as i64, 1..=100_000)? as usize;
+
         Ok(Config {
             database_url,
             host: get("HOST").unwrap_or_else(|| defaults::HOST.to_owned()),
@@ -299,6 +324,10 @@ impl Config {
             log_format,
             session_retention_days: int(&get, "SESSION_RETENTION_DAYS", defaults::SESSION_RETENTION_DAYS, 0..=3650)?,
             event_retention_days: int(&get, "EVENT_RETENTION_DAYS", defaults::EVENT_RETENTION_DAYS, 0..=3650)?,
+            hash_workers,
+            hash_queue_limit,
+            hash_max_wait_ms,
+            reset_mail_queue,
         })
     }
 

@@ -50,6 +50,12 @@ pub enum ServiceError {
         /// Seconds until the account's window lets a login through again.
         retry_after_secs: u64,
     },
+    /// Too many password hashes are waiting: the request is shed (503 `SYS_001` with `Retry-After`).
+    #[error("server busy: too many password checks waiting")]
+    Overloaded {
+        /// Seconds after which a retry is likely to be served.
+        retry_after_secs: u64,
+    },
     /// The database is unreachable (a 503).
     #[error("database unavailable: {0}")]
     Unavailable(String),

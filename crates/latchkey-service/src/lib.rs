@@ -1,7 +1,9 @@
 //! latchkey-service: the use cases — register, login, refresh, logout, sessions, users, password reset,
 //! cleanup — and the configuration. It owns transactions and takes a `Clock`; it turns domain, token and
-//! database pieces into behaviour. Functions here are synchronous (diesel is): callers run them on a
-//! blocking thread.
+//! database pieces into behaviour. Database steps are synchronous (diesel is) and run on the runtime's
+//! blocking pool; password hashing runs on the service's own hashing pool (`hash_pool`) and is awaited, so
+//! use cases that hash are `async` and run their database steps through `Services::blocking`. The service
+//! uses tokio's blocking pool and channels, never actix.
 //!
 //! Depends on `latchkey-domain`, `latchkey-db` and `latchkey-auth`; it must never depend on actix or any
 //! other HTTP type.
@@ -13,12 +15,13 @@ pub mod cleanup;
 pub mod config;
 pub mod database;
 pub mod error;
-pub mod hash_gate;
+pub mod hash_pool;
 pub mod mail;
 pub mod organizations;
 pub mod password_reset;
 pub mod services;
 pub mod sessions;
+pub mod throttle;
 pub mod user_fields;
 pub mod users;
 pub mod views;

@@ -1,7 +1,10 @@
-//! Outgoing email: the password-reset link. `log` (default) writes the link to the server log; `smtp`
-//! sends it with lettre when `SMTP_URL` is set.
+//! Outgoing email: the password-reset link. With `SMTP_URL` set it is sent with lettre; without it the
+//! log backend writes the message to the server log in development, and in production logs only that a
+//! message could not be sent (a reset link is a credential and never reaches a production log).
+//! Messages go through one bounded queue served by one thread ([`MailQueue`]).
 
 use std::fmt;
+use std::sync::mpsc;
 
 /// One message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,14 +20,61 @@ pub trait EmailSender: Send + Sync + fmt::Debug {
     fn send(&self, email: &Email) -> Result<(), String>;
 }
 
-/// Writes messages to the log at INFO (development default).
+/// Used when no SMTP transport is configured. In development it writes each message, body and reset link
+/// included, to the log at INFO, so a developer can follow the link; in production it writes only that the
+/// message was not sent: the body holds a reset token, and tokens must never reach a production log.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LogSender;
+pub struct LogSender {
+    /// Whether the message body may be logged (never in production).
+    pub show_body: bool,
+}
 
 impl EmailSender for LogSender {
     fn send(&self, email: &Email) -> Result<(), String> {
-        tracing::info!(to = %email.to, subject = %email.subject, body = %email.body, "email (log backend)");
-        Ok(())
+        if self.show_body {
+            tracing::info!(to = %email.to, subject = %email.subject, body = %email.body, "email (log backend)");
+            Ok(())
+        } else {
+            Err("no mail transport is configured (set SMTP_URL); the message was not sent".to_owned())
+        }
+    }
+}
+
+/// One bounded queue and one thread that sends from it: a burst of reset requests costs the request path a
+/// non-blocking push each, never a thread, and at most `capacity` messages wait. When the queue is full the
+/// message is dropped and the drop logged (the requester sees the same answer either way and may retry).
+#[derive(Debug)]
+pub struct MailQueue {
+    sender: mpsc::SyncSender<Email>,
+}
+
+impl MailQueue {
+    /// Starts the sending thread.
+    pub fn new(mailer: std::sync::Arc<dyn EmailSender>, capacity: usize) -> Result<MailQueue, String> {
+        let (sender, receiver) = mpsc::sync_channel::<Email>(capacity.max(1));
+        std::thread::Builder::new()
+            .name("latchkey-mail".into())
+            .spawn(move || {
+                // Ends when the queue's sender is dropped (the services are gone).
+                for message in receiver {
+                    if let Err(e) = mailer.send(&message) {
+                        tracing::error!(error = %e, subject = %message.subject, "sending an email failed");
+                    }
+                }
+            })
+            .map_err(|e| format!("starting the mail thread: {e}"))?;
+        Ok(MailQueue { sender })
+    }
+
+    /// Queues a message without waiting; `false` when the queue is full (the message is dropped).
+    pub fn enqueue(&self, message: Email) -> bool {
+        match self.sender.try_send(message) {
+            Ok(()) => true,
+            Err(mpsc::TrySendError::Full(m) | mpsc::TrySendError::Disconnected(m)) => {
+                tracing::error!(subject = %m.subject, "mail queue full: an email was dropped");
+                false
+            }
+        }
     }
 }
 
@@ -72,5 +122,113 @@ pub fn password_reset_email(to: &str, link: &str) -> Email {
             "You asked to reset your password.\n\nOpen this link to choose a new one:\n{link}\n\n\
              This link will expire in 1 hour. If you did not ask for this, ignore this email."
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::{self, Write as _};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::Config;
+    use crate::services::default_mailer;
+
+    /// Collects every event's fields as text.
+    struct Capture(Arc<Mutex<String>>);
+
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            struct Fields<'a>(&'a mut String);
+            impl tracing::field::Visit for Fields<'_> {
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                    let _ = write!(self.0, "{}={value:?} ", field.name());
+                }
+            }
+            event.record(&mut Fields(&mut self.0.lock().unwrap()));
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    fn logged_while_sending(config: &Config) -> (Result<(), String>, String) {
+        let log = Arc::new(Mutex::new(String::new()));
+        let mailer = default_mailer(config).unwrap();
+        let message = password_reset_email("ada@example.com", "http://app/reset-password?token=SECRET-TOKEN");
+        let result = tracing::subscriber::with_default(Capture(log.clone()), || mailer.send(&message));
+        let text = log.lock().unwrap().clone();
+        (result, text)
+    }
+
+    fn config(environment: &str) -> Config {
+        let mut config = Config::for_tests("sqlite://unused.db");
+        config.environment = environment.to_owned();
+        config
+    }
+
+    #[test]
+    fn in_production_the_log_backend_never_logs_the_reset_link() {
+        let (result, log) = logged_while_sending(&config("production"));
+        assert!(result.is_err(), "without a transport the message is not sent");
+        assert!(!log.contains("SECRET-TOKEN"), "{log}");
+    }
+
+    #[test]
+    fn in_development_the_log_backend_shows_the_link() {
+        let (result, log) = logged_while_sending(&config("development"));
+        assert!(result.is_ok());
+        assert!(log.contains("SECRET-TOKEN"), "{log}");
+    }
+
+    /// A sender that reports each message it starts and then waits for the test to let it finish.
+    #[derive(Debug)]
+    struct Gated {
+        started: Mutex<mpsc::Sender<()>>,
+        gate: Mutex<mpsc::Receiver<()>>,
+        sent: Mutex<Vec<String>>,
+    }
+
+    impl EmailSender for Gated {
+        fn send(&self, email: &Email) -> Result<(), String> {
+            let _ = self.started.lock().unwrap().send(());
+            let _ = self.gate.lock().unwrap().recv();
+            self.sent.lock().unwrap().push(email.to.clone());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_mail_queue_is_bounded_and_served_by_one_thread() {
+        let (started_tx, started) = mpsc::channel();
+        let (open, gate) = mpsc::channel();
+        let sender =
+            Arc::new(Gated { started: Mutex::new(started_tx), gate: Mutex::new(gate), sent: Mutex::default() });
+        let queue = MailQueue::new(sender.clone(), 2).unwrap();
+        let message = |to: &str| password_reset_email(to, "http://app/x");
+        assert!(queue.enqueue(message("1@example.com")));
+        // The thread took the first message and waits inside `send`: now the queue itself fills.
+        started.recv().unwrap();
+        assert!(queue.enqueue(message("2@example.com")));
+        assert!(queue.enqueue(message("3@example.com")));
+        assert!(!queue.enqueue(message("4@example.com")), "a full queue drops, never blocks");
+        for _ in 0..3 {
+            open.send(()).unwrap();
+        }
+        drop(queue);
+        for _ in 0..500 {
+            if sender.sent.lock().unwrap().len() == 3 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(*sender.sent.lock().unwrap(), ["1@example.com", "2@example.com", "3@example.com"]);
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use latchkey_auth::{PasswordHasher, ResetTokens, TokenKeys, Verification};
+use latchkey_auth::{PasswordHasher, ResetTokens, ThrottleKeys, TokenKeys};
 use latchkey_db::models::EventRow;
 use latchkey_db::repo::events;
 use latchkey_db::{AnyConnection, Db, Id, Json, Ts};
@@ -12,8 +12,8 @@ use latchkey_domain::{DeviceInfo, SecurityEventKind, SessionLifetimes};
 
 use crate::config::Config;
 use crate::error::ServiceError;
-use crate::hash_gate::HashGate;
-use crate::mail::{EmailSender, LogSender, SmtpSender};
+use crate::hash_pool::{HashPool, HashPoolOptions};
+use crate::mail::{EmailSender, LogSender, MailQueue, SmtpSender};
 
 /// Session and login rules taken from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl Policy {
             reuse_grace: Duration::seconds(config.refresh_reuse_grace_seconds),
             max_sessions_per_user: config.max_sessions_per_user,
             login_max_failures: config.login_max_failures,
-            login_window: Duration::minutes(15),
+            login_window: Duration::minutes(crate::config::defaults::LOGIN_WINDOW_MINUTES),
             touch_interval: Duration::minutes(1),
         }
     }
@@ -54,24 +54,24 @@ pub struct Services {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub tokens: TokenKeys,
+    /// For one-off hashes outside a request (the CLI's create-superuser); requests use `hashing`.
     pub hasher: PasswordHasher,
+    /// Every password hash and verification of a request goes through this pool.
+    pub hashing: HashPool,
     pub reset_tokens: ResetTokens,
+    pub throttle_keys: ThrottleKeys,
     pub policy: Policy,
-    pub mailer: Arc<dyn EmailSender>,
+    /// Outgoing email (reset links), sent by one thread from a bounded queue.
+    pub mail: MailQueue,
     pub frontend_url: String,
     /// The frontend page of the reset link (`RESET_PASSWORD_PATH`).
     pub reset_password_path: String,
-    hash_gate: HashGate,
 }
 
 impl Services {
     /// Builds the context; fails on an unusable SMTP setting or a broken JWT backend.
     pub fn new(config: &Config, db: Db, clock: Arc<dyn Clock>) -> Result<Services, ServiceError> {
-        let mailer: Arc<dyn EmailSender> = match &config.smtp_url {
-            Some(url) => Arc::new(SmtpSender::new(url, &config.smtp_from).map_err(ServiceError::Internal)?),
-            None => Arc::new(LogSender),
-        };
-        Services::with_mailer(config, db, clock, mailer)
+        Services::with_mailer(config, db, clock, default_mailer(config)?)
     }
 
     /// Builds the context with a given email sender (tests capture the mail).
@@ -83,18 +83,27 @@ impl Services {
     ) -> Result<Services, ServiceError> {
         let tokens = TokenKeys::new(config.secret_key.expose());
         tokens.self_test(clock.now())?;
-        let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
+        let hasher = PasswordHasher::default();
+        let hashing = HashPool::new(
+            hasher.clone(),
+            HashPoolOptions {
+                workers: config.hash_workers,
+                queue_limit: config.hash_queue_limit,
+                max_wait: std::time::Duration::from_millis(config.hash_max_wait_ms),
+            },
+        )?;
         Ok(Services {
             db,
             clock,
             tokens,
-            hasher: PasswordHasher::default(),
+            hasher,
+            hashing,
             reset_tokens: ResetTokens::new(config.secret_key.expose()),
+            throttle_keys: ThrottleKeys::new(config.secret_key.expose()),
             policy: Policy::from_config(config),
-            mailer,
+            mail: MailQueue::new(mailer, config.reset_mail_queue).map_err(ServiceError::Internal)?,
             frontend_url: config.frontend_url.clone(),
             reset_password_path: config.reset_password_path.clone(),
-            hash_gate: HashGate::new(parallelism * 2),
         })
     }
 
@@ -108,21 +117,26 @@ impl Services {
         self.clock.now()
     }
 
-    /// Hashes a password, waiting for a hashing slot.
-    pub fn hash_password(&self, password: &str) -> Result<String, ServiceError> {
-        Ok(self.hash_gate.run(|| self.hasher.hash(password))?)
+    /// Runs database work on the runtime's blocking pool (diesel is synchronous), so the event loop never
+    /// waits on the database. Password hashing never runs here: it goes through [`Services::hashing`].
+    pub async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let svc = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&svc))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("a blocking task failed: {e}")))?
     }
+}
 
-    /// Verifies a password against a stored hash (or the dummy hash when there is none), waiting for a slot.
-    pub fn verify_password(&self, password: &str, stored: Option<&str>) -> Verification {
-        self.hash_gate.run(|| match stored {
-            Some(hash) => self.hasher.verify(password, hash),
-            None => {
-                self.hasher.verify_dummy(password);
-                Verification::Invalid
-            }
-        })
-    }
+/// The sender the configuration asks for: SMTP when `SMTP_URL` is set, else the log backend, which shows
+/// message bodies (reset links) only outside production.
+pub fn default_mailer(config: &Config) -> Result<Arc<dyn EmailSender>, ServiceError> {
+    Ok(match &config.smtp_url {
+        Some(url) => Arc::new(SmtpSender::new(url, &config.smtp_from).map_err(ServiceError::Internal)?),
+        None => Arc::new(LogSender { show_body: !config.is_production() }),
+    })
 }
 
 /// What a security event records beyond its kind.

@@ -1,33 +1,45 @@
 //! The caller's own account: password change.
 
+use std::sync::Arc;
+
 use latchkey_auth::Verification;
 use latchkey_db::repo::{sessions, users};
 use latchkey_db::{Ts, write_transaction};
-use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind, validate_password};
+use latchkey_domain::{DomainError, Email, RevokeReason, SecurityEventKind, validate_password};
 
 use crate::auth::Authenticated;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
+use crate::throttle;
 use crate::user_fields::UserFields;
 use crate::views::User;
 
 /// `PATCH /users/me/password`: checks the current password, stores the new one, and ends every other
 /// session of the user (the caller's stays); returns how many ended.
-pub fn change_password(
-    svc: &Services,
+pub async fn change_password(
+    svc: &Arc<Services>,
     caller: &Authenticated,
-    current_password: &str,
-    new_password: &str,
+    current_password: String,
+    new_password: String,
 ) -> Result<usize, ServiceError> {
-    validate_password(new_password).map_err(|e| relabel(e, "new_password"))?;
-    check_current_password(svc, caller, Some(current_password))?;
-    let hash = svc.hash_password(new_password)?;
-    let now = svc.now();
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
-        users::set_password_hash(c, caller.user_id(), &hash, Ts(now))?;
-        end_other_sessions(c, caller, now)
+    validate_password(&new_password).map_err(|e| relabel(e, "new_password"))?;
+    let attempt = check_current_password(svc, caller, Some(current_password)).await?;
+    let hash = svc.hashing.hash(new_password).await?;
+    let caller = caller.clone();
+    svc.blocking(move |svc| {
+        let now = svc.now();
+        let mut conn = svc.db.conn()?;
+        write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+            throttle::clear(c, &attempt)?;
+            // Written only over the hash that was just verified: of two concurrent changes one wins, the
+            // other finds its current password no longer current.
+            if !users::swap_password_hash(c, caller.user_id(), caller.password_hash(), &hash, Ts(now))? {
+                return Err(ServiceError::WrongCurrentPassword);
+            }
+            end_other_sessions(c, &caller, now)
+        })
     })
+    .await
 }
 
 /// The rule for a user changing their own password (`PATCH /users/me/password`, a `password` in
@@ -35,35 +47,57 @@ pub fn change_password(
 /// given and right. A stolen access token alone must not be enough to take the account over for good.
 /// Wrong guesses count toward the per-account login throttle, and a throttled account gets its 429 here
 /// too, so this is no way around the login limit.
-pub fn check_current_password(
-    svc: &Services,
+///
+/// It works as a login does: the attempt is reserved on the account's throttle counter first, then
+/// verified on the hashing pool. Returns the attempt, to be cleared when the change is written.
+pub async fn check_current_password(
+    svc: &Arc<Services>,
     caller: &Authenticated,
-    current_password: Option<&str>,
-) -> Result<(), ServiceError> {
+    current_password: Option<String>,
+) -> Result<throttle::Attempt, ServiceError> {
     let Some(current_password) = current_password else {
         return Err(
             DomainError::invalid("current_password", "Current password is required to change the password").into()
         );
     };
-    let now = svc.now();
-    let mut conn = svc.db.conn()?;
-    if let Some(retry_after_secs) = crate::auth::throttle_wait(svc, &mut conn, caller.user_id(), now)? {
-        return Err(ServiceError::LoginThrottled { retry_after_secs });
+    let email = Email::parse(&caller.user.email)?;
+    // The ticket first: a request that is shed costs the database nothing.
+    let ticket = svc.hashing.ticket().await?;
+    let attempt = svc
+        .blocking(move |svc| {
+            let mut conn = svc.db.conn()?;
+            throttle::reserve(svc, &mut conn, &email, svc.now())
+        })
+        .await?;
+    let verification = match ticket.verify(current_password, caller.password_hash().map(str::to_owned)).await {
+        Ok(v) => v,
+        Err(e) => {
+            // Nothing was verified: give the attempt back.
+            let held = attempt.clone();
+            svc.blocking(move |svc| {
+                let mut conn = svc.db.conn()?;
+                write_transaction(&mut conn, |c| throttle::release(c, &held))
+            })
+            .await?;
+            return Err(e);
+        }
+    };
+    if verification == Verification::Invalid {
+        let (user_id, session_id) = (caller.user_id(), caller.session_id());
+        svc.blocking(move |svc| {
+            let mut conn = svc.db.conn()?;
+            record_event(
+                &mut conn,
+                svc.now(),
+                SecurityEventKind::LoginFailed,
+                EventContext { user_id: Some(user_id), session_id: Some(session_id), device: None },
+                Some(serde_json::json!({"reason": "wrong_current_password"})),
+            )
+        })
+        .await?;
+        return Err(ServiceError::WrongCurrentPassword);
     }
-    // The connection goes back to the pool while the hash is verified.
-    drop(conn);
-    if svc.verify_password(current_password, caller.password_hash()) != Verification::Invalid {
-        return Ok(());
-    }
-    let mut conn = svc.db.conn()?;
-    record_event(
-        &mut conn,
-        now,
-        SecurityEventKind::LoginFailed,
-        EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None },
-        Some(serde_json::json!({"reason": "wrong_current_password"})),
-    )?;
-    Err(ServiceError::WrongCurrentPassword)
+    Ok(attempt)
 }
 
 /// The largest `preferences` object accepted, serialized as compact JSON.
@@ -145,9 +179,8 @@ pub struct UserUpdate {
 /// `PATCH /users/me`: applies the update. A new password needs the right current password and ends the
 /// caller's other sessions; deactivating the account ends all of them (reactivation never brings them
 /// back).
-pub fn update_me(svc: &Services, caller: &Authenticated, update: UserUpdate) -> Result<User, ServiceError> {
+pub async fn update_me(svc: &Arc<Services>, caller: &Authenticated, update: UserUpdate) -> Result<User, ServiceError> {
     use latchkey_db::models::UserChanges;
-
     let missing_current = update.password.is_some() && update.current_password.is_none();
     let fields = UserFields {
         first_name: update.first_name,
@@ -171,40 +204,55 @@ pub fn update_me(svc: &Services, caller: &Authenticated, update: UserUpdate) -> 
             return Err(ServiceError::Validation(errors));
         }
     };
-    if fields.password.is_some() {
-        check_current_password(svc, caller, update.current_password.as_deref())?;
-    }
-    let hash = fields.password.as_deref().map(|pw| svc.hash_password(pw)).transpose()?;
-    let now = svc.now();
-    let deactivating = update.is_active == Some(false) && caller.user.is_active;
-    let changes = UserChanges {
-        first_name: fields.first_name,
-        last_name: fields.last_name,
-        phone_number: fields.phone_number,
-        password_hash: hash.clone().map(Some),
-        preferences: fields.preferences.map(|p| p.map(latchkey_db::Json)),
-        locale: fields.locale,
-        is_active: update.is_active,
-        updated_at: Some(Ts(now)),
+    // The current password is checked (as a login would be) and the new one hashed on the hashing pool,
+    // before the database step.
+    let attempt = match fields.password {
+        Some(_) => Some(check_current_password(svc, caller, update.current_password.clone()).await?),
+        None => None,
     };
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
-        let user = users::update(c, caller.user_id(), &changes)?;
-        let ctx = EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None };
-        if hash.is_some() {
-            end_other_sessions(c, caller, now)?;
-        }
-        if deactivating {
-            let ended =
-                sessions::revoke_all(c, caller.user_id(), None, RevokeReason::UserDeactivated.as_str(), Ts(now))?;
-            record_event(
-                c,
-                now,
-                SecurityEventKind::SessionRevoked,
-                ctx,
-                Some(serde_json::json!({"reason": RevokeReason::UserDeactivated.as_str(), "sessions": ended})),
-            )?;
-        }
-        Ok(user.into())
+    let hash = match fields.password.clone() {
+        Some(pw) => Some(svc.hashing.hash(pw).await?),
+        None => None,
+    };
+    let caller = caller.clone();
+    svc.blocking(move |svc| {
+        let caller = &caller;
+        let now = svc.now();
+        let deactivating = update.is_active == Some(false) && caller.user.is_active;
+        let changes = UserChanges {
+            first_name: fields.first_name,
+            last_name: fields.last_name,
+            phone_number: fields.phone_number,
+            password_hash: hash.clone().map(Some),
+            preferences: fields.preferences.map(|p| p.map(latchkey_db::Json)),
+            locale: fields.locale,
+            is_active: update.is_active,
+            updated_at: Some(Ts(now)),
+        };
+        let mut conn = svc.db.conn()?;
+        write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+            if let Some(attempt) = &attempt {
+                throttle::clear(c, attempt)?;
+            }
+            let user = users::update(c, caller.user_id(), &changes)?;
+            let ctx =
+                EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None };
+            if hash.is_some() {
+                end_other_sessions(c, caller, now)?;
+            }
+            if deactivating {
+                let ended =
+                    sessions::revoke_all(c, caller.user_id(), None, RevokeReason::UserDeactivated.as_str(), Ts(now))?;
+                record_event(
+                    c,
+                    now,
+                    SecurityEventKind::SessionRevoked,
+                    ctx,
+                    Some(serde_json::json!({"reason": RevokeReason::UserDeactivated.as_str(), "sessions": ended})),
+                )?;
+            }
+            Ok(user.into())
+        })
     })
+    .await
 }

@@ -31,6 +31,9 @@ fn prints_one_json_report_line_on_every_backend() {
             assert_eq!(report["dry_run"], dry);
             assert_eq!(report["deleted"]["user_sessions"], 0);
             assert_eq!(report["deleted"]["security_events"], 0);
+            assert_eq!(report["deleted"]["login_throttle"], 0);
+            assert_eq!(report["ok"], true);
+            assert_eq!(report["tables"]["user_sessions"], "ok");
             assert!(report["duration_ms"].is_u64());
         }
     }
@@ -41,11 +44,16 @@ fn bad_arguments_exit_2_and_failures_exit_1() {
     assert_eq!(cleanup(&["--batch-size", "0"]).status.code(), Some(2));
     assert_eq!(cleanup(&["--retention-days", "soon"]).status.code(), Some(2));
     assert_eq!(cleanup(&["--database-url", "mysql://h/db"]).status.code(), Some(2));
-    // A database without the schema: the run fails and says why on stderr.
+    // A database without the schema: every table fails, each is reported, and the exit code is 1.
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/empty.db", dir.path().display());
     let out = cleanup(&["--database-url", &url]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("user_sessions"), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for table in ["user_sessions", "security_events", "login_throttle"] {
+        assert!(stderr.contains(table), "{stderr}");
+    }
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(report["tables"]["security_events"].as_str().unwrap().starts_with("failed: "), "{report}");
 }

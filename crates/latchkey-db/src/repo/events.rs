@@ -63,24 +63,3 @@ pub fn delete_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> Result
     }
     Ok(diesel::delete(e::table.filter(e::id.eq_any(&ids)).filter(e::occurred_at.lt(cutoff))).execute(conn)?)
 }
-
-/// When the user's failed logins since `since` happened, oldest first — counting only failures after the
-/// user's last successful login in that window (a success resets the count).
-pub fn recent_login_failures(conn: &mut AnyConnection, user_id: uuid::Uuid, since: Ts) -> Result<Vec<Ts>, DbError> {
-    let last_success: Option<Ts> = e::table
-        .filter(e::user_id.eq(Id(user_id)))
-        .filter(e::kind.eq("login_succeeded"))
-        .filter(e::occurred_at.gt(since))
-        .order(e::occurred_at.desc())
-        .select(e::occurred_at)
-        .first(conn)
-        .optional()?;
-    let since = last_success.map_or(since, |s| s.max(since));
-    Ok(e::table
-        .filter(e::user_id.eq(Id(user_id)))
-        .filter(e::kind.eq("login_failed"))
-        .filter(e::occurred_at.gt(since))
-        .order(e::occurred_at.asc())
-        .select(e::occurred_at)
-        .load(conn)?)
-}

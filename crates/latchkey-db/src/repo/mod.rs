@@ -9,6 +9,7 @@ pub mod events;
 pub mod organizations;
 pub mod sessions;
 pub mod stats;
+pub mod throttle;
 pub mod users;
 
 /// One page of rows plus the total count across all pages.

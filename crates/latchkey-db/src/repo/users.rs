@@ -305,3 +305,25 @@ pub struct Growth {
     /// `(created_at, deleted_at, is_active)` of the users created or deleted in the period.
     pub changes: Vec<(Ts, Option<Ts>, bool)>,
 }
+
+/// Replaces the password hash only if it is still `expected` (compare-and-swap); returns whether it was.
+/// Under concurrency exactly one of several writers holding the same `expected` succeeds: on PostgreSQL
+/// the losers wait for the winner's row lock and then re-check the condition against the new row.
+pub fn swap_password_hash(
+    conn: &mut AnyConnection,
+    id: uuid::Uuid,
+    expected: Option<&str>,
+    hash: &str,
+    now: Ts,
+) -> Result<bool, DbError> {
+    let set = (users::password_hash.eq(hash), users::updated_at.eq(now));
+    let n = match expected {
+        Some(old) => {
+            diesel::update(users::table.find(Id(id)).filter(users::password_hash.eq(old))).set(set).execute(conn)?
+        }
+        None => {
+            diesel::update(users::table.find(Id(id)).filter(users::password_hash.is_null())).set(set).execute(conn)?
+        }
+    };
+    Ok(n == 1)
+}

@@ -62,6 +62,7 @@ impl Body for RegisterBody {
         (status = 400, description = "Registration failed, e.g. the email is taken (`VAL_006`, the reference's \
                                       answer, which does not say which)", body = Envelope),
         (status = 429, response = RateLimited),
+        (status = 503, description = "Too many password hashes waiting (`SYS_001`); `Retry-After` says when to retry", body = Envelope),
     ),
 )]
 pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>) -> Result<HttpResponse, ApiError> {
@@ -72,7 +73,7 @@ pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>
         last_name: body.last_name,
         phone_number: body.phone_number,
     };
-    let user = run(&state, move |svc| auth::register(svc, &registration)).await?;
+    let user = auth::register(&state.services, registration).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
@@ -97,7 +98,7 @@ async fn login_with(
     password: String,
 ) -> Result<HttpResponse, ApiError> {
     let devices = state.devices.clone();
-    let tokens = run(state, move |svc| auth::login(svc, &email, &password, &client.device(&devices))).await?;
+    let tokens = auth::login(&state.services, &email, password, move || client.device(&devices)).await?;
     Ok(token_response(tokens))
 }
 
@@ -121,6 +122,8 @@ fn token_response(tokens: auth::IssuedTokens) -> HttpResponse {
         (status = 200, description = "The tokens and the user", body = TokenResponse),
         (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
         (status = 429, description = "Rate limited per client IP, or too many failed logins for this account; \
+                                      `Retry-After` says when to retry", body = Envelope),
+        (status = 503, description = "Too many password checks waiting (`SYS_001`): the login was shed; \
                                       `Retry-After` says when to retry", body = Envelope),
     ),
 )]
@@ -158,6 +161,8 @@ impl Body for OAuthForm {
         (status = 200, description = "The tokens and the user", body = TokenResponse),
         (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
         (status = 429, description = "Rate limited per client IP, or too many failed logins for this account; \
+                                      `Retry-After` says when to retry", body = Envelope),
+        (status = 503, description = "Too many password checks waiting (`SYS_001`): the login was shed; \
                                       `Retry-After` says when to retry", body = Envelope),
     ),
 )]
@@ -326,6 +331,7 @@ impl Body for ResetConfirmBody {
         (status = 200, description = "Password reset; every device was logged out", body = MessageResponse),
         (status = 400, description = "Invalid, used or expired token, or an inactive account (`VAL_006`)", body = Envelope),
         (status = 429, response = RateLimited),
+        (status = 503, description = "Too many password hashes waiting (`SYS_001`); `Retry-After` says when to retry", body = Envelope),
     ),
 )]
 pub async fn reset_confirm(
@@ -338,7 +344,7 @@ pub async fn reset_confirm(
             "String should have at least 8 characters",
         )]));
     }
-    run(&state, move |svc| password_reset::confirm_reset(svc, &body.token, &body.new_password)).await?;
+    password_reset::confirm_reset(&state.services, body.token, body.new_password).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok(
         "Password has been reset successfully. All devices have been logged out for security. You can now log in \
          with your new password.",

@@ -8,9 +8,8 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AuthUser;
-use crate::openapi::RateLimited;
 use crate::responses::{MessageResponse, UserResponse};
-use crate::routes::{Endpoints, run};
+use crate::routes::Endpoints;
 use crate::state::AppState;
 use crate::validation::{Body, Json};
 
@@ -55,7 +54,9 @@ impl Body for PasswordChangeBody {
     responses(
         (status = 200, description = "Changed", body = MessageResponse),
         (status = 403, description = "The current password is wrong (`AUTH_001`)", body = Envelope),
-        (status = 429, response = RateLimited),
+        (status = 429, description = "Rate limited per client IP, or too many failed password checks for this \
+                                      account; `Retry-After` says when to retry", body = Envelope),
+        (status = 503, description = "Too many password checks waiting (`SYS_001`); `Retry-After` says when to retry", body = Envelope),
     ),
 )]
 pub async fn change_password(
@@ -63,7 +64,7 @@ pub async fn change_password(
     caller: AuthUser,
     Json(body): Json<PasswordChangeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    run(&state, move |svc| users::change_password(svc, &caller, &body.current_password, &body.new_password)).await?;
+    users::change_password(&state.services, &caller, body.current_password, body.new_password).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok("Password changed successfully")))
 }
 
@@ -164,6 +165,7 @@ impl UserUpdateBody {
         (status = 403, description = "`current_password` is wrong (`AUTH_001`)", body = Envelope),
         (status = 422, description = "Invalid input, or `password` without `current_password`", body = Envelope),
         (status = 429, description = "Too many failed password attempts for this account", body = Envelope),
+        (status = 503, description = "Too many password hashes waiting (`SYS_001`); `Retry-After` says when to retry", body = Envelope),
     ),
 )]
 pub async fn update_me(
@@ -172,6 +174,6 @@ pub async fn update_me(
     Json(body): Json<UserUpdateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let update = body.into_update()?;
-    let user = run(&state, move |svc| users::update_me(svc, &caller, update)).await?;
+    let user = users::update_me(&state.services, &caller, update).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }

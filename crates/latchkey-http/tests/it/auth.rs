@@ -273,6 +273,18 @@ async fn a_concurrent_double_refresh_within_grace_revokes_nothing() {
         w.clock.advance(Duration::seconds(5));
         let access = winner.body["access_token"].as_str().unwrap();
         assert_eq!(call(&app, get("/api/v1/users/me", access)).await.status, StatusCode::OK);
+        // A replay inside the window is refused without revoking, and recorded for the user to see.
+        let replay = call(&app, post("/api/v1/auth/refresh", json!({"refresh_token": refresh.clone()}))).await;
+        assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&app, get("/api/v1/users/me", access)).await.status, StatusCode::OK);
+        let history = call(&app, get("/api/v1/sessions/me/history", access)).await;
+        let replays = history.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event_type"] == "refresh_token_reuse")
+            .count();
+        assert!(replays >= 1, "{}: {:?}", w.db.label, history.body);
         let res =
             call(&app, post("/api/v1/auth/refresh", json!({"refresh_token": winner.body["refresh_token"]}))).await;
         assert_eq!(res.status, StatusCode::OK);

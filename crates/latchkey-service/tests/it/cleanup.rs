@@ -100,7 +100,7 @@ fn cleanup_deletes_exactly_what_ended_before_retention() {
     for t in TestDb::all() {
         let seeded = seed(&mut t.db.conn().unwrap());
 
-        let dry = cleanup::run(&t.db, t0(), &policy(true)).unwrap();
+        let dry = cleanup::run(&t.db, t0(), &policy(true));
         assert!(dry.dry_run);
         assert_eq!((dry.deleted.user_sessions, dry.deleted.security_events), (2, 2), "{}", t.label);
         let mut conn = t.db.conn().unwrap();
@@ -108,8 +108,10 @@ fn cleanup_deletes_exactly_what_ended_before_retention() {
         assert_eq!(count_sessions(&mut conn), 5, "a dry run deletes nothing");
 
         // batch_size 1 forces several batches.
-        let report = cleanup::run(&t.db, t0(), &policy(false)).unwrap();
+        let report = cleanup::run(&t.db, t0(), &policy(false));
         assert_eq!((report.deleted.user_sessions, report.deleted.security_events), (2, 2), "{}", t.label);
+        assert!(report.ok, "{report:?}");
+        assert!(report.tables.values().all(|o| o == "ok"), "{report:?}");
         assert_eq!(report.session_cutoff, t0() - Duration::days(30));
 
         let mut left: Vec<Id> = user_sessions::table.select(user_sessions::id).load(&mut *conn).unwrap();
@@ -123,7 +125,42 @@ fn cleanup_deletes_exactly_what_ended_before_retention() {
         want.sort_by_key(|i| i.0);
         assert_eq!(left, want, "{}", t.label);
 
-        let again = cleanup::run(&t.db, t0(), &policy(false)).unwrap();
+        let again = cleanup::run(&t.db, t0(), &policy(false));
         assert_eq!((again.deleted.user_sessions, again.deleted.security_events), (0, 0), "idempotent");
+    }
+}
+
+#[test]
+fn cleanup_goes_on_past_a_failing_table_and_reports_each_outcome() {
+    use diesel::connection::SimpleConnection as _;
+
+    for t in TestDb::all() {
+        let seeded = seed(&mut t.db.conn().unwrap());
+        // An old throttle counter, and one whose window is still open.
+        latchkey_db::repo::throttle::reserve(
+            &mut t.db.conn().unwrap(),
+            "old-key",
+            Ts(t0() - Duration::hours(1)),
+            Ts(t0() - Duration::hours(2)),
+        )
+        .unwrap();
+        latchkey_db::repo::throttle::reserve(
+            &mut t.db.conn().unwrap(),
+            "new-key",
+            Ts(t0()),
+            Ts(t0() - Duration::minutes(15)),
+        )
+        .unwrap();
+        // Sessions can no longer be cleaned: the table is gone.
+        t.db.conn().unwrap().batch_execute("DROP TABLE user_sessions").unwrap();
+
+        let report = cleanup::run(&t.db, t0(), &policy(false));
+        assert!(!report.ok, "{}: {report:?}", t.label);
+        assert!(report.tables["user_sessions"].starts_with("failed: "), "{report:?}");
+        assert_eq!(report.tables["security_events"], "ok");
+        assert_eq!(report.tables["login_throttle"], "ok");
+        assert_eq!((report.deleted.security_events, report.deleted.login_throttle), (2, 1), "{}", t.label);
+        assert_eq!(report.failures().map(|(table, _)| table).collect::<Vec<_>>(), ["user_sessions"]);
+        let _ = seeded;
     }
 }

@@ -4,6 +4,7 @@
 mod cleanup;
 mod errors;
 mod organizations;
+mod races;
 
 use chrono::{DateTime, TimeZone, Utc};
 

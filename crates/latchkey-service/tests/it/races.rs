@@ -1,0 +1,177 @@
+//! The security rules that must hold under concurrency (issue 7, items 1–3 and 5): many threads, released
+//! together by a barrier, each with its own runtime, over a pool with enough real connections for all of
+//! them, on SQLite and PostgreSQL (READ COMMITTED).
+
+use std::future::Future;
+use std::sync::{Arc, Barrier};
+
+use latchkey_auth::password_fingerprint;
+use latchkey_db::repo::{sessions, users};
+use latchkey_db::testing::TestDb;
+use latchkey_db::{Db, PoolOptions, Ts};
+use latchkey_domain::{DeviceInfo, ManualClock};
+use latchkey_service::auth::{self, Registration};
+use latchkey_service::mail::{Email, EmailSender};
+use latchkey_service::{Config, ServiceError, Services, password_reset};
+
+use crate::t0;
+
+const PASSWORD: &str = "Correct-Horse-9!";
+
+#[derive(Debug)]
+struct NoMail;
+
+impl EmailSender for NoMail {
+    fn send(&self, _: &Email) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Services over the test database with a pool of 32 connections, so every thread gets its own, and a
+/// hashing queue that never sheds (these tests count verifications, not shed requests).
+fn services(t: &TestDb, tweak: impl FnOnce(&mut Config)) -> Arc<Services> {
+    let mut config = Config::for_tests(&t.url);
+    config.hash_queue_limit = 10_000;
+    config.hash_max_wait_ms = 60_000;
+    tweak(&mut config);
+    let db = Db::from_url(&t.url, PoolOptions { max_size: 32, ..PoolOptions::default() }).unwrap();
+    Arc::new(Services::with_mailer(&config, db, Arc::new(ManualClock::new(t0())), Arc::new(NoMail)).unwrap())
+}
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Runs `f` on `n` threads at once: each waits at a barrier until all are ready.
+fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (barrier, f) = (&barrier, &f);
+                s.spawn(move || {
+                    barrier.wait();
+                    f(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn device() -> DeviceInfo {
+    DeviceInfo { device_name: "Test device".into(), device_id: None, ip_address: None, user_agent: None }
+}
+
+fn register(svc: &Arc<Services>, email: &str) -> uuid::Uuid {
+    let r = Registration {
+        email: email.into(),
+        password: PASSWORD.into(),
+        first_name: "Ada".into(),
+        last_name: None,
+        phone_number: None,
+    };
+    block_on(auth::register(svc, r)).unwrap().id
+}
+
+fn login(svc: &Arc<Services>, email: &str, password: &str) -> Result<auth::IssuedTokens, ServiceError> {
+    block_on(auth::login(svc, email, password.to_owned(), device))
+}
+
+#[test]
+fn concurrent_wrong_logins_never_verify_more_than_the_limit_known_or_unknown_email() {
+    for t in TestDb::all() {
+        // 8 hashing threads: 16 logins reserve their attempt at the same moment.
+        let svc = services(&t, |c| {
+            c.login_max_failures = 20;
+            c.hash_workers = 8;
+        });
+        register(&svc, "victim@example.com");
+        let mut answers = Vec::new();
+        for email in ["victim@example.com", "nobody@example.com"] {
+            let results = together(60, |_| login(&svc, email, "Wrong-Password-1!"));
+            let verified = results.iter().filter(|r| matches!(r, Err(ServiceError::InvalidCredentials))).count();
+            let throttled = results.iter().filter(|r| matches!(r, Err(ServiceError::LoginThrottled { .. }))).count();
+            assert_eq!((verified, throttled), (20, 40), "{} {email}: {results:?}", t.label);
+            // The right password is refused as well while the account is throttled.
+            let next = login(&svc, email, PASSWORD);
+            let Err(ServiceError::LoginThrottled { retry_after_secs }) = next else {
+                panic!("{} {email}: {next:?}", t.label)
+            };
+            answers.push(retry_after_secs);
+        }
+        // A registered and an unknown email are throttled alike: same answer, same wait.
+        assert_eq!(answers[0], answers[1], "{}", t.label);
+    }
+}
+
+#[test]
+fn the_window_passes_and_a_success_resets_the_count() {
+    for t in TestDb::all() {
+        let clock = ManualClock::new(t0());
+        let mut config = Config::for_tests(&t.url);
+        config.login_max_failures = 2;
+        let svc =
+            Arc::new(Services::with_mailer(&config, t.db.clone(), Arc::new(clock.clone()), Arc::new(NoMail)).unwrap());
+        register(&svc, "ada@example.com");
+        for _ in 0..2 {
+            assert!(matches!(
+                login(&svc, "ada@example.com", "Wrong-Password-1!"),
+                Err(ServiceError::InvalidCredentials)
+            ));
+        }
+        let throttled = login(&svc, "ada@example.com", PASSWORD);
+        assert!(matches!(throttled, Err(ServiceError::LoginThrottled { retry_after_secs: 900 })), "{throttled:?}");
+        clock.advance(chrono::Duration::minutes(15));
+        login(&svc, "ada@example.com", PASSWORD).unwrap();
+        // The success cleared the counter: two more failures are allowed before the next 429.
+        for _ in 0..2 {
+            assert!(matches!(
+                login(&svc, "ada@example.com", "Wrong-Password-1!"),
+                Err(ServiceError::InvalidCredentials)
+            ));
+        }
+        assert!(matches!(login(&svc, "ada@example.com", PASSWORD), Err(ServiceError::LoginThrottled { .. })));
+    }
+}
+
+#[test]
+fn concurrent_logins_never_exceed_max_sessions_per_user() {
+    for t in TestDb::all() {
+        // Enough hashing threads that the logins reach their transactions together.
+        let svc = services(&t, |c| {
+            c.max_sessions_per_user = 3;
+            c.hash_workers = 8;
+        });
+        let user = register(&svc, "busy@example.com");
+        let results = together(20, |_| login(&svc, "busy@example.com", PASSWORD));
+        assert!(results.iter().all(Result::is_ok), "{}: {results:?}", t.label);
+        let live = sessions::count_active(&mut svc.db.conn().unwrap(), user, Ts(t0())).unwrap();
+        assert_eq!(live, 3, "{}", t.label);
+    }
+}
+
+#[test]
+fn a_reset_token_works_exactly_once_under_concurrent_confirms() {
+    for t in TestDb::all() {
+        let svc = services(&t, |c| c.hash_workers = 8);
+        let user = register(&svc, "reset@example.com");
+        let hash = users::find_by_id(&mut svc.db.conn().unwrap(), user).unwrap().unwrap().password_hash;
+        let token = svc.reset_tokens.issue(user, &password_fingerprint(hash.as_deref()), t0());
+        let results = together(10, |i| {
+            block_on(password_reset::confirm_reset(&svc, token.clone(), format!("New-Password-{i}!")))
+        });
+        let won: Vec<usize> = (0..10).filter(|i| results[*i].is_ok()).collect();
+        assert_eq!(won.len(), 1, "{}: {results:?}", t.label);
+        assert!(
+            results
+                .iter()
+                .filter(|r| r.is_err())
+                .all(|r| matches!(r, Err(ServiceError::BadRequest(password_reset::INVALID_TOKEN)))),
+            "{}: {results:?}",
+            t.label
+        );
+        // The winner's password is the one stored.
+        login(&svc, "reset@example.com", &format!("New-Password-{}!", won[0])).unwrap();
+    }
+}
