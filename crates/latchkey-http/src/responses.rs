@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use latchkey_domain::list::PageRequest;
 use latchkey_service::auth::IssuedTokens;
-use latchkey_service::views::{Event, Page, Session, User};
+use latchkey_service::views::{Event, Member, Organization, Page, Session, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -149,6 +149,70 @@ impl From<Event> for EventResponse {
             ip_address: e.ip_address,
             device_name: e.device_name,
             session_id: e.session_id,
+        }
+    }
+}
+
+/// `OrganizationResponse`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationResponse {
+    #[schema(example = "Acme Corp")]
+    pub name: String,
+    #[schema(example = "acme-corp")]
+    pub slug: String,
+    pub description: Option<String>,
+    pub is_active: bool,
+    #[schema(value_type = Option<Object>)]
+    pub settings: Option<serde_json::Value>,
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Active members (soft-deleted users not counted).
+    pub member_count: i64,
+}
+
+impl From<Organization> for OrganizationResponse {
+    fn from(o: Organization) -> Self {
+        OrganizationResponse {
+            name: o.name,
+            slug: o.slug,
+            description: o.description,
+            is_active: o.is_active,
+            settings: o.settings,
+            id: o.id,
+            created_at: o.created_at,
+            updated_at: Some(o.updated_at),
+            member_count: o.member_count,
+        }
+    }
+}
+
+/// `OrganizationMemberResponse`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationMemberResponse {
+    pub user_id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// `owner`, `admin`, `member` or `guest`.
+    #[schema(value_type = String, example = "member")]
+    pub role: &'static str,
+    /// Whether the membership is active (a removed member's is not).
+    pub is_active: bool,
+    /// When the membership began.
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<Member> for OrganizationMemberResponse {
+    fn from(m: Member) -> Self {
+        OrganizationMemberResponse {
+            user_id: m.user_id,
+            email: m.email,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            role: m.role.as_str(),
+            is_active: m.is_active,
+            joined_at: m.joined_at,
         }
     }
 }

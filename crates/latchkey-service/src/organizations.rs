@@ -8,23 +8,57 @@
 use std::collections::HashMap;
 
 use latchkey_db::models::{NewOrg, OrgChanges, OrgRow};
-use latchkey_db::repo::organizations::{self as orgs, AddOutcome, MemberRow, OrgFilter, RemoveOutcome};
-use latchkey_db::repo::{Page, Window, users};
+use latchkey_db::repo::organizations::{self as orgs, AddOutcome, MemberRow, OrgFilter, OrgSortColumn, RemoveOutcome};
+use latchkey_db::repo::users;
 use latchkey_db::{AnyConnection, DbError, Id, Json, Ts, write_transaction};
+use latchkey_domain::list::{PageRequest, Sort, SortOrder};
 use latchkey_domain::{DomainError, Role, SecurityEventKind, validate_org_name, validate_slug};
 use serde_json::Value;
 
 use crate::audit::Audit;
 use crate::auth::Authenticated;
-use crate::authz;
+use crate::authz::{ORG_MANAGERS, ORG_READERS, check_org_role};
 use crate::error::ServiceError;
 use crate::services::Services;
+use crate::views::{Member, Organization, Page};
 
-/// An organization with its number of active members.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrgWithCount {
-    pub org: OrgRow,
-    pub member_count: i64,
+/// The columns the admin organization list sorts by (`sort_by`).
+pub const SORT_COLUMNS: &[&str] = &["created_at", "updated_at", "name", "slug"];
+/// The admin organization list's order when the client names none: newest first, as the reference.
+pub const DEFAULT_SORT: Sort = Sort { column: "created_at", order: SortOrder::Desc };
+
+fn organization(org: OrgRow, member_count: i64) -> Organization {
+    Organization {
+        id: org.id.0,
+        name: org.name,
+        slug: org.slug,
+        description: org.description,
+        is_active: org.is_active,
+        settings: org.settings.map(|s| s.0),
+        created_at: org.created_at.0,
+        updated_at: org.updated_at.0,
+        member_count,
+    }
+}
+
+fn member(row: MemberRow) -> Result<Member, ServiceError> {
+    let role = row
+        .role
+        .parse::<Role>()
+        .map_err(|_| ServiceError::Internal(format!("membership with unknown role '{}'", row.role)))?;
+    Ok(Member {
+        user_id: row.user_id.0,
+        email: row.email,
+        first_name: row.first_name,
+        last_name: row.last_name,
+        role,
+        is_active: row.is_active,
+        joined_at: row.joined_at.0,
+    })
+}
+
+fn members_page(page: latchkey_db::repo::Page<MemberRow>) -> Result<Page<Member>, ServiceError> {
+    Ok(Page { items: page.items.into_iter().map(member).collect::<Result<_, _>>()?, total: page.total })
 }
 
 /// `OrganizationCreate`, as submitted.
@@ -57,11 +91,7 @@ fn user_not_found(id: uuid::Uuid) -> ServiceError {
 }
 
 fn slug_taken(slug: &str) -> ServiceError {
-    ServiceError::Conflict {
-        code: "SYS_005",
-        message: format!("Organization with slug '{slug}' already exists"),
-        field: None,
-    }
+    ServiceError::conflict(format!("Organization with slug '{slug}' already exists"))
 }
 
 /// Collects every broken rule of a name and a slug.
@@ -82,41 +112,33 @@ fn check_name_and_slug(
 }
 
 /// Adds member counts to a page of organizations with one grouped query.
-fn with_counts(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> Result<Vec<OrgWithCount>, ServiceError> {
+fn with_counts(conn: &mut AnyConnection, rows: Vec<OrgRow>) -> Result<Vec<Organization>, ServiceError> {
     let ids: Vec<uuid::Uuid> = rows.iter().map(|o| o.id.0).collect();
     let counts: HashMap<uuid::Uuid, i64> = orgs::member_counts(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(|org| {
             let member_count = counts.get(&org.id.0).copied().unwrap_or(0);
-            OrgWithCount { org, member_count }
+            organization(org, member_count)
         })
         .collect())
 }
 
-fn one_with_count(conn: &mut AnyConnection, org: OrgRow) -> Result<OrgWithCount, ServiceError> {
+fn one_with_count(conn: &mut AnyConnection, org: OrgRow) -> Result<Organization, ServiceError> {
     let member_count = orgs::member_counts(conn, &[org.id.0])?.get(&org.id.0).copied().unwrap_or(0);
-    Ok(OrgWithCount { org, member_count })
+    Ok(organization(org, member_count))
 }
 
-/// The roles that may read an organization and the roles that may manage it.
-const READERS: &[Role] = authz::ORG_READERS;
-const MANAGERS: &[Role] = authz::ORG_MANAGERS;
-
-/// The organization-role check (`authz::check_org_role`) with the caller's active membership looked up:
-/// a superuser passes without a lookup; otherwise 403 "Not a member of this organization" or "Requires
-/// role owner or admin in this organization".
-pub fn require_role(
+/// The caller's role check (`authz::check_org_role`), with their active membership looked up first: a
+/// superuser skips the lookup.
+fn require_role(
     conn: &mut AnyConnection,
     caller: &Authenticated,
     org_id: uuid::Uuid,
     allowed: &[Role],
 ) -> Result<(), ServiceError> {
-    if caller.user.is_superuser {
-        return Ok(());
-    }
-    let membership = orgs::active_role(conn, org_id, caller.user_id())?;
-    authz::check_org_role(caller, membership, allowed)
+    let role = if caller.user.is_superuser { None } else { orgs::active_role(conn, org_id, caller.user_id())? };
+    check_org_role(caller, role, allowed)
 }
 
 // --- /organizations ---------------------------------------------------------------------------------
@@ -127,16 +149,16 @@ pub fn list_mine(
     svc: &Services,
     caller: &Authenticated,
     membership_active: bool,
-) -> Result<Vec<OrgWithCount>, ServiceError> {
+) -> Result<Vec<Organization>, ServiceError> {
     let mut conn = svc.db.conn()?;
     let rows = orgs::list_for_member(&mut conn, caller.user_id(), membership_active)?;
     with_counts(&mut conn, rows)
 }
 
 /// `GET /organizations/{id}`: any active member, or a superuser.
-pub fn get(svc: &Services, caller: &Authenticated, org_id: uuid::Uuid) -> Result<OrgWithCount, ServiceError> {
+pub fn get(svc: &Services, caller: &Authenticated, org_id: uuid::Uuid) -> Result<Organization, ServiceError> {
     let mut conn = svc.db.conn()?;
-    require_role(&mut conn, caller, org_id, READERS)?;
+    require_role(&mut conn, caller, org_id, ORG_READERS)?;
     let org = orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
     one_with_count(&mut conn, org)
 }
@@ -148,11 +170,11 @@ pub fn members(
     caller: &Authenticated,
     org_id: uuid::Uuid,
     membership_active: bool,
-    window: Window,
-) -> Result<Page<MemberRow>, ServiceError> {
+    page: PageRequest,
+) -> Result<Page<Member>, ServiceError> {
     let mut conn = svc.db.conn()?;
-    require_role(&mut conn, caller, org_id, READERS)?;
-    Ok(orgs::list_members(&mut conn, org_id, Some(membership_active), window)?)
+    require_role(&mut conn, caller, org_id, ORG_READERS)?;
+    members_page(orgs::list_members(&mut conn, org_id, Some(membership_active), page.into())?)
 }
 
 /// `PUT /organizations/{id}`: owners and admins, or a superuser.
@@ -161,10 +183,10 @@ pub fn update(
     caller: &Authenticated,
     org_id: uuid::Uuid,
     update: OrganizationUpdate,
-) -> Result<OrgWithCount, ServiceError> {
+) -> Result<Organization, ServiceError> {
     let changes = changes_for(&update, svc.now())?;
     let mut conn = svc.db.conn()?;
-    require_role(&mut conn, caller, org_id, MANAGERS)?;
+    require_role(&mut conn, caller, org_id, ORG_MANAGERS)?;
     let org = apply_update(&mut conn, org_id, &changes, |_, _| Ok(()))?;
     one_with_count(&mut conn, org)
 }
@@ -201,22 +223,40 @@ fn apply_update(
 
 // --- /admin/organizations ---------------------------------------------------------------------------
 
-/// Sort and filters of the admin organization list.
-pub type AdminListFilter<'a> = OrgFilter<'a>;
+/// What the admin organization list shows: `is_active` filters on the organization, `search` matches
+/// name, slug or description in any case, `sort` is one of [`SORT_COLUMNS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminListFilter {
+    pub is_active: Option<bool>,
+    pub search: Option<String>,
+    pub sort: Sort,
+}
 
-/// `GET /admin/organizations`.
+/// `GET /admin/organizations`: one page, with member counts from one grouped query.
 pub fn admin_list(
     svc: &Services,
-    filter: &AdminListFilter<'_>,
-    window: Window,
-) -> Result<Page<OrgWithCount>, ServiceError> {
+    filter: &AdminListFilter,
+    page: PageRequest,
+) -> Result<Page<Organization>, ServiceError> {
+    let column = match filter.sort.column {
+        "updated_at" => OrgSortColumn::UpdatedAt,
+        "name" => OrgSortColumn::Name,
+        "slug" => OrgSortColumn::Slug,
+        _ => OrgSortColumn::CreatedAt,
+    };
+    let db_filter = OrgFilter {
+        is_active: filter.is_active,
+        search: filter.search.as_deref(),
+        sort: column,
+        descending: filter.sort.order.is_desc(),
+    };
     let mut conn = svc.db.conn()?;
-    let page = orgs::list(&mut conn, filter, window)?;
-    Ok(Page { items: with_counts(&mut conn, page.items)?, total: page.total })
+    let rows = orgs::list(&mut conn, &db_filter, page.into())?;
+    Ok(Page { items: with_counts(&mut conn, rows.items)?, total: rows.total })
 }
 
 /// `POST /admin/organizations`.
-pub fn admin_create(svc: &Services, admin: &Authenticated, new: NewOrganization) -> Result<OrgWithCount, ServiceError> {
+pub fn admin_create(svc: &Services, admin: &Authenticated, new: NewOrganization) -> Result<Organization, ServiceError> {
     let (name, slug) = check_name_and_slug(Some(&new.name), Some(&new.slug))?;
     let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
     let now = Ts(svc.now());
@@ -245,11 +285,11 @@ pub fn admin_create(svc: &Services, admin: &Authenticated, new: NewOrganization)
         )?;
         Ok(org)
     })?;
-    Ok(OrgWithCount { org, member_count: 0 })
+    Ok(organization(org, 0))
 }
 
 /// `GET /admin/organizations/{id}`.
-pub fn admin_get(svc: &Services, org_id: uuid::Uuid) -> Result<OrgWithCount, ServiceError> {
+pub fn admin_get(svc: &Services, org_id: uuid::Uuid) -> Result<Organization, ServiceError> {
     let mut conn = svc.db.conn()?;
     let org = orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
     one_with_count(&mut conn, org)
@@ -261,7 +301,7 @@ pub fn admin_update(
     admin: &Authenticated,
     org_id: uuid::Uuid,
     update: OrganizationUpdate,
-) -> Result<OrgWithCount, ServiceError> {
+) -> Result<Organization, ServiceError> {
     let changes = changes_for(&update, svc.now())?;
     let fields: Vec<&str> = [
         ("name", update.name.is_some()),
@@ -306,11 +346,11 @@ pub fn admin_members(
     svc: &Services,
     org_id: uuid::Uuid,
     membership_active: bool,
-    window: Window,
-) -> Result<Page<MemberRow>, ServiceError> {
+    page: PageRequest,
+) -> Result<Page<Member>, ServiceError> {
     let mut conn = svc.db.conn()?;
     orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
-    Ok(orgs::list_members(&mut conn, org_id, Some(membership_active), window)?)
+    members_page(orgs::list_members(&mut conn, org_id, Some(membership_active), page.into())?)
 }
 
 /// Who was added to or removed from which organization, for the response message.

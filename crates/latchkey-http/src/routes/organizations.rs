@@ -1,9 +1,210 @@
 //! `/api/v1/organizations`: the caller's organizations, one organization, its members, and its update.
 //! Any active member reads, owners and admins manage, a superuser may do anything
-//! (`latchkey_service::authz::check_org_role`).
+//! (`latchkey_service::authz::check_org_role`). The role check runs before the organization is looked up,
+//! so a non-member cannot tell a missing organization from one they may not see.
 
-use crate::routes::Endpoints;
+// utoipa expands a `params(...)` list that mixes inline parameters and `IntoParams` types into
+// qualified paths that rustc then calls unnecessary.
+#![expect(unused_qualifications, reason = "utoipa's expansion of mixed params(...) lists")]
 
-/// The organizations router's operations: `r.add(__path_<handler>, <handler>)` for each (see
-/// `routes::Endpoints`).
-pub fn routes(_r: &mut Endpoints) {}
+use actix_web::{HttpRequest, HttpResponse, web};
+use latchkey_domain::list;
+use latchkey_service::organizations::{self as orgs, OrganizationUpdate};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, Envelope, ErrorItem};
+use crate::extract::AuthUser;
+use crate::responses::{OrganizationMemberResponse, OrganizationResponse, Paginated};
+use crate::routes::{Endpoints, run};
+use crate::state::AppState;
+use crate::validation::{Body, Json, List, ListSpec, PageParams, domain_item, parse_uuid};
+
+/// The organizations router's operations (none is rate limited, as in the reference).
+pub fn routes(r: &mut Endpoints) {
+    r.add(__path_list_mine, list_mine);
+    r.add(__path_get_one, get_one);
+    r.add(__path_members, members);
+    r.add(__path_update, update);
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `OrganizationUpdate`: only the fields present change; `description` and `settings` may be set to
+/// null, the other fields may not.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = OrganizationUpdate)]
+pub struct OrganizationUpdateBody {
+    /// 1..255 characters, trimmed, not blank.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+    /// 1..255 of `a-z`, `0-9` and `-`; no hyphen at either end, no `--`.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "acme-corp")]
+    slug: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<bool>)]
+    is_active: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
+    settings: Option<Option<Map<String, Value>>>,
+}
+
+impl Body for OrganizationUpdateBody {
+    const REQUIRED: &'static [&'static str] = &[];
+}
+
+impl OrganizationUpdateBody {
+    /// Refuses explicit nulls for the columns that cannot be null (the reference answers them with a 500).
+    pub(crate) fn into_update(self) -> Result<OrganizationUpdate, ApiError> {
+        let mut errors = Vec::new();
+        for (field, is_null, message) in [
+            ("name", matches!(self.name, Some(None)), "Input should be a valid string"),
+            ("slug", matches!(self.slug, Some(None)), "Input should be a valid string"),
+            ("is_active", matches!(self.is_active, Some(None)), "Input should be a valid boolean"),
+        ] {
+            if is_null {
+                errors.push(ErrorItem::validation(Some(field.to_owned()), message));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        Ok(OrganizationUpdate {
+            name: self.name.flatten(),
+            slug: self.slug.flatten(),
+            description: self.description,
+            is_active: self.is_active.flatten(),
+            settings: self.settings.map(|s| s.map(Value::Object)),
+        })
+    }
+}
+
+/// `is_active` of `GET /organizations/me`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "a documentation type: the handler reads the value")]
+pub struct MembershipFilter {
+    /// Filters on the membership: active (the default) or removed.
+    #[param(default = true)]
+    is_active: Option<bool>,
+}
+
+/// Reads a boolean query parameter the way pydantic does, with `default` when absent.
+fn bool_param(req: &HttpRequest, name: &'static str, default: bool) -> Result<bool, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    match pairs.iter().rev().find(|(k, _)| k == name) {
+        None => Ok(default),
+        Some((_, raw)) => list::parse_bool(name, raw).map_err(|e| ApiError::validation(vec![domain_item(&e)])),
+    }
+}
+
+/// A member list's query: a page, and `is_active` (on the membership; default true).
+#[derive(Debug, Clone, Copy)]
+pub struct MemberList;
+
+impl ListSpec for MemberList {
+    const FILTERS: &'static [&'static str] = &["is_active"];
+}
+
+/// The organizations the caller belongs to (a plain array, not a page), inactive organizations included.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/me",
+    tag = "organizations",
+    params(MembershipFilter),
+    security(("OAuth2PasswordBearer" = [])),
+    responses((status = 200, description = "The caller's organizations", body = Vec<OrganizationResponse>)),
+)]
+pub async fn list_mine(
+    caller: AuthUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let active = bool_param(&req, "is_active", true)?;
+    let list = run(&state, move |svc| orgs::list_mine(svc, &caller, active)).await?;
+    Ok(HttpResponse::Ok().json(list.into_iter().map(OrganizationResponse::from).collect::<Vec<_>>()))
+}
+
+/// One organization: any active member, or a superuser.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{organization_id}",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path, description = "The organization")),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "The organization", body = OrganizationResponse),
+        (status = 403, description = "Not a member of this organization (`AUTH_004`)", body = Envelope),
+        (status = 404, description = "No such organization (superusers only; `SYS_002`)", body = Envelope),
+    ),
+)]
+pub async fn get_one(
+    caller: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_uuid("organization_id", &path)?;
+    let org = run(&state, move |svc| orgs::get(svc, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(OrganizationResponse::from(org)))
+}
+
+/// The organization's members, newest membership first: any active member, or a superuser.
+#[utoipa::path(
+    get,
+    path = "/api/v1/organizations/{organization_id}/members",
+    tag = "organizations",
+    params(("organization_id" = Uuid, Path, description = "The organization"), PageParams, MembershipFilter),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "One page of members", body = Paginated<OrganizationMemberResponse>),
+        (status = 403, description = "Not a member of this organization (`AUTH_004`)", body = Envelope),
+    ),
+)]
+pub async fn members(
+    caller: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    list: List<MemberList>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_uuid("organization_id", &path)?;
+    let page = list.page;
+    let active = list.filter("is_active").unwrap_or(true);
+    let members = run(&state, move |svc| orgs::members(svc, &caller, id, active, page)).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(members, page, OrganizationMemberResponse::from)))
+}
+
+/// Updates the organization (only the fields present): owners and admins, or a superuser.
+#[utoipa::path(
+    put,
+    path = "/api/v1/organizations/{organization_id}",
+    tag = "organizations",
+    request_body = OrganizationUpdateBody,
+    params(("organization_id" = Uuid, Path, description = "The organization")),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "The updated organization", body = OrganizationResponse),
+        (status = 403, description = "Not a member, or not an owner or admin (`AUTH_004`)", body = Envelope),
+        (status = 404, description = "No such organization (superusers only; `SYS_002`)", body = Envelope),
+        (status = 409, description = "The slug is taken (`SYS_005`)", body = Envelope),
+    ),
+)]
+pub async fn update(
+    caller: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    Json(body): Json<OrganizationUpdateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_uuid("organization_id", &path)?;
+    let update = body.into_update()?;
+    let org = run(&state, move |svc| orgs::update(svc, &caller, id, update)).await?;
+    Ok(HttpResponse::Ok().json(OrganizationResponse::from(org)))
+}

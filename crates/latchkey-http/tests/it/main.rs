@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod docs;
 mod hardening;
+mod organizations;
 mod sessions;
 mod shell;
 mod system;

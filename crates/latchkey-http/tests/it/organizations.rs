@@ -98,7 +98,14 @@ async fn admin_creates_reads_updates_and_deletes_organizations() {
             ["name", "slug", "description", "is_active", "settings", "id", "created_at", "updated_at", "member_count"]
         );
         assert_eq!(
-            (&org["name"], &org["slug"], &org["description"], &org["is_active"], &org["settings"], &org["member_count"]),
+            (
+                &org["name"],
+                &org["slug"],
+                &org["description"],
+                &org["is_active"],
+                &org["settings"],
+                &org["member_count"]
+            ),
             (&json!("Acme Corp"), &json!("acme"), &json!("Rockets"), &json!(true), &json!({"plan": "pro"}), &json!(0))
         );
         let id = org["id"].as_str().unwrap().to_owned();
@@ -109,14 +116,23 @@ async fn admin_creates_reads_updates_and_deletes_organizations() {
         let res = call(&app, post_as(ADMIN_ORGS, &root, json!({"name": "Other", "slug": "acme"}))).await;
         assert_eq!(
             err(&res),
-            (StatusCode::CONFLICT, "SYS_005".into(), "Organization with slug 'acme' already exists".into(), Value::Null)
+            (
+                StatusCode::CONFLICT,
+                "SYS_005".into(),
+                "Organization with slug 'acme' already exists".into(),
+                Value::Null
+            )
         );
 
         // Validation: every rule with pydantic's wording.
         for (body, field, message) in [
             (json!({"name": "X"}), "slug", "Field required"),
             (json!({"slug": "x"}), "name", "Field required"),
-            (json!({"name": "X", "slug": "Acme"}), "slug", "Value error, Slug must contain only lowercase letters, numbers, and hyphens"),
+            (
+                json!({"name": "X", "slug": "Acme"}),
+                "slug",
+                "Value error, Slug must contain only lowercase letters, numbers, and hyphens",
+            ),
             (json!({"name": "X", "slug": "-acme"}), "slug", "Value error, Slug cannot start or end with a hyphen"),
             (json!({"name": "X", "slug": "a--b"}), "slug", "Value error, Slug cannot contain consecutive hyphens"),
             (json!({"name": "X", "slug": ""}), "slug", "String should have at least 1 character"),
@@ -145,10 +161,14 @@ async fn admin_creates_reads_updates_and_deletes_organizations() {
 
         // Update is partial; null clears a nullable field and is refused for a required one.
         w.clock.advance(chrono::Duration::seconds(5));
-        let res = call(&app, put(&format!("{ADMIN_ORGS}/{id}"), &root, json!({"description": null, "is_active": false})))
-            .await;
+        let res =
+            call(&app, put(&format!("{ADMIN_ORGS}/{id}"), &root, json!({"description": null, "is_active": false})))
+                .await;
         assert_eq!(res.status, StatusCode::OK, "{label}: {:?}", res.body);
-        assert_eq!((&res.body["name"], &res.body["description"], &res.body["is_active"]), (&json!("Acme Corp"), &Value::Null, &json!(false)));
+        assert_eq!(
+            (&res.body["name"], &res.body["description"], &res.body["is_active"]),
+            (&json!("Acme Corp"), &Value::Null, &json!(false))
+        );
         assert_ne!(res.body["updated_at"], org["updated_at"]);
         assert_eq!(res.body["created_at"], org["created_at"]);
         let res = call(&app, put(&format!("{ADMIN_ORGS}/{id}"), &root, json!({"name": null}))).await;
@@ -196,7 +216,15 @@ async fn admin_lists_page_filter_and_search() {
             w.clock.advance(chrono::Duration::seconds(1));
             ids.push(create_org(&app, &root, name, &format!("org-{i}")).await["id"].as_str().unwrap().to_owned());
         }
-        let res = call(&app, put(&format!("{ADMIN_ORGS}/{}", ids[2]), &root, json!({"is_active": false, "description": "the BETA twin"}))).await;
+        let res = call(
+            &app,
+            put(
+                &format!("{ADMIN_ORGS}/{}", ids[2]),
+                &root,
+                json!({"is_active": false, "description": "the BETA twin"}),
+            ),
+        )
+        .await;
         assert_eq!(res.status, StatusCode::OK);
         let (a, _) = user(&app, "a@example.com").await;
         let (b, _) = user(&app, "b@example.com").await;
@@ -212,7 +240,10 @@ async fn admin_lists_page_filter_and_search() {
         // Newest first; member counts per row.
         let res = call(&app, list("page=1&limit=2")).await;
         assert_eq!(names_of(&res), ["Epsilon", "Delta 100%"], "{label}");
-        assert_eq!((&res.body["data"][0]["member_count"], &res.body["data"][1]["member_count"]), (&json!(2), &json!(1)));
+        assert_eq!(
+            (&res.body["data"][0]["member_count"], &res.body["data"][1]["member_count"]),
+            (&json!(2), &json!(1))
+        );
         assert_eq!(
             res.body["pagination"],
             json!({"total": 5, "page": 1, "page_size": 2, "total_pages": 3, "has_next": true, "has_prev": false})
@@ -225,7 +256,11 @@ async fn admin_lists_page_filter_and_search() {
         );
         let res = call(&app, list("page=4&limit=2")).await;
         assert_eq!(
-            (res.body["data"].clone(), res.body["pagination"]["has_prev"].clone(), res.body["pagination"]["total"].clone()),
+            (
+                res.body["data"].clone(),
+                res.body["pagination"]["has_prev"].clone(),
+                res.body["pagination"]["total"].clone()
+            ),
             (json!([]), json!(true), json!(5))
         );
         assert_eq!(call(&app, list("limit=100")).await.body["pagination"]["page_size"], 5);
@@ -255,7 +290,10 @@ async fn admin_lists_page_filter_and_search() {
             ["Beta Labs", "Delta 100%", "Epsilon", "Gamma", "Ärzte Ohne Grenzen"],
             "{label}"
         );
-        assert_eq!(names_of(&call(&app, list("sort_by=created_at&sort_order=asc&limit=1")).await), ["Ärzte Ohne Grenzen"]);
+        assert_eq!(
+            names_of(&call(&app, list("sort_by=created_at&sort_order=asc&limit=1")).await),
+            ["Ärzte Ohne Grenzen"]
+        );
         let res = call(&app, list("sort_by=password")).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{label}: {:?}", res.body);
         assert_eq!(res.body["errors"][0]["field"], "sort_by");
@@ -283,7 +321,11 @@ async fn admin_manages_members() {
         let members = format!("{ADMIN_ORGS}/{org}/members");
 
         let res = add_member(&app, &root, &org, &ada, "owner").await;
-        assert_eq!(res.body, json!({"success": true, "message": "User ada@example.com added to organization Acme"}), "{label}");
+        assert_eq!(
+            res.body,
+            json!({"success": true, "message": "User ada@example.com added to organization Acme"}),
+            "{label}"
+        );
         w.clock.advance(chrono::Duration::seconds(1));
         let res = call(&app, post_as(&members, &root, json!({"user_id": bob}))).await;
         assert_eq!(res.status, StatusCode::OK, "role defaults to member: {:?}", res.body);
@@ -291,7 +333,12 @@ async fn admin_manages_members() {
         let res = add_member(&app, &root, &org, &ada, "admin").await;
         assert_eq!(
             err(&res),
-            (StatusCode::CONFLICT, "USER_002".into(), "User is already a member of this organization".into(), json!("user_id")),
+            (
+                StatusCode::CONFLICT,
+                "USER_002".into(),
+                "User is already a member of this organization".into(),
+                json!("user_id")
+            ),
             "{label}"
         );
         let res = add_member(&app, &root, &org, &ada, "boss").await;
@@ -305,41 +352,69 @@ async fn admin_manages_members() {
             )
         );
         let res = call(&app, post_as(&members, &root, json!({"user_id": "nope"}))).await;
-        assert_eq!((res.status, &res.body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("user_id")));
+        assert_eq!(
+            (res.status, &res.body["errors"][0]["field"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!("user_id"))
+        );
         let res = call(&app, post_as(&members, &root, json!({"role": "admin"}))).await;
-        assert_eq!(err(&res), (StatusCode::UNPROCESSABLE_ENTITY, "VAL_001".into(), "Field required".into(), json!("user_id")));
+        assert_eq!(
+            err(&res),
+            (StatusCode::UNPROCESSABLE_ENTITY, "VAL_001".into(), "Field required".into(), json!("user_id"))
+        );
         let nobody = uuid::Uuid::new_v4();
         let res = add_member(&app, &root, &org, &nobody.to_string(), "member").await;
-        assert_eq!(err(&res), (StatusCode::NOT_FOUND, "SYS_002".into(), format!("User {nobody} not found"), Value::Null));
+        assert_eq!(
+            err(&res),
+            (StatusCode::NOT_FOUND, "SYS_002".into(), format!("User {nobody} not found"), Value::Null)
+        );
         let res = add_member(&app, &root, &nobody.to_string(), &ada, "member").await;
-        assert_eq!(err(&res), (StatusCode::NOT_FOUND, "SYS_002".into(), format!("Organization {nobody} not found"), Value::Null));
+        assert_eq!(
+            err(&res),
+            (StatusCode::NOT_FOUND, "SYS_002".into(), format!("Organization {nobody} not found"), Value::Null)
+        );
 
         // The list: newest membership first, the reference's fields in its order.
         let res = call(&app, get(&members, &root)).await;
         assert_eq!(res.body["pagination"]["total"], 2, "{label}");
         let first = &res.body["data"][0];
         assert_eq!(keys(first), ["user_id", "email", "first_name", "last_name", "role", "is_active", "joined_at"]);
-        assert_eq!((&first["email"], &first["role"], &first["is_active"]), (&json!("bob@example.com"), &json!("member"), &json!(true)));
+        assert_eq!(
+            (&first["email"], &first["role"], &first["is_active"]),
+            (&json!("bob@example.com"), &json!("member"), &json!(true))
+        );
         assert_eq!(res.body["data"][1]["role"], "owner");
         let org_view = call(&app, get(&format!("{ADMIN_ORGS}/{org}"), &root)).await;
         assert_eq!(org_view.body["member_count"], 2);
 
         // Soft removal; removing again is fine; never a member is 404.
         let res = call(&app, delete(&format!("{members}/{bob}"), &root)).await;
-        assert_eq!(res.body, json!({"success": true, "message": "User bob@example.com removed from organization Acme"}), "{label}");
+        assert_eq!(
+            res.body,
+            json!({"success": true, "message": "User bob@example.com removed from organization Acme"}),
+            "{label}"
+        );
         assert_eq!(call(&app, delete(&format!("{members}/{bob}"), &root)).await.status, StatusCode::OK);
         let (carl, _) = user(&app, "carl@example.com").await;
         let res = call(&app, delete(&format!("{members}/{carl}"), &root)).await;
-        assert_eq!(err(&res), (StatusCode::NOT_FOUND, "SYS_002".into(), "User is not a member of this organization".into(), Value::Null));
+        assert_eq!(
+            err(&res),
+            (StatusCode::NOT_FOUND, "SYS_002".into(), "User is not a member of this organization".into(), Value::Null)
+        );
         let res = call(&app, delete(&format!("{members}/{nobody}"), &root)).await;
-        assert_eq!(err(&res), (StatusCode::NOT_FOUND, "SYS_002".into(), format!("User {nobody} not found"), Value::Null));
+        assert_eq!(
+            err(&res),
+            (StatusCode::NOT_FOUND, "SYS_002".into(), format!("User {nobody} not found"), Value::Null)
+        );
         let res = call(&app, delete(&format!("{ADMIN_ORGS}/{nobody}/members/{bob}"), &root)).await;
         assert_eq!(err(&res).2, format!("Organization {nobody} not found"));
 
         let active = call(&app, get(&members, &root)).await;
         assert_eq!(active.body["data"].as_array().unwrap().len(), 1);
         let removed = call(&app, get(&format!("{members}?is_active=false"), &root)).await;
-        assert_eq!((&removed.body["data"][0]["email"], &removed.body["data"][0]["is_active"]), (&json!("bob@example.com"), &json!(false)));
+        assert_eq!(
+            (&removed.body["data"][0]["email"], &removed.body["data"][0]["is_active"]),
+            (&json!("bob@example.com"), &json!(false))
+        );
         assert_eq!(call(&app, get(&format!("{ADMIN_ORGS}/{org}"), &root)).await.body["member_count"], 1);
 
         // Re-adding a removed member brings the membership back with the new role.
@@ -439,15 +514,27 @@ async fn organization_role_matrix() {
             }
             let res = call(&app, get(&format!("{path}/members"), token)).await;
             if reads {
-                assert_eq!((res.status, &res.body["pagination"]["total"]), (StatusCode::OK, &json!(4)), "{label}: {role}");
+                assert_eq!(
+                    (res.status, &res.body["pagination"]["total"]),
+                    (StatusCode::OK, &json!(4)),
+                    "{label}: {role}"
+                );
             } else {
                 assert_eq!(res.status, StatusCode::FORBIDDEN, "{label}: {role} lists members");
             }
             let res = call(&app, put(&path, token, json!({"description": format!("set by {role}")}))).await;
             if manages {
-                assert_eq!((res.status, &res.body["description"]), (StatusCode::OK, &json!(format!("set by {role}"))), "{label}: {role}");
+                assert_eq!(
+                    (res.status, &res.body["description"]),
+                    (StatusCode::OK, &json!(format!("set by {role}"))),
+                    "{label}: {role}"
+                );
             } else {
-                let message = if reads { "Requires role owner or admin in this organization" } else { "Not a member of this organization" };
+                let message = if reads {
+                    "Requires role owner or admin in this organization"
+                } else {
+                    "Not a member of this organization"
+                };
                 assert_eq!(
                     (res.status, res.error()),
                     (StatusCode::FORBIDDEN, ("AUTH_004".into(), message.into())),
@@ -470,11 +557,17 @@ async fn organization_role_matrix() {
         let res = call(&app, get(&format!("/api/v1/organizations/{unknown}"), owner)).await;
         assert_eq!(res.error().1, "Not a member of this organization");
         let res = call(&app, get(&format!("/api/v1/organizations/{unknown}"), &root)).await;
-        assert_eq!(err(&res), (StatusCode::NOT_FOUND, "SYS_002".into(), format!("Organization {unknown} not found"), Value::Null));
+        assert_eq!(
+            err(&res),
+            (StatusCode::NOT_FOUND, "SYS_002".into(), format!("Organization {unknown} not found"), Value::Null)
+        );
         let res = call(&app, put(&format!("/api/v1/organizations/{unknown}"), &root, json!({"name": "X"}))).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
         let res = call(&app, get("/api/v1/organizations/not-a-uuid", owner)).await;
-        assert_eq!((res.status, &res.body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("organization_id")));
+        assert_eq!(
+            (res.status, &res.body["errors"][0]["field"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!("organization_id"))
+        );
         let res = call(&app, TestRequest::get().uri(&path)).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }

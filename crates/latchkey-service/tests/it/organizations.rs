@@ -1,11 +1,8 @@
 use std::sync::{Arc, Barrier};
 
-use chrono::Duration;
-use latchkey_db::models::{NewSession, NewUser};
-use latchkey_db::repo::{sessions, users};
 use latchkey_db::testing::TestDb;
-use latchkey_db::{Id, Ts};
-use latchkey_domain::ManualClock;
+use latchkey_domain::{DeviceInfo, ManualClock};
+use latchkey_service::auth;
 use latchkey_service::organizations::{self as orgs, NewOrganization, OrganizationUpdate};
 use latchkey_service::{Authenticated, Config, ServiceError, Services};
 
@@ -16,48 +13,13 @@ fn services(t: &TestDb) -> Arc<Services> {
     Arc::new(Services::new(&config, t.db.clone(), Arc::new(ManualClock::new(t0()))).unwrap())
 }
 
-/// A superuser with a live session, as the authentication check would hand it over.
-fn admin(t: &TestDb) -> Authenticated {
-    let mut conn = t.db.conn().unwrap();
-    let now = Ts(t0());
-    let user = users::create(
-        &mut conn,
-        &NewUser {
-            id: Id(uuid::Uuid::new_v4()),
-            email: "root@example.com".into(),
-            password_hash: None,
-            first_name: "Root".into(),
-            last_name: None,
-            phone_number: None,
-            is_active: true,
-            is_superuser: true,
-            preferences: None,
-            locale: None,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .unwrap();
-    let session = sessions::create(
-        &mut conn,
-        &NewSession {
-            id: Id(uuid::Uuid::new_v4()),
-            user_id: user.id,
-            refresh_token_jti: uuid::Uuid::new_v4().to_string(),
-            device_name: None,
-            device_id: None,
-            ip_address: None,
-            user_agent: None,
-            last_used_at: now,
-            expires_at: Ts(t0() + Duration::days(7)),
-            absolute_expires_at: Ts(t0() + Duration::days(30)),
-            is_active: true,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .unwrap();
-    Authenticated::from_rows(user, session)
+/// A logged-in superuser, as the authentication check hands it over.
+fn admin(svc: &Services) -> Authenticated {
+    let password = "Correct-Horse-9!";
+    auth::create_superuser(svc, "root@example.com", password).unwrap();
+    let device = DeviceInfo { device_name: "Test".into(), device_id: None, ip_address: None, user_agent: None };
+    let tokens = auth::login(svc, "root@example.com", password, &device).unwrap();
+    auth::authenticate(svc, &tokens.access_token).unwrap()
 }
 
 fn org(name: &str, slug: &str) -> NewOrganization {
@@ -70,9 +32,9 @@ fn org(name: &str, slug: &str) -> NewOrganization {
 fn a_slug_race_has_one_winner_and_clean_conflicts() {
     for t in TestDb::all() {
         let svc = services(&t);
-        let admin = Arc::new(admin(&t));
+        let admin = Arc::new(admin(&svc));
         let ids: Vec<uuid::Uuid> = (0..3)
-            .map(|i| orgs::admin_create(&svc, &admin, org(&format!("Org {i}"), &format!("org-{i}"))).unwrap().org.id.0)
+            .map(|i| orgs::admin_create(&svc, &admin, org(&format!("Org {i}"), &format!("org-{i}"))).unwrap().id)
             .collect();
         let barrier = Arc::new(Barrier::new(6));
         let handles: Vec<_> = (0..6)
