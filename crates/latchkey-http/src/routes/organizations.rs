@@ -173,8 +173,10 @@ pub async fn members(
     caller: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    list: List<MemberList>,
+    list: Result<List<MemberList>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // Checked only once the caller is authorised (401/403 before 422).
+    let list = list?;
     let id = parse_uuid("organization_id", &path)?;
     let page = list.page;
     let active = list.filter("is_active").unwrap_or(true);
@@ -201,8 +203,10 @@ pub async fn update(
     caller: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    Json(body): Json<OrganizationUpdateBody>,
+    body: Result<Json<OrganizationUpdateBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
+    let Json(body) = body?;
     let id = parse_uuid("organization_id", &path)?;
     let update = body.into_update()?;
     let org = run(&state, move |svc| orgs::update(svc, &caller, id, update)).await?;

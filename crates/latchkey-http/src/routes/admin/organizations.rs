@@ -71,8 +71,10 @@ pub struct AdminOrgListParams {
 pub async fn list(
     _admin: AdminUser,
     state: web::Data<AppState>,
-    query: List<AdminOrgList>,
+    query: Result<List<AdminOrgList>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // Checked only once the caller is authorised (401/403 before 422).
+    let query = query?;
     let page = query.page;
     let filter = AdminListFilter {
         is_active: query.filter("is_active"),
@@ -125,8 +127,10 @@ impl Body for OrganizationCreateBody {
 pub async fn create(
     admin: AdminUser,
     state: web::Data<AppState>,
-    Json(body): Json<OrganizationCreateBody>,
+    body: Result<Json<OrganizationCreateBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
+    let Json(body) = body?;
     let is_active = match body.is_active {
         Some(None) => {
             return Err(ApiError::validation(vec![ErrorItem::validation(
@@ -193,8 +197,10 @@ pub async fn update(
     admin: AdminUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    Json(body): Json<OrganizationUpdateBody>,
+    body: Result<Json<OrganizationUpdateBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
+    let Json(body) = body?;
     let id = parse_uuid("org_id", &path)?;
     let update = body.into_update()?;
     let org = run(&state, move |svc| orgs::admin_update(svc, &admin, id, update)).await?;
@@ -242,8 +248,10 @@ pub async fn members(
     _admin: AdminUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    list: List<MemberList>,
+    list: Result<List<MemberList>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // Checked only once the caller is authorised (401/403 before 422).
+    let list = list?;
     let id = parse_uuid("org_id", &path)?;
     let page = list.page;
     let active = list.filter("is_active").unwrap_or(true);
@@ -286,8 +294,10 @@ pub async fn add_member(
     admin: AdminUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    Json(body): Json<AddMemberBody>,
+    body: Result<Json<AddMemberBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
+    let Json(body) = body?;
     let org_id = parse_uuid("org_id", &path)?;
     let user_id = parse_uuid("user_id", &body.user_id);
     let role = match body.role {
