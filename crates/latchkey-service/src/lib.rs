@@ -8,6 +8,7 @@
 //! Depends on `latchkey-domain`, `latchkey-db` and `latchkey-auth`; it must never depend on actix or any
 //! other HTTP type.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod authz;

@@ -1,6 +1,7 @@
 //! latchkey-http integration tests: the real `App`, driven in process, on SQLite and (when
 //! `LATCHKEY_TEST_POSTGRES_URL` is set) PostgreSQL.
 
+mod admin;
 mod arrows;
 mod auth;
 mod cli;

@@ -1,6 +1,7 @@
 //! latchkey-service integration tests, each on SQLite and (when `LATCHKEY_TEST_POSTGRES_URL` is set)
 //! PostgreSQL.
 
+mod admin;
 mod cleanup;
 mod errors;
 mod organizations;

@@ -1,0 +1,601 @@
+//! Managing other people's accounts and sessions: the `/users/{id}` routes and the admin API's users,
+//! sessions and statistics.
+//!
+//! Every change runs in one transaction that first re-reads the acting administrator and the target users
+//! under row locks (PostgreSQL `FOR UPDATE`, in id order; SQLite's writing transactions are serial), so the
+//! checks made there hold until the change commits: an administrator deactivated a moment ago can no longer
+//! act, and two administrators deactivating each other cannot both succeed. Each change also records who
+//! did what to whom in the audit trail ([`crate::audit`]), in the same transaction.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use latchkey_db::models::{NewUser, SessionRow, UserChanges, UserRow};
+use latchkey_db::repo::users::{UserFilter, UserSort, UserSortColumn};
+use latchkey_db::repo::{sessions, stats, users};
+use latchkey_db::{AnyConnection, DbError, Id, Json, Ts, write_transaction};
+use latchkey_domain::list::{ListQuery, PageRequest, Sort, SortOrder};
+use latchkey_domain::{Email, RevokeReason, SecurityEventKind};
+use serde_json::json;
+
+use crate::audit::Audit;
+use crate::auth::Authenticated;
+use crate::authz::require_superuser;
+use crate::error::ServiceError;
+use crate::services::Services;
+use crate::user_fields::UserFields;
+use crate::users::UserUpdate;
+use crate::views::{AdminSession, Page, Session, User};
+
+/// Messages clients see.
+pub mod messages {
+    pub use crate::authz::{NOT_ENOUGH_PERMISSIONS, SUPERUSER_REQUIRED};
+    pub const CANNOT_VIEW: &str = "Not enough permissions to view this user";
+    pub const CANNOT_UPDATE: &str = "Not enough permissions to update this user";
+    pub const CANNOT_DELETE_SELF: &str = "Cannot delete your own account";
+    pub const CANNOT_DEACTIVATE_SELF: &str = "Cannot deactivate your own account";
+}
+
+/// 404 for a user id.
+fn user_not_found(id: uuid::Uuid) -> ServiceError {
+    ServiceError::NotFound(format!("User {id} not found"))
+}
+
+/// Locks the acting administrator's row and the targets' rows for the rest of the transaction, and checks
+/// that the administrator may still act (a concurrent request may have deactivated or deleted them since
+/// this request was authenticated). Returns the locked targets that exist, in id order.
+fn lock_for_action(
+    c: &mut AnyConnection,
+    actor: uuid::Uuid,
+    targets: &[uuid::Uuid],
+) -> Result<Vec<UserRow>, ServiceError> {
+    let mut ids = targets.to_vec();
+    ids.push(actor);
+    let rows = users::lock(c, &ids)?;
+    let may_act = rows.iter().any(|u| u.id.0 == actor && u.is_active && u.deleted_at.is_none() && u.is_superuser);
+    if !may_act {
+        return Err(ServiceError::Forbidden(messages::SUPERUSER_REQUIRED.to_owned()));
+    }
+    Ok(rows.into_iter().filter(|u| targets.contains(&u.id.0)).collect())
+}
+
+/// Locks one target (and the actor); 404 when the target does not exist.
+fn lock_target(c: &mut AnyConnection, actor: uuid::Uuid, target: uuid::Uuid) -> Result<UserRow, ServiceError> {
+    lock_for_action(c, actor, &[target])?.into_iter().next().ok_or_else(|| user_not_found(target))
+}
+
+/// Ends every session of `targets` and records, for each user who had any, a `session_revoked` event that
+/// shows in their history. Returns how many sessions ended in all.
+fn end_sessions(
+    c: &mut AnyConnection,
+    actor: uuid::Uuid,
+    targets: &[uuid::Uuid],
+    reason: RevokeReason,
+    now: DateTime<Utc>,
+) -> Result<usize, ServiceError> {
+    let ended = sessions::revoke_all_of(c, targets, reason.as_str(), Ts(now))?;
+    let mut total = 0;
+    for (user_id, n) in ended {
+        total += n;
+        Audit::by(actor).user(user_id).record(
+            c,
+            now,
+            SecurityEventKind::SessionRevoked,
+            Some(json!({"reason": reason.as_str(), "sessions": n})),
+        )?;
+    }
+    Ok(total)
+}
+
+// --- Lists and reads ---------------------------------------------------------------------------------
+
+/// The columns user lists sort by (`sort_by`); anything else is refused before it gets here.
+pub const USER_SORT_COLUMNS: &[&str] = &[
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone_number",
+    "is_active",
+    "is_superuser",
+    "locale",
+    "created_at",
+    "updated_at",
+];
+
+/// `GET /users` and `GET /admin/users`: one page of live users, filtered by `is_active` / `is_superuser`,
+/// searched by `search`, oldest first unless sorted otherwise.
+pub fn list_users(svc: &Services, query: &ListQuery) -> Result<Page<User>, ServiceError> {
+    let filter = UserFilter {
+        is_active: query.filter("is_active"),
+        is_superuser: query.filter("is_superuser"),
+        search: query.search.clone(),
+    };
+    let sort = query.sort_or(Sort { column: "created_at", order: SortOrder::Asc });
+    let column = UserSortColumn::parse(sort.column)
+        .ok_or_else(|| ServiceError::Internal(format!("unsortable column {}", sort.column)))?;
+    let sort = UserSort { column, descending: sort.order.is_desc() };
+    let mut conn = svc.db.conn()?;
+    Ok(users::list_live(&mut conn, &filter, sort, query.page.into())?.into())
+}
+
+/// `GET /users/{id}`: yourself, or anyone when you are a superuser. The permission check comes first, so a
+/// normal user learns nothing about which ids exist. Superusers also see soft-deleted accounts.
+pub fn view_user(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Result<User, ServiceError> {
+    if caller.user_id() != id {
+        require_superuser(caller, messages::CANNOT_VIEW)?;
+    }
+    get_user(svc, id)
+}
+
+/// `GET /admin/users/{id}`: any account, soft-deleted ones included.
+pub fn get_user(svc: &Services, id: uuid::Uuid) -> Result<User, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    users::find_by_id(&mut conn, id)?.map(User::from).ok_or_else(|| user_not_found(id))
+}
+
+// --- Create and update -------------------------------------------------------------------------------
+
+/// An account an administrator creates (`UserCreate`): unlike self-registration, the administrator
+/// chooses whether it is a superuser.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub is_superuser: bool,
+}
+
+/// The checked and normalised fields of an update, ready to write.
+struct Checked {
+    changes: UserChanges,
+    new_password: bool,
+}
+
+/// Checks a `UserUpdate` with the shared user-field rules and turns it into column changes, hashing a
+/// new password.
+fn check_update(svc: &Services, update: UserUpdate, now: DateTime<Utc>) -> Result<Checked, ServiceError> {
+    let fields = UserFields {
+        first_name: update.first_name,
+        last_name: update.last_name,
+        phone_number: update.phone_number,
+        password: update.password,
+        preferences: update.preferences,
+        locale: update.locale,
+    }
+    .validate()
+    .map_err(ServiceError::Validation)?;
+    let hash = fields.password.as_deref().map(|pw| svc.hash_password(pw)).transpose()?;
+    Ok(Checked {
+        new_password: hash.is_some(),
+        changes: UserChanges {
+            first_name: fields.first_name,
+            last_name: fields.last_name,
+            phone_number: fields.phone_number,
+            password_hash: hash.map(Some),
+            preferences: fields.preferences.map(|p| p.map(Json)),
+            locale: fields.locale,
+            is_active: update.is_active,
+            updated_at: Some(Ts(now)),
+        },
+    })
+}
+
+/// `POST /admin/users`: creates an active account; a taken email is a conflict.
+pub fn create_user(svc: &Services, caller: &Authenticated, account: NewAccount) -> Result<User, ServiceError> {
+    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
+    let mut errors = Vec::new();
+    let email = Email::parse(&account.email).map_err(|e| errors.push(e)).ok();
+    let fields = UserFields {
+        first_name: Some(account.first_name),
+        last_name: Some(account.last_name),
+        phone_number: Some(account.phone_number),
+        password: Some(account.password),
+        ..UserFields::default()
+    }
+    .validate()
+    .map_err(|e| errors.extend(e))
+    .ok();
+    let (Some(email), Some(fields), true) = (email, fields, errors.is_empty()) else {
+        return Err(ServiceError::Validation(errors));
+    };
+    let password = fields.password.unwrap_or_default();
+    let hash = svc.hash_password(&password)?;
+    let now = svc.now();
+    let new = NewUser {
+        id: Id(uuid::Uuid::new_v4()),
+        email: email.into_string(),
+        password_hash: Some(hash),
+        first_name: fields.first_name.unwrap_or_default(),
+        last_name: fields.last_name.flatten(),
+        phone_number: fields.phone_number.flatten(),
+        is_active: true,
+        is_superuser: account.is_superuser,
+        preferences: Some(Json(json!({}))),
+        locale: None,
+        created_at: Ts(now),
+        updated_at: Ts(now),
+    };
+    let actor = caller.user_id();
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+        lock_for_action(c, actor, &[])?;
+        let user = match users::create(c, &new) {
+            Ok(user) => user,
+            Err(DbError::Conflict { .. }) => return Err(email_taken(&new.email)),
+            Err(e) => return Err(e.into()),
+        };
+        Audit::by(actor).user(user.id.0).record(
+            c,
+            now,
+            SecurityEventKind::UserCreated,
+            Some(json!({"is_superuser": user.is_superuser})),
+        )?;
+        Ok(user.into())
+    })
+}
+
+/// 409 for an email that belongs to an account already.
+fn email_taken(email: &str) -> ServiceError {
+    ServiceError::UserConflict { message: format!("User with email {email} already exists"), field: None }
+}
+
+/// Which route an update came through: they differ in who may do it and in their messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `PATCH /users/{id}`.
+    Users,
+    /// `PUT /admin/users/{id}`, `DELETE /admin/users/{id}`, ...
+    Admin,
+}
+
+/// `PATCH /users/{id}` and `PUT /admin/users/{id}`. On your own account through `/users/{id}` this is
+/// `PATCH /users/me` (a new password needs the current one and ends your other sessions). On someone else's
+/// account, as a superuser: the fields change; a new password ends all their sessions (no current password
+/// is asked: the administrator does not know it); deactivating ends all their sessions too.
+pub fn update_user(
+    svc: &Services,
+    caller: &Authenticated,
+    id: uuid::Uuid,
+    update: UserUpdate,
+    via: Via,
+) -> Result<User, ServiceError> {
+    let actor = caller.user_id();
+    match via {
+        Via::Users if id == actor => return crate::users::update_me(svc, caller, update),
+        Via::Users => require_superuser(caller, messages::CANNOT_UPDATE)?,
+        Via::Admin => {
+            require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
+            if id == actor {
+                // An administrator never locks themselves out through the admin API, and changing their own
+                // password goes through the routes that ask for the current one.
+                if update.is_active == Some(false) {
+                    return Err(ServiceError::OperationForbidden(messages::CANNOT_DEACTIVATE_SELF.into()));
+                }
+                return crate::users::update_me(svc, caller, update);
+            }
+        }
+    }
+    let now = svc.now();
+    let Checked { changes, new_password } = check_update(svc, update, now)?;
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+        let before = lock_target(c, actor, id)?;
+        let user = users::update(c, id, &changes)?;
+        let audit = Audit::by(actor).user(id);
+        let fields = changed_fields(&changes);
+        audit.record(c, now, SecurityEventKind::UserUpdated, Some(json!({"fields": fields})))?;
+        if new_password {
+            // The target sees the change in their history; every session they had ends.
+            audit.record(c, now, SecurityEventKind::PasswordChanged, Some(json!({"by_admin": true})))?;
+            end_sessions(c, actor, &[id], RevokeReason::PasswordChanged, now)?;
+        }
+        match (before.is_active, user.is_active) {
+            (true, false) => {
+                audit.record(c, now, SecurityEventKind::UserDeactivated, None)?;
+                end_sessions(c, actor, &[id], RevokeReason::UserDeactivated, now)?;
+            }
+            (false, true) => audit.record(c, now, SecurityEventKind::UserActivated, None)?,
+            _ => {}
+        }
+        Ok(user.into())
+    })
+}
+
+/// The names of the columns an update sets (values stay out of the audit trail: they may be personal).
+fn changed_fields(c: &UserChanges) -> Vec<&'static str> {
+    [
+        ("first_name", c.first_name.is_some()),
+        ("last_name", c.last_name.is_some()),
+        ("phone_number", c.phone_number.is_some()),
+        ("password", c.password_hash.is_some()),
+        ("preferences", c.preferences.is_some()),
+        ("locale", c.locale.is_some()),
+        ("is_active", c.is_active.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+// --- Delete, activate, deactivate, bulk --------------------------------------------------------------
+
+/// `DELETE /users/{id}` and `DELETE /admin/users/{id}`: soft-deletes the account and ends its sessions.
+/// The email stays taken. Deleting an already deleted account succeeds again. Returns the account.
+pub fn delete_user(svc: &Services, caller: &Authenticated, id: uuid::Uuid, via: Via) -> Result<User, ServiceError> {
+    let actor = caller.user_id();
+    match via {
+        Via::Users => require_superuser(caller, messages::NOT_ENOUGH_PERMISSIONS)?,
+        Via::Admin => require_superuser(caller, messages::SUPERUSER_REQUIRED)?,
+    }
+    if id == actor {
+        let message = messages::CANNOT_DELETE_SELF.to_owned();
+        return Err(match via {
+            Via::Users => ServiceError::Forbidden(message),
+            Via::Admin => ServiceError::OperationForbidden(message),
+        });
+    }
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+        let user = lock_target(c, actor, id)?;
+        if user.deleted_at.is_none() {
+            users::soft_delete(c, id, Ts(now))?;
+            Audit::by(actor).user(id).record(c, now, SecurityEventKind::UserDeleted, None)?;
+        }
+        end_sessions(c, actor, &[id], RevokeReason::UserDeleted, now)?;
+        Ok(user.into())
+    })
+}
+
+/// `POST /admin/users/{id}/activate` and `/deactivate`. Deactivating ends every session of the user, and
+/// activating does not bring them back. An administrator cannot deactivate themselves. Returns the account.
+pub fn set_active(svc: &Services, caller: &Authenticated, id: uuid::Uuid, active: bool) -> Result<User, ServiceError> {
+    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
+    let actor = caller.user_id();
+    if !active && id == actor {
+        return Err(ServiceError::OperationForbidden(messages::CANNOT_DEACTIVATE_SELF.into()));
+    }
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+        let before = lock_target(c, actor, id)?;
+        let user = users::set_active(c, id, active, Ts(now))?;
+        let audit = Audit::by(actor).user(id);
+        if active {
+            if !before.is_active {
+                audit.record(c, now, SecurityEventKind::UserActivated, None)?;
+            }
+        } else {
+            if before.is_active {
+                audit.record(c, now, SecurityEventKind::UserDeactivated, None)?;
+            }
+            end_sessions(c, actor, &[id], RevokeReason::UserDeactivated, now)?;
+        }
+        Ok(user.into())
+    })
+}
+
+/// What a bulk action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction {
+    Activate,
+    Deactivate,
+    Delete,
+}
+
+impl BulkAction {
+    /// The action's name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkAction::Activate => "activate",
+            BulkAction::Deactivate => "deactivate",
+            BulkAction::Delete => "delete",
+        }
+    }
+}
+
+/// How a bulk action went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkOutcome {
+    /// Accounts the action applied to.
+    pub affected: usize,
+    /// Ids it skipped: unknown, soft-deleted, or (for deactivate and delete) the caller's own.
+    pub skipped: usize,
+}
+
+/// `POST /admin/users/bulk-action`: applies the action to every live account among `ids` at once.
+/// Deactivate and delete skip the calling administrator and end the affected users' sessions.
+pub fn bulk_action(
+    svc: &Services,
+    caller: &Authenticated,
+    action: BulkAction,
+    ids: &[uuid::Uuid],
+) -> Result<BulkOutcome, ServiceError> {
+    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
+    let actor = caller.user_id();
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    let affected = write_transaction(&mut conn, |c| -> Result<Vec<uuid::Uuid>, ServiceError> {
+        lock_for_action(c, actor, &ids)?;
+        let (affected, kind, reason) = match action {
+            BulkAction::Activate => {
+                (users::set_active_many(c, &ids, true, None, Ts(now))?, SecurityEventKind::UserActivated, None)
+            }
+            BulkAction::Deactivate => (
+                users::set_active_many(c, &ids, false, Some(actor), Ts(now))?,
+                SecurityEventKind::UserDeactivated,
+                Some(RevokeReason::UserDeactivated),
+            ),
+            BulkAction::Delete => (
+                users::soft_delete_many(c, &ids, Some(actor), Ts(now))?,
+                SecurityEventKind::UserDeleted,
+                Some(RevokeReason::UserDeleted),
+            ),
+        };
+        for id in &affected {
+            Audit::by(actor).user(*id).record(c, now, kind, Some(json!({"bulk": true})))?;
+        }
+        if let Some(reason) = reason {
+            end_sessions(c, actor, &affected, reason, now)?;
+        }
+        Ok(affected)
+    })?;
+    Ok(BulkOutcome { affected: affected.len(), skipped: ids.len() - affected.len() })
+}
+
+// --- Sessions ----------------------------------------------------------------------------------------
+
+/// A session row and its user's row as an administrator sees them.
+fn admin_session(session: SessionRow, user: &UserRow) -> AdminSession {
+    let user_full_name = User::from(user.clone()).full_name();
+    AdminSession { session: Session::from(session), user_email: user.email.clone(), user_full_name }
+}
+
+/// `GET /admin/sessions`: active, unexpired sessions (or, with `only_active` false, every session) of all
+/// users, most recently used first, each with its user.
+pub fn list_sessions(svc: &Services, only_active: bool, page: PageRequest) -> Result<Page<AdminSession>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    let rows = sessions::list_all(&mut conn, only_active, Ts(svc.now()), page.into())?;
+    Ok(Page { items: rows.items.into_iter().map(|(s, u)| admin_session(s, &u)).collect(), total: rows.total })
+}
+
+/// `GET /admin/users/{id}/sessions`: the user's active, unexpired sessions, with the user.
+pub fn user_sessions(svc: &Services, id: uuid::Uuid, page: PageRequest) -> Result<Page<AdminSession>, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    let user = users::find_by_id(&mut conn, id)?.ok_or_else(|| user_not_found(id))?;
+    let rows = sessions::page_active(&mut conn, id, Ts(svc.now()), page.into())?;
+    Ok(Page { items: rows.items.into_iter().map(|s| admin_session(s, &user)).collect(), total: rows.total })
+}
+
+/// `DELETE /admin/sessions/{id}`: ends any session; its owner sees the revocation in their history.
+/// Ending an already ended session succeeds. Returns the session (as it was) and its user.
+pub fn revoke_session(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Result<AdminSession, ServiceError> {
+    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
+    let actor = caller.user_id();
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<AdminSession, ServiceError> {
+        lock_for_action(c, actor, &[])?;
+        let not_found = || ServiceError::NotFound(format!("Session {id} not found"));
+        let (session, user) = sessions::find_with_user(c, id)?.ok_or_else(not_found)?;
+        if sessions::revoke(c, id, RevokeReason::AdminRevoked.as_str(), Ts(now))? {
+            Audit::by(actor).user(user.id.0).session(id).record(
+                c,
+                now,
+                SecurityEventKind::SessionRevoked,
+                Some(json!({"reason": RevokeReason::AdminRevoked.as_str()})),
+            )?;
+        }
+        Ok(admin_session(session, &user))
+    })
+}
+
+/// `POST /admin/users/{id}/revoke-sessions`: ends every session of the user; returns the user and how
+/// many ended.
+pub fn revoke_user_sessions(
+    svc: &Services,
+    caller: &Authenticated,
+    id: uuid::Uuid,
+) -> Result<(User, usize), ServiceError> {
+    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
+    let actor = caller.user_id();
+    let now = svc.now();
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| -> Result<(User, usize), ServiceError> {
+        let user = lock_target(c, actor, id)?;
+        let n = end_sessions(c, actor, &[id], RevokeReason::AdminRevoked, now)?;
+        Ok((user.into(), n))
+    })
+}
+
+// --- Statistics --------------------------------------------------------------------------------------
+
+/// The admin dashboard's figures, from the database as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stats {
+    /// The last 30 UTC days, oldest first: live users at the end of each day, and how many of them are
+    /// active now.
+    pub user_growth: Vec<GrowthDay>,
+    /// The six organizations with the most active members, largest first.
+    pub organization_distribution: Vec<(String, i64)>,
+    /// The last 14 UTC days, oldest first: accounts created that day (since deleted ones included).
+    pub registration_activity: Vec<(NaiveDate, i64)>,
+    /// Live accounts that are active, and that are not.
+    pub active_users: i64,
+    pub inactive_users: i64,
+}
+
+/// One day of [`Stats::user_growth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrowthDay {
+    pub date: NaiveDate,
+    pub total_users: i64,
+    pub active_users: i64,
+}
+
+/// Days shown by the growth chart and the registrations chart.
+const GROWTH_DAYS: i64 = 30;
+const REGISTRATION_DAYS: i64 = 14;
+/// Organizations shown by the distribution chart.
+const TOP_ORGANIZATIONS: i64 = 6;
+
+/// `GET /admin/stats`. Three queries over `users` (two counts and the rows that changed in the last 30
+/// days) and one grouped query over memberships, however large the tables.
+pub fn stats(svc: &Services) -> Result<Stats, ServiceError> {
+    let now = svc.now();
+    let today = now.date_naive();
+    let first_day = today - Duration::days(GROWTH_DAYS - 1);
+    let start = first_day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let mut conn = svc.db.conn()?;
+    let growth = users::growth_since(&mut conn, Ts(start))?;
+    let organization_distribution = stats::organization_distribution(&mut conn, TOP_ORGANIZATIONS)?;
+
+    let mut user_growth = Vec::with_capacity(GROWTH_DAYS as usize);
+    for offset in 0..GROWTH_DAYS {
+        let date = first_day + Duration::days(offset);
+        let end = (date + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        // Live at the end of the day: created before it ends and not deleted by then.
+        let (mut total, mut active) = (growth.total_before, growth.active_before);
+        for (created, deleted, is_active) in &growth.changes {
+            let created_in = created.0 >= start && created.0 < end;
+            let deleted_in = deleted.is_some_and(|d| d.0 < end);
+            let existed_before = created.0 < start;
+            let delta = i64::from(created_in && !deleted_in) - i64::from(existed_before && deleted_in);
+            total += delta;
+            if *is_active {
+                active += delta;
+            }
+        }
+        user_growth.push(GrowthDay { date, total_users: total, active_users: active });
+    }
+    let registration_activity = (0..REGISTRATION_DAYS)
+        .map(|offset| {
+            let date = today - Duration::days(REGISTRATION_DAYS - 1 - offset);
+            let n = growth.changes.iter().filter(|(created, _, _)| created.0.date_naive() == date).count();
+            (date, i64::try_from(n).unwrap_or(i64::MAX))
+        })
+        .collect();
+    let last = user_growth.last().copied().unwrap_or(GrowthDay { date: today, total_users: 0, active_users: 0 });
+    Ok(Stats {
+        user_growth,
+        organization_distribution,
+        registration_activity,
+        active_users: last.active_users,
+        inactive_users: last.total_users - last.active_users,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sortable_column_is_known_to_the_repository() {
+        let names: Vec<&str> = UserSortColumn::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, USER_SORT_COLUMNS);
+    }
+}

@@ -1,0 +1,70 @@
+//! Administrative use cases where concurrency matters: the checks hold until the change commits.
+
+use std::sync::{Arc, Barrier};
+
+use latchkey_db::testing::TestDb;
+use latchkey_domain::{DeviceInfo, ManualClock};
+use latchkey_service::admin::{self, BulkAction};
+use latchkey_service::auth::{self, Authenticated};
+use latchkey_service::{Config, ServiceError, Services};
+
+const PASSWORD: &str = "Correct-Horse-9!";
+
+fn services(t: &TestDb) -> Arc<Services> {
+    let config = Config::for_tests(&t.url);
+    let clock = ManualClock::new(crate::t0());
+    Arc::new(Services::new(&config, t.db.clone(), Arc::new(clock)).unwrap())
+}
+
+/// A superuser, logged in.
+fn admin(svc: &Services, email: &str) -> Authenticated {
+    assert!(auth::create_superuser(svc, email, PASSWORD).unwrap());
+    let device = DeviceInfo { device_name: "Test".into(), device_id: None, ip_address: None, user_agent: None };
+    let tokens = auth::login(svc, email, PASSWORD, &device).unwrap();
+    auth::authenticate(svc, &tokens.access_token).unwrap()
+}
+
+/// Two administrators deactivate each other at the same moment: one wins, the other is refused because
+/// by the time its change would commit it is no longer an active superuser. At least one stays active.
+#[test]
+fn two_admins_cannot_deactivate_each_other() {
+    for t in TestDb::all() {
+        let svc = services(&t);
+        let a = admin(&svc, "a@example.com");
+        let b = admin(&svc, "b@example.com");
+        for _round in 0..5 {
+            let barrier = Arc::new(Barrier::new(2));
+            let run = |me: Authenticated, other: uuid::Uuid| {
+                let (svc, barrier) = (svc.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    admin::set_active(&svc, &me, other, false)
+                })
+            };
+            let ta = run(a.clone(), b.user_id());
+            let tb = run(b.clone(), a.user_id());
+            let results = [ta.join().unwrap(), tb.join().unwrap()];
+            let wins = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(wins, 1, "{}: {results:?}", t.label);
+            assert!(results.iter().any(|r| matches!(r, Err(ServiceError::Forbidden(_)))), "{}", t.label);
+            // Reset for the next round: whoever is still active reactivates the other.
+            let (winner, loser) = if results[0].is_ok() { (&a, &b) } else { (&b, &a) };
+            admin::set_active(&svc, winner, loser.user_id(), true).unwrap();
+        }
+    }
+}
+
+/// A bulk delete that includes the caller never deletes the caller.
+#[test]
+fn bulk_delete_skips_the_caller() {
+    for t in TestDb::all() {
+        let svc = services(&t);
+        let a = admin(&svc, "a@example.com");
+        let b = admin(&svc, "b@example.com");
+        let out = admin::bulk_action(&svc, &a, BulkAction::Delete, &[a.user_id(), b.user_id(), uuid::Uuid::new_v4()])
+            .unwrap();
+        assert_eq!((out.affected, out.skipped), (1, 2), "{}", t.label);
+        assert!(admin::get_user(&svc, a.user_id()).unwrap().deleted_at.is_none());
+        assert!(admin::get_user(&svc, b.user_id()).unwrap().deleted_at.is_some());
+    }
+}
