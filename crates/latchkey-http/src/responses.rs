@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_domain::list::PageRequest;
+use latchkey_service::admin::Stats;
 use latchkey_service::auth::IssuedTokens;
-use latchkey_service::views::{Event, Member, Organization, Page, Session, User};
+use latchkey_service::views::{AdminSession, Event, Member, Organization, Page, Session, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -271,5 +272,122 @@ mod tests {
         let empty = Paginated::new(Page::<i32> { items: vec![], total: 0 }, PageRequest::new(2, 20).unwrap(), |x| x);
         assert_eq!(empty.pagination.total_pages, 0);
         assert!(empty.pagination.has_prev && !empty.pagination.has_next);
+    }
+}
+
+/// `AdminSessionResponse`: a session with its user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminSessionResponse {
+    pub device_name: Option<String>,
+    pub device_id: Option<String>,
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub user_full_name: Option<String>,
+    pub ip_address: Option<String>,
+    pub location_city: Option<String>,
+    pub location_country: Option<String>,
+    pub last_used_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub is_active: bool,
+}
+
+impl From<AdminSession> for AdminSessionResponse {
+    fn from(a: AdminSession) -> Self {
+        let s = a.session;
+        AdminSessionResponse {
+            device_name: s.device_name,
+            device_id: s.device_id,
+            id: s.id,
+            user_id: s.user_id,
+            user_email: a.user_email,
+            user_full_name: a.user_full_name,
+            ip_address: s.ip_address,
+            location_city: s.location_city,
+            location_country: s.location_country,
+            last_used_at: s.last_used_at,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            is_active: s.is_active,
+        }
+    }
+}
+
+/// `BulkActionResult`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BulkActionResult)]
+pub struct BulkActionResponse {
+    pub success: bool,
+    pub affected_count: usize,
+    pub failed_count: usize,
+    pub message: String,
+    /// Always null, as in the reference.
+    #[schema(value_type = Option<Vec<Uuid>>)]
+    pub failed_ids: Option<Vec<Uuid>>,
+}
+
+/// One day of the user-growth chart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserGrowthPoint {
+    #[schema(example = "Nov 28")]
+    pub date: String,
+    pub total_users: i64,
+    pub active_users: i64,
+}
+
+/// One slice of a distribution chart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedValue {
+    pub name: String,
+    pub value: i64,
+}
+
+/// One day of the registrations chart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationPoint {
+    #[schema(example = "Nov 28")]
+    pub date: String,
+    pub registrations: i64,
+}
+
+/// `AdminStatsResponse`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminStatsResponse)]
+pub struct StatsResponse {
+    pub user_growth: Vec<UserGrowthPoint>,
+    pub organization_distribution: Vec<NamedValue>,
+    pub registration_activity: Vec<RegistrationPoint>,
+    pub user_status: Vec<NamedValue>,
+}
+
+impl From<Stats> for StatsResponse {
+    fn from(s: Stats) -> Self {
+        let day = |d: chrono::NaiveDate| d.format("%b %d").to_string();
+        StatsResponse {
+            user_growth: s
+                .user_growth
+                .into_iter()
+                .map(|g| UserGrowthPoint {
+                    date: day(g.date),
+                    total_users: g.total_users,
+                    active_users: g.active_users,
+                })
+                .collect(),
+            organization_distribution: s
+                .organization_distribution
+                .into_iter()
+                .map(|(name, value)| NamedValue { name, value })
+                .collect(),
+            registration_activity: s
+                .registration_activity
+                .into_iter()
+                .map(|(d, registrations)| RegistrationPoint { date: day(d), registrations })
+                .collect(),
+            user_status: vec![
+                NamedValue { name: "Active".into(), value: s.active_users },
+                NamedValue { name: "Inactive".into(), value: s.inactive_users },
+            ],
+        }
     }
 }

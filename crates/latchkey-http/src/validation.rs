@@ -330,6 +330,33 @@ impl<'de> serde::Deserialize<'de> for BodyUuid {
 /// pydantic's message for a UUID field given something other than a string.
 const UUID_TYPE: &str = "UUID input should be a string, bytes or UUID object";
 
+/// A JSON body read but not yet parsed. Extractors run side by side, so a handler taking `AdminUser` and
+/// `Json<T>` could answer a bad body's 422 before a normal user's 403; the reference checks permissions
+/// first. Such handlers take this instead and call [`LaterJson::parse`] once the caller is known.
+#[derive(Debug)]
+pub struct LaterJson {
+    ctype: String,
+    bytes: web::Bytes,
+}
+
+impl LaterJson {
+    /// Parses the body as `Json<T>` would have.
+    pub fn parse<T: Body>(self) -> Result<T, ApiError> {
+        from_map::<T>(json_object(&self.ctype, &self.bytes)?)
+    }
+}
+
+impl FromRequest for LaterJson {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<LaterJson, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let ctype = content_type(req);
+        let payload = payload.take();
+        Box::pin(async move { Ok(LaterJson { ctype, bytes: read_body(payload).await? }) })
+    }
+}
+
 /// What a list endpoint accepts besides `page` and `limit` (reference §8). Implement it on a marker type
 /// per list and extract [`List<Spec>`]; document the same parameters with [`PageParams`] and
 /// [`SortParams`] (plus the list's own filters) in the handler's `params(...)`.
@@ -464,6 +491,7 @@ pub struct SortParams {
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
     struct Users;
 
     impl ListSpec for Users {
@@ -472,7 +500,7 @@ mod tests {
         const FILTERS: &'static [&'static str] = &["is_active", "is_superuser"];
     }
 
-    fn problems<S: ListSpec>(query: &str) -> Vec<(String, String)> {
+    fn problems<S: ListSpec + std::fmt::Debug>(query: &str) -> Vec<(String, String)> {
         let e = List::<S>::parse(query).unwrap_err();
         e.errors().iter().map(|i| (i.field.clone().unwrap_or_default(), i.message.to_string())).collect()
     }

@@ -1,23 +1,28 @@
 //! `/api/v1/users`: the caller's own account.
 
 use actix_web::{HttpResponse, web};
-use latchkey_service::users;
+use latchkey_service::admin::{self, Via};
+use latchkey_service::{authz, users};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AuthUser;
-use crate::responses::{MessageResponse, UserResponse};
-use crate::routes::Endpoints;
+use crate::responses::{MessageResponse, Paginated, UserResponse};
+use crate::routes::{Endpoints, run};
 use crate::state::AppState;
-use crate::validation::{Body, Json};
+use crate::validation::{Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 
 /// The users router's operations and their per-IP limits.
 pub fn routes(r: &mut Endpoints) {
     r.add(__path_me, me);
     r.add(__path_update_me, update_me);
     r.add(__path_change_password, change_password).limit(5);
+    r.add(__path_list_users, list_users);
+    r.add(__path_get_user, get_user);
+    r.add(__path_update_user, update_user);
+    r.add(__path_delete_user, delete_user);
 }
 
 /// The caller's account.
@@ -119,7 +124,7 @@ impl Body for UserUpdateBody {
 impl UserUpdateBody {
     /// Refuses explicit nulls for columns that cannot be null (the reference answers those with a 500)
     /// and any attempt to change `is_superuser`.
-    fn into_update(self) -> Result<users::UserUpdate, ApiError> {
+    pub(crate) fn into_update(self) -> Result<users::UserUpdate, ApiError> {
         let mut errors = Vec::new();
         let mut required = |field: &str, present_null: bool, message: &'static str| {
             if present_null {
@@ -176,4 +181,126 @@ pub async fn update_me(
     let update = body.into_update()?;
     let user = users::update_me(&state.services, &caller, update).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+}
+
+/// `GET /users` reads `is_active`, `is_superuser`, `sort_by` and `sort_order`.
+#[derive(Debug)]
+pub struct UserList;
+
+impl ListSpec for UserList {
+    const SORT_COLUMNS: &'static [&'static str] = admin::USER_SORT_COLUMNS;
+    const FILTERS: &'static [&'static str] = &["is_active", "is_superuser"];
+}
+
+/// The user lists' filters and sort column.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "a documentation type: `List` reads the values")]
+pub struct UserListParams {
+    /// Only active (`true`) or only inactive (`false`) accounts.
+    is_active: Option<bool>,
+    /// Only superusers (`true`) or only normal users (`false`).
+    is_superuser: Option<bool>,
+    /// One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`,
+    /// `locale`, `created_at` (the default), `updated_at`; anything else is a 422.
+    sort_by: Option<String>,
+}
+
+/// Live (not deleted) users, oldest first unless sorted otherwise. Superusers only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(PageParams, UserListParams, SortParams),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "One page of users", body = Paginated<UserResponse>),
+        (status = 403, description = "Not a superuser (`AUTH_004`)", body = Envelope),
+    ),
+)]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    list: List<UserList>,
+) -> Result<HttpResponse, ApiError> {
+    authz::require_superuser(&caller, authz::NOT_ENOUGH_PERMISSIONS)?;
+    let (query, page) = (list.query.clone(), list.page);
+    let users = run(&state, move |svc| admin::list_users(svc, &query)).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(users, page, UserResponse::from)))
+}
+
+/// A user: yourself, or anyone if you are a superuser (who also sees deleted accounts). Asking about
+/// someone else is 403 whether or not they exist.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = Uuid, Path)),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserResponse),
+        (status = 403, description = "Neither yourself nor a superuser (`AUTH_004`)", body = Envelope),
+        (status = 404, description = "No such user (`SYS_002`)", body = Envelope),
+    ),
+)]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_uuid("user_id", &path)?;
+    let user = run(&state, move |svc| admin::view_user(svc, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+}
+
+/// Updates a user: yourself (as `PATCH /users/me`: a new password needs `current_password`) or, as a
+/// superuser, anyone (a new password needs no current password and ends all of their sessions).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = Uuid, Path)),
+    request_body = UserUpdateBody,
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse),
+        (status = 403, description = "Neither yourself nor a superuser (`AUTH_004`), or a wrong current password (`AUTH_001`)", body = Envelope),
+        (status = 404, description = "No such user (`SYS_002`)", body = Envelope),
+    ),
+)]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<String>,
+    Json(body): Json<UserUpdateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_uuid("user_id", &path)?;
+    let update = body.into_update()?;
+    let user = run(&state, move |svc| admin::update_user(svc, &caller, id, update, Via::Users)).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+}
+
+/// Soft-deletes a user and ends their sessions; the email stays taken. Superusers only, not yourself.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = Uuid, Path)),
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "Deleted", body = MessageResponse),
+        (status = 403, description = "Not a superuser, or your own account (`AUTH_004`)", body = Envelope),
+        (status = 404, description = "No such user (`SYS_002`)", body = Envelope),
+    ),
+)]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    // Superusers only, checked before the path is: a normal user learns nothing from the answer.
+    authz::require_superuser(&caller, authz::NOT_ENOUGH_PERMISSIONS)?;
+    let id = parse_uuid("user_id", &path)?;
+    run(&state, move |svc| admin::delete_user(svc, &caller, id, Via::Users)).await?;
+    Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("User {id} deleted successfully"))))
 }
