@@ -5,7 +5,7 @@ use latchkey_service::admin::{self, Via};
 use latchkey_service::{authz, users};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AuthUser;
@@ -192,26 +192,18 @@ impl ListSpec for UserList {
     const FILTERS: &'static [&'static str] = &["is_active", "is_superuser"];
 }
 
-/// The user lists' filters and sort column.
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[expect(dead_code, reason = "a documentation type: `List` reads the values")]
-pub struct UserListParams {
-    /// Only active (`true`) or only inactive (`false`) accounts.
-    is_active: Option<bool>,
-    /// Only superusers (`true`) or only normal users (`false`).
-    is_superuser: Option<bool>,
-    /// One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`,
-    /// `locale`, `created_at` (the default), `updated_at`; anything else is a 422.
-    sort_by: Option<String>,
-}
-
 /// Live (not deleted) users, oldest first unless sorted otherwise. Superusers only.
 #[utoipa::path(
     get,
     path = "/api/v1/users",
     tag = "users",
-    params(PageParams, UserListParams, SortParams),
+    params(
+        PageParams,
+        ("is_active" = Option<bool>, Query, description = "Only active (`true`) or only inactive (`false`) accounts"),
+        ("is_superuser" = Option<bool>, Query, description = "Only superusers (`true`) or only normal users (`false`)"),
+        SortParams,
+        ("sort_by" = Option<String>, Query, description = "One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`, `locale`, `created_at` (the default), `updated_at`; anything else is a 422"),
+    ),
     security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "One page of users", body = Paginated<UserResponse>),

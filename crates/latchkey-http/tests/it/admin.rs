@@ -517,7 +517,7 @@ async fn admin_sessions_and_the_audit_trail() {
 async fn stats_come_from_the_database() {
     for w in worlds() {
         let app = service(w.state.clone()).await;
-        let (admin, _) = superuser(&w, &app, "root@example.com").await;
+        superuser(&w, &app, "root@example.com").await;
         let (_, _, gone) = user(&app, "gone@example.com").await;
         let (_, _, off) = user(&app, "off@example.com").await;
         w.clock.advance(Duration::days(1));

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use latchkey_service::admin;
-use utoipa::IntoParams;
 
 use crate::error::{ApiError, Envelope};
 use crate::extract::AdminUser;
@@ -25,21 +24,15 @@ impl ListSpec for SessionList {
     const FILTERS: &'static [&'static str] = &["is_active"];
 }
 
-/// The session list's filter.
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[expect(dead_code, reason = "a documentation type: `List` reads the values")]
-pub struct SessionListParams {
-    /// Omitted or `true`: active, unexpired sessions only; `false`: every session, ended ones included.
-    is_active: Option<bool>,
-}
-
 /// Sessions of all users, most recently used first, each with its user.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/sessions",
     tag = "admin",
-    params(PageParams, SessionListParams),
+    params(
+        PageParams,
+        ("is_active" = Option<bool>, Query, description = "Omitted or `true`: active, unexpired sessions only; `false`: every session, ended ones included"),
+    ),
     security(("OAuth2PasswordBearer" = [])),
     responses((status = 200, description = "One page of sessions", body = Paginated<AdminSessionResponse>)),
 )]

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AdminUser;
 use crate::responses::{AdminSessionResponse, BulkActionResponse, MessageResponse, Paginated, UserResponse};
-use crate::routes::users::{UserList, UserListParams, UserUpdateBody};
+use crate::routes::users::{UserList, UserUpdateBody};
 use crate::routes::{Endpoints, run};
 use crate::state::AppState;
 use crate::validation::{Body, LaterJson, List, ListSpec, PageOnly, PageParams, SortParams, parse_uuid};
@@ -47,8 +47,10 @@ impl ListSpec for AdminUserList {
     tag = "admin",
     params(
         PageParams,
-        UserListParams,
+        ("is_active" = Option<bool>, Query, description = "Only active (`true`) or only inactive (`false`) accounts"),
+        ("is_superuser" = Option<bool>, Query, description = "Only superusers (`true`) or only normal users (`false`)"),
         SortParams,
+        ("sort_by" = Option<String>, Query, description = "One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`, `locale`, `created_at` (the default), `updated_at`; anything else is a 422"),
         ("search" = Option<String>, Query, description = "Part of the email, first name or last name (any case)"),
     ),
     security(("OAuth2PasswordBearer" = [])),
