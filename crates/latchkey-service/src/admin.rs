@@ -237,7 +237,7 @@ pub fn create_user(svc: &Services, caller: &Authenticated, account: NewAccount) 
 
 /// 409 for an email that belongs to an account already.
 fn email_taken(email: &str) -> ServiceError {
-    ServiceError::UserConflict { message: format!("User with email {email} already exists"), field: None }
+    ServiceError::Conflict { code: "USER_002", message: format!("User with email {email} already exists"), field: None }
 }
 
 /// Which route an update came through: they differ in who may do it and in their messages.
