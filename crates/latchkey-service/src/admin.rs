@@ -7,6 +7,8 @@
 //! act, and two administrators deactivating each other cannot both succeed. Each change also records who
 //! did what to whom in the audit trail ([`crate::audit`]), in the same transaction.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use latchkey_db::models::{NewUser, SessionRow, UserChanges, UserRow};
 use latchkey_db::repo::users::{UserFilter, UserSort, UserSortColumn};
@@ -153,8 +155,8 @@ struct Checked {
 }
 
 /// Checks a `UserUpdate` with the shared user-field rules and turns it into column changes, hashing a
-/// new password.
-fn check_update(svc: &Services, update: UserUpdate, now: DateTime<Utc>) -> Result<Checked, ServiceError> {
+/// new password on the hashing pool (never on a thread database work needs).
+async fn check_update(svc: &Services, update: UserUpdate, now: DateTime<Utc>) -> Result<Checked, ServiceError> {
     let fields = UserFields {
         first_name: update.first_name,
         last_name: update.last_name,
@@ -165,7 +167,10 @@ fn check_update(svc: &Services, update: UserUpdate, now: DateTime<Utc>) -> Resul
     }
     .validate()
     .map_err(ServiceError::Validation)?;
-    let hash = fields.password.as_deref().map(|pw| svc.hash_password(pw)).transpose()?;
+    let hash = match fields.password {
+        Some(pw) => Some(svc.hashing.hash(pw).await?),
+        None => None,
+    };
     Ok(Checked {
         new_password: hash.is_some(),
         changes: UserChanges {
@@ -182,7 +187,11 @@ fn check_update(svc: &Services, update: UserUpdate, now: DateTime<Utc>) -> Resul
 }
 
 /// `POST /admin/users`: creates an active account; a taken email is a conflict.
-pub fn create_user(svc: &Services, caller: &Authenticated, account: NewAccount) -> Result<User, ServiceError> {
+pub async fn create_user(
+    svc: &Arc<Services>,
+    caller: &Authenticated,
+    account: NewAccount,
+) -> Result<User, ServiceError> {
     require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
     let mut errors = Vec::new();
     let email = Email::parse(&account.email).map_err(|e| errors.push(e)).ok();
@@ -200,7 +209,7 @@ pub fn create_user(svc: &Services, caller: &Authenticated, account: NewAccount) 
         return Err(ServiceError::Validation(errors));
     };
     let password = fields.password.unwrap_or_default();
-    let hash = svc.hash_password(&password)?;
+    let hash = svc.hashing.hash(password).await?;
     let now = svc.now();
     let new = NewUser {
         id: Id(uuid::Uuid::new_v4()),
@@ -217,22 +226,25 @@ pub fn create_user(svc: &Services, caller: &Authenticated, account: NewAccount) 
         updated_at: Ts(now),
     };
     let actor = caller.user_id();
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
-        lock_for_action(c, actor, &[])?;
-        let user = match users::create(c, &new) {
-            Ok(user) => user,
-            Err(DbError::Conflict { .. }) => return Err(email_taken(&new.email)),
-            Err(e) => return Err(e.into()),
-        };
-        Audit::by(actor).user(user.id.0).record(
-            c,
-            now,
-            SecurityEventKind::UserCreated,
-            Some(json!({"is_superuser": user.is_superuser})),
-        )?;
-        Ok(user.into())
+    svc.blocking(move |svc| {
+        let mut conn = svc.db.conn()?;
+        write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+            lock_for_action(c, actor, &[])?;
+            let user = match users::create(c, &new) {
+                Ok(user) => user,
+                Err(DbError::Conflict { .. }) => return Err(email_taken(&new.email)),
+                Err(e) => return Err(e.into()),
+            };
+            Audit::by(actor).user(user.id.0).record(
+                c,
+                now,
+                SecurityEventKind::UserCreated,
+                Some(json!({"is_superuser": user.is_superuser})),
+            )?;
+            Ok(user.into())
+        })
     })
+    .await
 }
 
 /// 409 for an email that belongs to an account already.
@@ -253,8 +265,8 @@ pub enum Via {
 /// `PATCH /users/me` (a new password needs the current one and ends your other sessions). On someone else's
 /// account, as a superuser: the fields change; a new password ends all their sessions (no current password
 /// is asked: the administrator does not know it); deactivating ends all their sessions too.
-pub fn update_user(
-    svc: &Services,
+pub async fn update_user(
+    svc: &Arc<Services>,
     caller: &Authenticated,
     id: uuid::Uuid,
     update: UserUpdate,
@@ -262,7 +274,7 @@ pub fn update_user(
 ) -> Result<User, ServiceError> {
     let actor = caller.user_id();
     match via {
-        Via::Users if id == actor => return crate::users::update_me(svc, caller, update),
+        Via::Users if id == actor => return crate::users::update_me(svc, caller, update).await,
         Via::Users => require_superuser(caller, messages::CANNOT_UPDATE)?,
         Via::Admin => {
             require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
@@ -272,34 +284,37 @@ pub fn update_user(
                 if update.is_active == Some(false) {
                     return Err(ServiceError::OperationForbidden(messages::CANNOT_DEACTIVATE_SELF.into()));
                 }
-                return crate::users::update_me(svc, caller, update);
+                return crate::users::update_me(svc, caller, update).await;
             }
         }
     }
     let now = svc.now();
-    let Checked { changes, new_password } = check_update(svc, update, now)?;
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
-        let before = lock_target(c, actor, id)?;
-        let user = users::update(c, id, &changes)?;
-        let audit = Audit::by(actor).user(id);
-        let fields = changed_fields(&changes);
-        audit.record(c, now, SecurityEventKind::UserUpdated, Some(json!({"fields": fields})))?;
-        if new_password {
-            // The target sees the change in their history; every session they had ends.
-            audit.record(c, now, SecurityEventKind::PasswordChanged, Some(json!({"by_admin": true})))?;
-            end_sessions(c, actor, &[id], RevokeReason::PasswordChanged, now)?;
-        }
-        match (before.is_active, user.is_active) {
-            (true, false) => {
-                audit.record(c, now, SecurityEventKind::UserDeactivated, None)?;
-                end_sessions(c, actor, &[id], RevokeReason::UserDeactivated, now)?;
+    let Checked { changes, new_password } = check_update(svc, update, now).await?;
+    svc.blocking(move |svc| {
+        let mut conn = svc.db.conn()?;
+        write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+            let before = lock_target(c, actor, id)?;
+            let user = users::update(c, id, &changes)?;
+            let audit = Audit::by(actor).user(id);
+            let fields = changed_fields(&changes);
+            audit.record(c, now, SecurityEventKind::UserUpdated, Some(json!({"fields": fields})))?;
+            if new_password {
+                // The target sees the change in their history; every session they had ends.
+                audit.record(c, now, SecurityEventKind::PasswordChanged, Some(json!({"by_admin": true})))?;
+                end_sessions(c, actor, &[id], RevokeReason::PasswordChanged, now)?;
             }
-            (false, true) => audit.record(c, now, SecurityEventKind::UserActivated, None)?,
-            _ => {}
-        }
-        Ok(user.into())
+            match (before.is_active, user.is_active) {
+                (true, false) => {
+                    audit.record(c, now, SecurityEventKind::UserDeactivated, None)?;
+                    end_sessions(c, actor, &[id], RevokeReason::UserDeactivated, now)?;
+                }
+                (false, true) => audit.record(c, now, SecurityEventKind::UserActivated, None)?,
+                _ => {}
+            }
+            Ok(user.into())
+        })
     })
+    .await
 }
 
 /// The names of the columns an update sets (values stay out of the audit trail: they may be personal).

@@ -268,7 +268,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
     let update = body.into_update()?;
-    let user = run(&state, move |svc| admin::update_user(svc, &caller, id, update, Via::Users)).await?;
+    let user = admin::update_user(&state.services, &caller, id, update, Via::Users).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 

@@ -17,10 +17,11 @@ fn services(t: &TestDb) -> Arc<Services> {
 }
 
 /// A superuser, logged in.
-fn admin(svc: &Services, email: &str) -> Authenticated {
+fn admin(svc: &Arc<Services>, email: &str) -> Authenticated {
     assert!(auth::create_superuser(svc, email, PASSWORD).unwrap());
-    let device = DeviceInfo { device_name: "Test".into(), device_id: None, ip_address: None, user_agent: None };
-    let tokens = auth::login(svc, email, PASSWORD, &device).unwrap();
+    let device = || DeviceInfo { device_name: "Test".into(), device_id: None, ip_address: None, user_agent: None };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let tokens = runtime.block_on(auth::login(svc, email, PASSWORD.to_owned(), device)).unwrap();
     auth::authenticate(svc, &tokens.access_token).unwrap()
 }
 

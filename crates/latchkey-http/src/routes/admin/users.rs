@@ -110,7 +110,7 @@ pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: LaterJso
         phone_number: body.phone_number,
         is_superuser: body.is_superuser,
     };
-    let user = run(&state, move |svc| admin::create_user(svc, &admin, account)).await?;
+    let user = admin::create_user(&state.services, &admin, account).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
@@ -159,7 +159,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
     let update = body.parse::<UserUpdateBody>()?.into_update()?;
-    let user = run(&state, move |svc| admin::update_user(svc, &admin, id, update, Via::Admin)).await?;
+    let user = admin::update_user(&state.services, &admin, id, update, Via::Admin).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
