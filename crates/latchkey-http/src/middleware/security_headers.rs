@@ -11,11 +11,12 @@ use crate::error::ApiError;
 /// The API's policy: nothing but same-origin resources.
 const CSP_API: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
                        connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
-/// The docs pages inline their bootstrap script and style.
-const CSP_DOCS: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; \
-                        style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; \
-                        font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; \
-                        frame-ancestors 'none'";
+/// The docs pages load everything from the binary. Scripts are files (no inline script); Swagger UI and
+/// ReDoc set inline styles; their icons are `data:` images; ReDoc runs its search index in a worker it
+/// makes from a `blob:` URL.
+const CSP_DOCS: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                        img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; \
+                        frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 /// Whether this path serves a docs page (which gets the looser CSP).
 fn is_docs_path(path: &str) -> bool {

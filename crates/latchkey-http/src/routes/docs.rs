@@ -1,6 +1,7 @@
-//! The API's own description: `GET /api/v1/openapi.json`, Swagger UI at `/docs` (served from the binary,
-//! so it works offline) and ReDoc at `/redoc` (its script comes from a CDN, as FastAPI's does). The docs
-//! paths get a CSP that allows what these pages need (`middleware::security_headers`).
+//! The API's own description: `GET /api/v1/openapi.json`, Swagger UI at `/docs` and ReDoc at `/redoc`.
+//! Both pages are served entirely from the binary (Swagger UI from `utoipa-swagger-ui`, ReDoc's
+//! standalone bundle vendored in `assets/redoc/`), so they work on a closed network. The docs paths get
+//! a CSP that allows only what these pages need (`middleware::security_headers`).
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
@@ -41,12 +42,11 @@ const REDOC_PAGE: &str = r#"<!DOCTYPE html>
 <meta charset="utf-8">
 <title>Latchkey API - ReDoc</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link href="https://fonts.googleapis.com/css?family=Montserrat:300,400,700|Roboto:300,400,700" rel="stylesheet">
 <style>body { margin: 0; padding: 0; }</style>
 </head>
 <body>
 <redoc spec-url="/api/v1/openapi.json"></redoc>
-<script src="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"></script>
+<script src="/redoc/redoc.standalone.js"></script>
 </body>
 </html>
 "#;
@@ -64,6 +64,17 @@ pub async fn swagger() -> HttpResponse {
 /// `GET /redoc`.
 pub async fn redoc() -> HttpResponse {
     HttpResponse::Ok().content_type(ContentType::html()).body(REDOC_PAGE)
+}
+
+/// ReDoc's standalone bundle (npm `redoc` 2.5.4; see `assets/redoc/README.md`).
+const REDOC_JS: &[u8] = include_bytes!("../../assets/redoc/redoc.standalone.js");
+
+/// `GET /redoc/redoc.standalone.js`.
+pub async fn redoc_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(REDOC_JS)
 }
 
 /// `GET /docs/{file}`: Swagger UI's files; `oauth2-redirect` is the page its OAuth2 flows return to.

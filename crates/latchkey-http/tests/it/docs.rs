@@ -151,3 +151,29 @@ async fn swagger_ui_is_served_from_the_binary_and_redoc_from_its_page() {
     assert!(content_type.starts_with("text/html"));
     assert!(body.contains(r#"<redoc spec-url="/api/v1/openapi.json">"#));
 }
+
+/// Both docs pages work on a closed network: nothing they name lives on another origin, ReDoc's bundle is
+/// served from the binary, and the CSP allows no other origin and no inline script.
+#[actix_web::test]
+async fn the_docs_pages_need_no_outside_network() {
+    let app = service(world(TestDb::sqlite()).state).await;
+    for page in ["/docs", "/redoc"] {
+        let res = test::call_service(&app, test::TestRequest::get().uri(page).to_request()).await;
+        let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+        for directive in csp.split(';').map(str::trim) {
+            assert!(!directive.contains("http"), "{page}: {directive} allows another origin");
+        }
+        let script_src = csp.split(';').map(str::trim).find(|d| d.starts_with("script-src")).unwrap();
+        assert_eq!(script_src, "script-src 'self'", "{page}");
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(!body.contains("http://") && !body.contains("https://"), "{page} names another origin:\n{body}");
+        assert!(!body.contains("<script>"), "{page} has an inline script");
+    }
+
+    let (status, content_type, body) = get_text(&app, "/redoc/redoc.standalone.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/javascript"), "{content_type}");
+    assert!(body.len() > 500_000 && body.contains("ReDoc"), "not ReDoc's bundle ({} bytes)", body.len());
+    let license = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/redoc/LICENSE");
+    assert!(std::fs::read_to_string(license).unwrap().contains("Rebilly"), "ReDoc's licence is beside its bundle");
+}
