@@ -175,6 +175,14 @@ impl Default for PoolOptions {
     }
 }
 
+/// How many connections the pool holds, how many of them are idle, and how many it may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max_size: u32,
+}
+
 /// A connection checked out of the pool; it goes back when dropped. Derefs to [`AnyConnection`].
 pub struct PooledConn {
     conn: r2d2::PooledConnection<Manager>,
@@ -256,6 +264,12 @@ impl Db {
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         let conn = self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(PooledConn { conn, writers: self.writers.clone() })
+    }
+
+    /// The pool's figures now, for the metrics.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState { connections: state.connections, idle: state.idle_connections, max_size: self.pool.max_size() }
     }
 
     /// Runs `SELECT 1`, waiting at most `timeout` for a connection.

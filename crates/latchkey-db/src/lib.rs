@@ -13,6 +13,6 @@ pub mod schema;
 pub mod testing;
 pub mod types;
 
-pub use connection::{AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PooledConn, write_transaction};
+pub use connection::{AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PoolState, PooledConn, write_transaction};
 pub use error::DbError;
 pub use types::{Id, Json, Ts};

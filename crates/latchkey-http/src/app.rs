@@ -3,12 +3,14 @@
 use actix_governor::Governor;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, web};
 
 use crate::error::{ApiError, ErrorItem};
 use crate::middleware::body_limit::limit_request_size;
+use crate::middleware::metrics::record_http_metrics;
 use crate::middleware::rate_limit::RateLimits;
+use crate::middleware::request_id::request_context;
 use crate::middleware::security_headers::{SecurityHeaders, add_security_headers};
 use crate::middleware::trailing_slash::redirect_trailing_slash;
 use crate::routes::{self, docs, resource};
@@ -29,6 +31,8 @@ pub fn build_app(
     let headers = SecurityHeaders { hsts: state.config.is_production() };
     let limits = state.limits.clone();
     let cors = crate::middleware::cors::cors(&state.config.cors_origins);
+    let metrics = state.config.metrics_enabled;
+    let metrics_here = metrics && state.config.metrics_addr.is_none();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(headers))
@@ -40,18 +44,22 @@ pub fn build_app(
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
             ApiError::validation(vec![ErrorItem::validation(None, format!("Invalid query: {e}"))]).into()
         }))
-        // Listed innermost first: the size limit runs inside the headers, so a 413 gets them too.
+        // Listed innermost first: the size limit runs inside the headers, so a 413 gets them too. The
+        // request id (and the request's log span) wraps everything, then the metrics.
         .wrap(from_fn(limit_request_size))
         .wrap(from_fn(crate::middleware::control_chars::reject_control_chars))
         .wrap(from_fn(redirect_trailing_slash))
         .wrap(cors)
         .wrap(from_fn(add_security_headers))
-        .wrap(tracing_actix_web::TracingLogger::default())
+        .wrap(Condition::new(metrics, from_fn(record_http_metrics)))
+        .wrap(from_fn(request_context))
         .service(resource("/").route(web::get().to(routes::root::index)))
         .service(resource(docs::OPENAPI_PATH).route(web::get().to(docs::openapi_json)))
         .service(resource("/docs").route(web::get().to(docs::swagger)))
         .service(resource("/docs/{file}").route(web::get().to(docs::swagger_file)))
         .service(resource("/redoc").route(web::get().to(docs::redoc)))
+        .service(resource("/redoc/redoc.standalone.js").route(web::get().to(docs::redoc_script)))
+        .configure(|cfg| crate::metrics::configure(cfg, metrics_here))
         .configure(|cfg| api(cfg, &limits))
         .default_service(web::to(routes::not_found))
 }

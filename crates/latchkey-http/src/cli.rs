@@ -140,6 +140,32 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             limits.retain_recent();
         }
     });
+    // The metrics recorder keeps histogram samples until they are folded in; do it between scrapes too.
+    if config.metrics_enabled {
+        crate::metrics::handle();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                crate::metrics::upkeep();
+            }
+        });
+    }
+
+    // `/metrics` on a listener of its own (one worker is plenty), so that it need not be public.
+    let metrics_server = match config.metrics_addr {
+        Some(addr) => {
+            let state = state.clone();
+            let server = actix_web::HttpServer::new(move || crate::metrics::metrics_app(state.clone()))
+                .workers(1)
+                .shutdown_timeout(1)
+                .bind(addr)
+                .with_context(|| format!("binding METRICS_ADDR {addr}"))?;
+            tracing::info!(address = %format!("http://{addr}/metrics"), "metrics listening");
+            Some(server.run())
+        }
+        None => None,
+    };
 
     let listen = crate::server::Listen::Addr(config.host.clone(), config.port);
     let server =
@@ -149,5 +175,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         environment = %config.environment,
         "latchkey listening"
     );
-    server.await.context("running the HTTP server")
+    match metrics_server {
+        // Both stop on SIGINT/SIGTERM; if either fails, the process ends.
+        Some(metrics) => {
+            futures_util::future::try_join(server, metrics).await.context("running the HTTP servers")?;
+            Ok(())
+        }
+        None => server.await.context("running the HTTP server"),
+    }
 }

@@ -30,6 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::app::build_app;
 use crate::error::codes;
+use crate::middleware::request_id::RequestId;
 use crate::middleware::security_headers;
 use crate::state::AppState;
 
@@ -48,6 +49,7 @@ pub enum Listen {
 /// Builds the server for `state` (not yet running: await it, or spawn it).
 pub fn serve(state: AppState, listen: Listen) -> io::Result<Server> {
     let hsts = state.config.is_production();
+    let workers = state.config.workers;
     let factory = move || {
         let app = build_app(state.clone());
         fn_service(move |io: TcpStream| {
@@ -62,7 +64,11 @@ pub fn serve(state: AppState, listen: Listen) -> io::Result<Server> {
             HttpService::build().h1(map_config(app, |()| AppConfig::default())),
         )
     };
-    let builder = Server::build().shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+    let mut builder = Server::build().shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+    // `WORKERS`; actix-server's default is one per CPU.
+    if let Some(n) = workers {
+        builder = builder.workers(n);
+    }
     let builder = match listen {
         Listen::Addr(host, port) => builder.bind("latchkey", (host.as_str(), port), factory)?,
         Listen::Listener(listener) => builder.listen("latchkey", listener, factory)?,
@@ -131,6 +137,8 @@ fn envelope_response(head: &[u8], answer: &BareAnswer, hsts: bool) -> Vec<u8> {
     out.extend_from_slice(b"content-type: application/json\r\n");
     out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
     out.extend_from_slice(b"connection: close\r\n");
+    // No request exists for these answers (nor a log line), but every response carries an id.
+    out.extend_from_slice(format!("x-request-id: {}\r\n", RequestId::generate()).as_bytes());
     for (name, value) in security_headers::api_headers(hsts) {
         out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
@@ -255,6 +263,7 @@ mod tests {
         assert!(head.contains(&format!("content-length: {}\r\n", body.len())));
         assert!(head.contains("x-frame-options: DENY") && head.contains("content-security-policy: "));
         assert!(head.contains(DATE.trim_end()));
+        assert!(head.contains("\r\nx-request-id: "), "{head}");
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["success"], false);
         assert_eq!(json["errors"][0]["code"], "REQUEST_TOO_LARGE");

@@ -10,6 +10,7 @@ use latchkey_db::{DbError, Id, Json, Ts, write_transaction};
 use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
+use crate::counters::{self, LoginOutcome};
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
 use crate::throttle;
@@ -228,6 +229,23 @@ pub async fn login(
     password: String,
     device: impl FnOnce() -> DeviceInfo + Send + 'static,
 ) -> Result<IssuedTokens, ServiceError> {
+    let result = attempt_login(svc, email, password, device).await;
+    match &result {
+        Ok(_) => counters::login(LoginOutcome::Succeeded),
+        Err(ServiceError::InvalidCredentials | ServiceError::InactiveAccount) => counters::login(LoginOutcome::Failed),
+        Err(ServiceError::LoginThrottled { .. }) => counters::login(LoginOutcome::Throttled),
+        // Invalid input, a shed request or an outage is not an attempt at the password.
+        Err(_) => {}
+    }
+    result
+}
+
+async fn attempt_login(
+    svc: &Arc<Services>,
+    email: &str,
+    password: String,
+    device: impl FnOnce() -> DeviceInfo + Send + 'static,
+) -> Result<IssuedTokens, ServiceError> {
     let email = Email::parse(email)?;
     let ticket = svc.hashing.ticket().await?;
     let LoginCandidate { attempt, user, device } = svc
@@ -304,7 +322,7 @@ fn open_session(
     let max_sessions = svc.policy.max_sessions_per_user as usize;
 
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<(), ServiceError> {
+    let evicted = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
         // Session creation for one user runs one at a time (the row lock is held until commit), so
         // concurrent logins cannot both see room under the limit.
         if users::lock(c, &[user.id.0])?.is_empty() {
@@ -315,6 +333,7 @@ fn open_session(
             // Only if the hash is still the one just verified: a concurrent password change wins.
             users::swap_password_hash(c, user.id.0, user.password_hash.as_deref(), hash, Ts(now))?;
         }
+        let mut evicted_count = 0;
         if max_sessions > 0 {
             let evicted = sessions::evict_least_recently_used(
                 c,
@@ -323,6 +342,7 @@ fn open_session(
                 RevokeReason::Evicted.as_str(),
                 Ts(now),
             )?;
+            evicted_count = evicted.len();
             for id in evicted {
                 record_event(
                     c,
@@ -358,8 +378,10 @@ fn open_session(
             EventContext { session_id: Some(session_id), ..ctx },
             None,
         )?;
-        Ok(())
+        Ok(evicted_count)
     })?;
+    counters::session_created();
+    counters::sessions_revoked(RevokeReason::Evicted.as_str(), evicted);
     Ok(IssuedTokens {
         access_token,
         refresh_token,
@@ -373,12 +395,24 @@ fn open_session(
 enum RefreshOutcome {
     Rotated(Box<IssuedTokens>),
     Refused(&'static str),
+    /// Refused after detecting reuse, which revoked the session.
+    ReuseDetected,
 }
 
 /// `POST /auth/refresh`: rotates the refresh token. Presenting a token that was already rotated out is
 /// reuse: the session is revoked (unless the rotation happened within the grace window, which is how a
 /// client's concurrent double refresh looks).
 pub fn refresh(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, ServiceError> {
+    let result = rotate_refresh_token(svc, refresh_token);
+    match &result {
+        Ok(_) => counters::refresh(true),
+        Err(ServiceError::Unauthenticated(_)) => counters::refresh(false),
+        Err(_) => {}
+    }
+    result
+}
+
+fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, ServiceError> {
     let now = svc.now();
     let claims = match svc.tokens.decode_refresh(refresh_token, now) {
         Ok(c) => c,
@@ -447,12 +481,18 @@ pub fn refresh(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, Serv
                 Some(json!({"presented_jti": presented, "within_grace_window": false, "session_revoked": true})),
             )?;
             tracing::warn!(user_id = %user.id.0, session_id = %claims.sid, "refresh token reuse: session revoked");
+            return Ok(RefreshOutcome::ReuseDetected);
         }
         Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN))
     })?;
     match outcome {
         RefreshOutcome::Rotated(tokens) => Ok(*tokens),
         RefreshOutcome::Refused(message) => Err(ServiceError::Unauthenticated(message)),
+        RefreshOutcome::ReuseDetected => {
+            counters::reuse_detected();
+            counters::sessions_revoked(RevokeReason::RefreshTokenReuse.as_str(), 1);
+            Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED_LOGIN_AGAIN))
+        }
     }
 }
 
@@ -502,8 +542,9 @@ pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Re
         return Err(ServiceError::Forbidden("You can only logout your own sessions".into()));
     }
     // The revocation and its event commit together: no logout without its record, nor the reverse.
-    write_transaction(&mut conn, |c| -> Result<(), ServiceError> {
-        if sessions::revoke(c, claims.sid, RevokeReason::Logout.as_str(), Ts(now))? {
+    let revoked = write_transaction(&mut conn, |c| -> Result<bool, ServiceError> {
+        let revoked = sessions::revoke(c, claims.sid, RevokeReason::Logout.as_str(), Ts(now))?;
+        if revoked {
             record_event(
                 c,
                 now,
@@ -512,8 +553,10 @@ pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Re
                 None,
             )?;
         }
-        Ok(())
-    })
+        Ok(revoked)
+    })?;
+    counters::sessions_revoked(RevokeReason::Logout.as_str(), usize::from(revoked));
+    Ok(())
 }
 
 /// `POST /auth/logout-all` (every session) and `/auth/logout-others` (all but the caller's); returns how many
@@ -526,7 +569,7 @@ pub fn logout_many(svc: &Services, caller: &Authenticated, keep_current: bool) -
         (None, RevokeReason::LogoutAll)
     };
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+    let n = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
         let n = sessions::revoke_all(c, caller.user_id(), keep, reason.as_str(), Ts(now))?;
         record_event(
             c,
@@ -536,5 +579,7 @@ pub fn logout_many(svc: &Services, caller: &Authenticated, keep_current: bool) -
             Some(json!({"scope": reason.as_str(), "sessions": n})),
         )?;
         Ok(n)
-    })
+    })?;
+    counters::sessions_revoked(reason.as_str(), n);
+    Ok(n)
 }

@@ -2,7 +2,7 @@
 //! Every variable is documented in `docs/operations.md` and `.env.example`.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
@@ -94,6 +94,35 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which requests get an access-log line (`ACCESS_LOG`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AccessLog {
+    /// None (server errors are still logged with their cause where they happen).
+    Off,
+    /// Every request.
+    All,
+    /// This fraction of requests (0 < p < 1), chosen at random, plus every 5xx.
+    Sample(f64),
+}
+
+impl AccessLog {
+    fn parse(v: &str) -> Result<AccessLog, ConfigError> {
+        match v.to_ascii_lowercase().as_str() {
+            "on" | "true" | "all" => return Ok(AccessLog::All),
+            "off" | "false" | "none" => return Ok(AccessLog::Off),
+            _ => {}
+        }
+        match v.parse::<f64>() {
+            Ok(p) if p == 0.0 => Ok(AccessLog::Off),
+            Ok(p) if p == 1.0 => Ok(AccessLog::All),
+            Ok(p) if p > 0.0 && p < 1.0 => Ok(AccessLog::Sample(p)),
+            _ => Err(ConfigError(format!(
+                "ACCESS_LOG must be 'on', 'off' or a sampling fraction from 0 to 1 (e.g. 0.01), got '{v}'"
+            ))),
+        }
+    }
+}
+
 /// The first superuser, created at start-up when missing.
 #[derive(Clone)]
 pub struct FirstSuperuser {
@@ -125,6 +154,8 @@ pub struct Config {
     pub max_sessions_per_user: u32,
     pub login_max_failures: u32,
     pub db_pool_size: u32,
+    /// HTTP worker threads (`WORKERS`); `None`: one per CPU, actix's default.
+    pub workers: Option<usize>,
     /// `AUTO_MIGRATE`: `None` when unset (then only the embedded SQLite default migrates by itself).
     pub auto_migrate: Option<bool>,
     pub rate_limit_scale: f64,
@@ -137,6 +168,12 @@ pub struct Config {
     pub smtp_from: String,
     pub first_superuser: Option<FirstSuperuser>,
     pub log_format: LogFormat,
+    /// Which requests get an access-log line.
+    pub access_log: AccessLog,
+    /// `METRICS=false` turns the metrics off: no `/metrics`, no per-request recording.
+    pub metrics_enabled: bool,
+    /// Where `/metrics` is served on its own listener; `None` serves it on the main port.
+    pub metrics_addr: Option<SocketAddr>,
     pub session_retention_days: i64,
     pub event_retention_days: i64,
     /// `HASH_WORKERS`: password-hashing threads (default: half the cores, at least one).
@@ -167,6 +204,7 @@ impl fmt::Debug for Config {
             .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("login_max_failures", &self.login_max_failures)
             .field("db_pool_size", &self.db_pool_size)
+            .field("workers", &self.workers)
             .field("auto_migrate", &self.auto_migrate)
             .field("rate_limit_scale", &self.rate_limit_scale)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -180,6 +218,9 @@ impl fmt::Debug for Config {
             .field("hash_queue_limit", &self.hash_queue_limit)
             .field("hash_max_wait_ms", &self.hash_max_wait_ms)
             .field("reset_mail_queue", &self.reset_mail_queue)
+            .field("access_log", &self.access_log)
+            .field("metrics_enabled", &self.metrics_enabled)
+            .field("metrics_addr", &self.metrics_addr)
             .finish_non_exhaustive()
     }
 }
@@ -281,6 +322,20 @@ impl Config {
         let hash_queue_limit = int(&get, "HASH_QUEUE_LIMIT", defaults::HASH_QUEUE_LIMIT as i64, 1..=100_000)? as usize;
         let hash_max_wait_ms = int(&get, "HASH_MAX_WAIT_MS", defaults::HASH_MAX_WAIT_MS as i64, 1..=60_000)? as u64;
         let reset_mail_queue = int(&get, "RESET_MAIL_QUEUE", defaults::RESET_MAIL_QUEUE as i64, 1..=100_000)? as usize;
+        let access_log = get("ACCESS_LOG").map(|v| AccessLog::parse(&v)).transpose()?.unwrap_or(AccessLog::All);
+        let metrics_addr = get("METRICS_ADDR")
+            .map(|v| {
+                v.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError(format!(
+                        "METRICS_ADDR must be an address and port such as 127.0.0.1:9100 or [::1]:9100, got '{v}'"
+                    ))
+                })
+            })
+            .transpose()?;
+        let metrics_enabled = get("METRICS").map(|v| parse_bool("METRICS", &v)).transpose()?.unwrap_or(true);
+        if !metrics_enabled && metrics_addr.is_some() {
+            return Err(ConfigError("METRICS_ADDR is set but METRICS=false turns the metrics off".into()));
+        }
 
         Ok(Config {
             database_url,
@@ -309,6 +364,10 @@ impl Config {
             login_max_failures: int(&get, "LOGIN_MAX_FAILURES", i64::from(defaults::LOGIN_MAX_FAILURES), 1..=100_000)?
                 as u32,
             db_pool_size: int(&get, "DB_POOL_SIZE", i64::from(defaults::DB_POOL_SIZE), 1..=1000)? as u32,
+            workers: match get("WORKERS") {
+                None => None,
+                Some(_) => Some(int(&get, "WORKERS", 1, 1..=1024)? as usize),
+            },
             auto_migrate: get("AUTO_MIGRATE").map(|v| parse_bool("AUTO_MIGRATE", &v)).transpose()?,
             rate_limit_scale,
             trusted_proxies,
@@ -322,6 +381,9 @@ impl Config {
             smtp_from: get("SMTP_FROM").unwrap_or_else(|| defaults::SMTP_FROM.to_owned()),
             first_superuser,
             log_format,
+            access_log,
+            metrics_enabled,
+            metrics_addr,
             session_retention_days: int(&get, "SESSION_RETENTION_DAYS", defaults::SESSION_RETENTION_DAYS, 0..=3650)?,
             event_retention_days: int(&get, "EVENT_RETENTION_DAYS", defaults::EVENT_RETENTION_DAYS, 0..=3650)?,
             hash_workers,
@@ -545,6 +607,38 @@ mod tests {
         assert_eq!(c.rate_limit_scale, 1.0);
         assert!(c.migrates_on_start());
         assert_eq!(c.cors_origins, vec!["http://localhost:3000"]);
+    }
+
+    #[test]
+    fn access_log_and_metrics_address() {
+        let base = [("DATABASE_URL", "postgres://x/y"), ("SECRET_KEY", KEY)];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            config(&pairs)
+        };
+        let c = with(&[]).unwrap();
+        assert_eq!(c.access_log, AccessLog::All);
+        assert_eq!(c.metrics_addr, None);
+        assert_eq!(c.workers, None);
+        assert_eq!(with(&[("WORKERS", "3")]).unwrap().workers, Some(3));
+        assert!(with(&[("WORKERS", "0")]).unwrap_err().to_string().contains("WORKERS"));
+        assert_eq!(with(&[("ACCESS_LOG", "off")]).unwrap().access_log, AccessLog::Off);
+        assert_eq!(with(&[("ACCESS_LOG", "0")]).unwrap().access_log, AccessLog::Off);
+        assert_eq!(with(&[("ACCESS_LOG", "ON")]).unwrap().access_log, AccessLog::All);
+        assert_eq!(with(&[("ACCESS_LOG", "0.05")]).unwrap().access_log, AccessLog::Sample(0.05));
+        for bad in ["2", "-0.1", "sometimes", "NaN"] {
+            let err = with(&[("ACCESS_LOG", bad)]).unwrap_err().to_string();
+            assert!(err.contains("ACCESS_LOG"), "{bad}: {err}");
+        }
+        let c = with(&[("METRICS_ADDR", "127.0.0.1:9100")]).unwrap();
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+        let err = with(&[("METRICS_ADDR", "localhost")]).unwrap_err().to_string();
+        assert!(err.contains("METRICS_ADDR"), "{err}");
+        assert!(c.metrics_enabled);
+        assert!(!with(&[("METRICS", "false")]).unwrap().metrics_enabled);
+        let err = with(&[("METRICS", "false"), ("METRICS_ADDR", "127.0.0.1:9100")]).unwrap_err().to_string();
+        assert!(err.contains("METRICS=false"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod authz;
 pub mod cleanup;
 pub mod config;
 pub mod database;
+pub mod counters;
 pub mod error;
 pub mod hash_pool;
 pub mod mail;

@@ -7,6 +7,7 @@ use latchkey_db::repo::{sessions, users};
 use latchkey_db::{Ts, write_transaction};
 use latchkey_domain::{Email, RevokeReason, SecurityEventKind, validate_password};
 
+use crate::counters;
 use crate::error::ServiceError;
 use crate::mail::password_reset_email;
 use crate::services::{EventContext, Services, record_event};
@@ -29,6 +30,7 @@ pub fn request_reset(svc: &Services, email: &str) -> Result<(), ServiceError> {
     let token = svc.reset_tokens.issue(user.id.0, &password_fingerprint(user.password_hash.as_deref()), svc.now());
     let link = format!("{}{}?token={token}", svc.frontend_url, svc.reset_password_path);
     svc.mail.enqueue(password_reset_email(&user.email, &link));
+    counters::password_reset_requested();
     Ok(())
 }
 
@@ -64,7 +66,7 @@ pub async fn confirm_reset(svc: &Arc<Services>, token: String, new_password: Str
     svc.blocking(move |svc| {
         let now = svc.now();
         let mut conn = svc.db.conn()?;
-        write_transaction(&mut conn, |c| -> Result<(), ServiceError> {
+        let ended = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
             // Exactly one confirmation can swap out the hash the token was issued for; the others find it
             // changed (on PostgreSQL they wait for the winner's row lock, then re-check) and fail.
             if !users::swap_password_hash(c, user.id.0, user.password_hash.as_deref(), &hash, Ts(now))? {
@@ -78,8 +80,11 @@ pub async fn confirm_reset(svc: &Arc<Services>, token: String, new_password: Str
                 EventContext { user_id: Some(user.id.0), ..EventContext::default() },
                 Some(serde_json::json!({"sessions_ended": ended})),
             )?;
-            Ok(())
-        })
+            Ok(ended)
+        })?;
+        counters::password_reset_completed();
+        counters::sessions_revoked(RevokeReason::PasswordReset.as_str(), ended);
+        Ok(())
     })
     .await
 }

@@ -139,6 +139,24 @@ pub fn default_mailer(config: &Config) -> Result<Arc<dyn EmailSender>, ServiceEr
     })
 }
 
+impl Services {
+    /// How many password hashes run and wait now (read without blocking), for the metrics.
+    pub fn hashing_load(&self) -> HashingLoad {
+        HashingLoad { in_flight: self.hashing.in_flight(), queued: self.hashing.queued(), shed: self.hashing.shed_total() }
+    }
+}
+
+/// The password-hashing load at one instant, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingLoad {
+    /// Hashes being computed.
+    pub in_flight: usize,
+    /// Hashes waiting for a slot.
+    pub queued: usize,
+    /// Requests shed (503) since start-up because the hashing queue was full or too slow.
+    pub shed: u64,
+}
+
 /// What a security event records beyond its kind.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EventContext<'a> {

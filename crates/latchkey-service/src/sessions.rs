@@ -7,6 +7,7 @@ use latchkey_domain::list::PageRequest;
 use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind};
 
 use crate::auth::Authenticated;
+use crate::counters;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
 use crate::views::{Event, Page, Session};
@@ -38,8 +39,9 @@ pub fn revoke_mine(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Re
     let now = svc.now();
     let mut conn = svc.db.conn()?;
     let session = own_session(&mut conn, caller, id, "You can only revoke your own sessions")?;
-    write_transaction(&mut conn, |c| -> Result<(), ServiceError> {
-        if sessions::revoke(c, id, RevokeReason::UserRevoked.as_str(), Ts(now))? {
+    let revoked = write_transaction(&mut conn, |c| -> Result<bool, ServiceError> {
+        let revoked = sessions::revoke(c, id, RevokeReason::UserRevoked.as_str(), Ts(now))?;
+        if revoked {
             record_event(
                 c,
                 now,
@@ -50,8 +52,9 @@ pub fn revoke_mine(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Re
                 ),
             )?;
         }
-        Ok(())
+        Ok(revoked)
     })?;
+    counters::sessions_revoked(RevokeReason::UserRevoked.as_str(), usize::from(revoked));
     Ok(session.device_name)
 }
 

@@ -8,6 +8,7 @@ use latchkey_db::{Ts, write_transaction};
 use latchkey_domain::{DomainError, Email, RevokeReason, SecurityEventKind, validate_password};
 
 use crate::auth::Authenticated;
+use crate::counters;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
 use crate::throttle;
@@ -29,7 +30,7 @@ pub async fn change_password(
     svc.blocking(move |svc| {
         let now = svc.now();
         let mut conn = svc.db.conn()?;
-        write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+        let ended = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
             throttle::clear(c, &attempt)?;
             // Written only over the hash that was just verified: of two concurrent changes one wins, the
             // other finds its current password no longer current.
@@ -37,7 +38,9 @@ pub async fn change_password(
                 return Err(ServiceError::WrongCurrentPassword);
             }
             end_other_sessions(c, &caller, now)
-        })
+        })?;
+        counters::sessions_revoked(RevokeReason::PasswordChanged.as_str(), ended);
+        Ok(ended)
     })
     .await
 }
@@ -230,7 +233,8 @@ pub async fn update_me(svc: &Arc<Services>, caller: &Authenticated, update: User
             updated_at: Some(Ts(now)),
         };
         let mut conn = svc.db.conn()?;
-        write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+        let mut ended = (0, 0);
+        let user = write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
             if let Some(attempt) = &attempt {
                 throttle::clear(c, attempt)?;
             }
@@ -238,21 +242,24 @@ pub async fn update_me(svc: &Arc<Services>, caller: &Authenticated, update: User
             let ctx =
                 EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None };
             if hash.is_some() {
-                end_other_sessions(c, caller, now)?;
+                ended.0 = end_other_sessions(c, caller, now)?;
             }
             if deactivating {
-                let ended =
+                ended.1 =
                     sessions::revoke_all(c, caller.user_id(), None, RevokeReason::UserDeactivated.as_str(), Ts(now))?;
                 record_event(
                     c,
                     now,
                     SecurityEventKind::SessionRevoked,
                     ctx,
-                    Some(serde_json::json!({"reason": RevokeReason::UserDeactivated.as_str(), "sessions": ended})),
+                    Some(serde_json::json!({"reason": RevokeReason::UserDeactivated.as_str(), "sessions": ended.1})),
                 )?;
             }
             Ok(user.into())
-        })
+        })?;
+        counters::sessions_revoked(RevokeReason::PasswordChanged.as_str(), ended.0);
+        counters::sessions_revoked(RevokeReason::UserDeactivated.as_str(), ended.1);
+        Ok(user)
     })
     .await
 }

@@ -181,7 +181,9 @@ pub async fn run<T: Send + 'static>(
     f: impl FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let services = state.services.clone();
-    Ok(web::block(move || f(&services)).await??)
+    // The request's span (its id) goes along, so what the service logs on that thread carries it too.
+    let span = tracing::Span::current();
+    Ok(web::block(move || span.in_scope(|| f(&services))).await??)
 }
 
 #[cfg(test)]

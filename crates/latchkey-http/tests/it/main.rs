@@ -8,6 +8,7 @@ mod cli;
 mod docs;
 mod hardening;
 mod organizations;
+mod observability;
 mod sessions;
 mod shell;
 mod system;
