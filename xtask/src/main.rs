@@ -6,13 +6,15 @@
 //! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks;
 //! - `bench`: the release server measured over HTTP (login, auth check, refresh, health, memory; with
 //!   `--flood`, the auth check during a login flood);
-//! - `openapi`: regenerate `docs/openapi.json`.
+//! - `openapi`: regenerate `docs/openapi.json`;
+//! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server.
 //!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
 //! working when they do not compile.
 
 mod bench;
 mod ci;
+mod e2e;
 mod migrate;
 mod openapi;
 mod test;
@@ -51,6 +53,15 @@ enum Cmd {
     Ci,
     /// Regenerate docs/openapi.json from `latchkey openapi`.
     Openapi,
+    /// Drive /docs (Authorize, Try it out) and /redoc in headless Chromium against the release server.
+    E2e {
+        /// Use target/release/latchkey as built (CI builds it once for everything that needs it).
+        #[arg(long)]
+        prebuilt: bool,
+        /// Folder for the screenshots and the server log (default: target/e2e/run-<unix time>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Measure the release server over HTTP: login latency, GET /users/me, refresh and /health throughput,
     /// memory. SQLite always; PostgreSQL as --backend says.
     Bench {
@@ -127,6 +138,7 @@ fn main() -> ExitCode {
         Cmd::Test { backend } => test::run(backend),
         Cmd::Ci => ci::run(),
         Cmd::Openapi => openapi::run(),
+        Cmd::E2e { prebuilt, out } => e2e::run(&e2e::Options { prebuilt, out }),
         Cmd::Bench { backend, duration, connections, logins, postgres_url, json, flood, flood_connections } => {
             bench::run(&bench::Options {
                 backend,
