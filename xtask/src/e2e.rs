@@ -28,7 +28,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 pub struct Options {
     /// Use `target/release/latchkey` as it is (CI builds it once, before).
     pub prebuilt: bool,
-    /// Where screenshots and the server log go; default `target/e2e/run-<unix time>`.
+    /// Where screenshots and the server log go; default `target/e2e/run-<process id>`.
     pub out: Option<PathBuf>,
 }
 
@@ -45,10 +45,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 
     let out = match &options.out {
         Some(dir) => dir.clone(),
-        None => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-            root.join(format!("target/e2e/run-{now}"))
-        }
+        None => root.join(format!("target/e2e/run-{}", std::process::id())),
     };
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let out = out.canonicalize()?;

@@ -58,7 +58,7 @@ enum Cmd {
         /// Use target/release/latchkey as built (CI builds it once for everything that needs it).
         #[arg(long)]
         prebuilt: bool,
-        /// Folder for the screenshots and the server log (default: target/e2e/run-<unix time>).
+        /// Folder for the screenshots and the server log (default: target/e2e/run-<process id>).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
     },

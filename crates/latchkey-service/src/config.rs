@@ -113,9 +113,13 @@ impl AccessLog {
             _ => {}
         }
         match v.parse::<f64>() {
-            Ok(p) if p == 0.0 => Ok(AccessLog::Off),
-            Ok(p) if p == 1.0 => Ok(AccessLog::All),
-            Ok(p) if p > 0.0 && p < 1.0 => Ok(AccessLog::Sample(p)),
+            Ok(p) if (0.0..=1.0).contains(&p) => Ok(if p == 0.0 {
+                AccessLog::Off
+            } else if p == 1.0 {
+                AccessLog::All
+            } else {
+                AccessLog::Sample(p)
+            }),
             _ => Err(ConfigError(format!(
                 "ACCESS_LOG must be 'on', 'off' or a sampling fraction from 0 to 1 (e.g. 0.01), got '{v}'"
             ))),
