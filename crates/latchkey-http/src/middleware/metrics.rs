@@ -58,8 +58,8 @@ fn status_label(status: StatusCode) -> SharedString {
     SharedString::const_str(common)
 }
 
-/// The middleware function (`actix_web::middleware::from_fn`). It must run after trailing slashes are
-/// normalised, or `/users/me/` would count as unmatched.
+/// The middleware function (`actix_web::middleware::from_fn`). A trailing-slash path matches no route: it
+/// counts as `unmatched` with its 307.
 pub async fn record_http_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

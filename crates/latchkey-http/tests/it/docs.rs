@@ -39,8 +39,10 @@ async fn the_document_is_served_and_docs_openapi_json_is_current() {
     assert!(served == committed, "docs/openapi.json is out of date: run `cargo xtask openapi`");
 }
 
-/// The framework's own pages: served, and not API operations.
-const UNDOCUMENTED: &[&str] = &["/", "/api/v1/openapi.json", "/docs", "/docs/{file}", "/redoc"];
+/// The framework's own pages and their assets, and the operators' `/metrics` (Prometheus text, described in
+/// docs/operations.md): served, and not API operations.
+const UNDOCUMENTED: &[&str] =
+    &["/", "/api/v1/openapi.json", "/docs", "/docs/{file}", "/redoc", "/redoc/redoc.standalone.js", "/metrics"];
 
 /// Every route the app serves is in the document. The served paths come from the app's own resource map
 /// (every resource registered anywhere, not only through `routes::all()`), and each method is probed: a

@@ -306,6 +306,7 @@ async fn http_metrics_label_routes_by_pattern() {
     assert_eq!(call(&app, TestRequest::get().uri(&junk)).await.status, StatusCode::NOT_FOUND);
     let brew = TestRequest::default().method(actix_web::http::Method::from_bytes(b"BREW").unwrap()).uri("/health");
     assert_eq!(call(&app, brew).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(call(&app, TestRequest::get().uri("/health")).await.status, StatusCode::OK);
     // A trailing slash is redirected (307) before any route matches.
     let slash = call(&app, TestRequest::get().uri("/health/")).await;
     assert_eq!(slash.status, StatusCode::TEMPORARY_REDIRECT);
