@@ -14,7 +14,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, web};
-use metrics::{Unit, describe_counter, describe_gauge, describe_histogram, gauge};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::middleware::metrics::{HTTP_DURATION, HTTP_REQUESTS};
@@ -37,6 +37,7 @@ const DB_POOL_IDLE: &str = "latchkey_db_pool_idle_connections";
 const DB_POOL_MAX: &str = "latchkey_db_pool_max_connections";
 const HASHES_IN_FLIGHT: &str = "latchkey_password_hashes_in_flight";
 const HASHES_QUEUED: &str = "latchkey_password_hashes_queued";
+const HASHES_SHED: &str = "latchkey_password_hashes_shed_total";
 
 /// The process's recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
@@ -70,8 +71,9 @@ fn describe() {
     describe_gauge!(DB_POOL_CONNECTIONS, "Database connections the pool holds (busy and idle).");
     describe_gauge!(DB_POOL_IDLE, "Idle database connections in the pool.");
     describe_gauge!(DB_POOL_MAX, "The most database connections the pool may open (DB_POOL_SIZE).");
-    describe_gauge!(HASHES_IN_FLIGHT, "Password hashes being computed.");
-    describe_gauge!(HASHES_QUEUED, "Password hashes waiting for a hashing slot.");
+    describe_gauge!(HASHES_IN_FLIGHT, "Password hashes and checks being computed by the hashing pool.");
+    describe_gauge!(HASHES_QUEUED, "Requests waiting for the password-hashing pool.");
+    describe_counter!(HASHES_SHED, "Requests answered 503 because the hashing queue was full or too slow.");
 }
 
 /// Runs the recorder's periodic housekeeping (drains histogram samples between scrapes); the server
@@ -89,6 +91,8 @@ pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
     let hashing = state.services.hashing_load();
     gauge!(HASHES_IN_FLIGHT).set(hashing.in_flight as f64);
     gauge!(HASHES_QUEUED).set(hashing.queued as f64);
+    // The pool keeps the running total; the counter takes it as it is.
+    counter!(HASHES_SHED).absolute(hashing.shed);
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(handle().render())
 }
 

@@ -142,7 +142,11 @@ pub fn default_mailer(config: &Config) -> Result<Arc<dyn EmailSender>, ServiceEr
 impl Services {
     /// How many password hashes run and wait now (read without blocking), for the metrics.
     pub fn hashing_load(&self) -> HashingLoad {
-        HashingLoad { in_flight: self.hashing.in_flight(), queued: self.hashing.queued(), shed: self.hashing.shed_total() }
+        HashingLoad {
+            in_flight: self.hashing.in_flight(),
+            queued: self.hashing.queued(),
+            shed: self.hashing.shed_total(),
+        }
     }
 }
 
