@@ -43,6 +43,11 @@ CHROMIUM_ARGS = [
 ]
 
 PASSWORD = "E2e-Browser-Pass-9!"
+
+# ReDoc's bundle links its "API docs by Redocly" badge image from Redocly's CDN. The docs CSP blocks it, as
+# it blocks everything from elsewhere; the page needs nothing else from outside. That one expected
+# violation is the only one tolerated.
+EXPECTED_BLOCKED = ("https://cdn.redoc.ly/redoc/logo-mini.svg",)
 TIMEOUT_MS = 30_000
 
 
@@ -57,6 +62,8 @@ class Problems:
 
         def console(msg) -> None:
             text = msg.text
+            if any(url in text for url in EXPECTED_BLOCKED):
+                return
             if msg.type == "error" or "Content Security Policy" in text or "Content-Security-Policy" in text:
                 self.items.append(f"console {msg.type} on {page.url}: {text}")
 
@@ -127,8 +134,8 @@ def swagger(page: Page, email: str) -> None:
     assert answer.value.status == 200, f"GET /users/me from Swagger UI answered {answer.value.status}"
     assert answer.value.request.headers.get("authorization", "").startswith("Bearer "), "no bearer token sent"
     live = me.locator(".live-responses-table")
-    expect(live.locator(".response-col_status").first).to_have_text("200", timeout=TIMEOUT_MS)
-    expect(live.locator(".response-col_description")).to_contain_text(email)
+    expect(live.locator("tbody .response-col_status").first).to_have_text("200", timeout=TIMEOUT_MS)
+    expect(live.locator("tbody .response-col_description").first).to_contain_text(email)
     live.scroll_into_view_if_needed()
     shot(page, "4-users-me-200")
 
