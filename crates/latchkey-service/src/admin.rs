@@ -84,6 +84,9 @@ fn end_sessions(
             Some(json!({"reason": reason.as_str(), "sessions": n})),
         )?;
     }
+    // Counted inside the admin action's transaction (its last step in practice): a rollback after this
+    // point would over-count.
+    crate::counters::sessions_revoked(reason.as_str(), total);
     Ok(total)
 }
 
@@ -504,6 +507,7 @@ pub fn revoke_session(svc: &Services, caller: &Authenticated, id: uuid::Uuid) ->
                 SecurityEventKind::SessionRevoked,
                 Some(json!({"reason": RevokeReason::AdminRevoked.as_str()})),
             )?;
+            crate::counters::sessions_revoked(RevokeReason::AdminRevoked.as_str(), 1);
         }
         Ok(admin_session(session, &user))
     })
