@@ -487,6 +487,14 @@ pub struct SortParams {
     sort_order: Option<String>,
 }
 
+/// Tells an absent field (`None`, with `#[serde(default)]`) from an explicit `null` (`Some(None)`), for
+/// partial updates: `#[serde(default, deserialize_with = "crate::validation::nullable")]`.
+pub fn nullable<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_domain::list;
 use latchkey_service::organizations::{self as orgs, OrganizationUpdate};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -29,31 +29,26 @@ pub fn routes(r: &mut Endpoints) {
     r.add(__path_update, update);
 }
 
-/// Tells "absent" (`None`) from "null" (`Some(None)`).
-pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// `OrganizationUpdate`: only the fields present change; `description` and `settings` may be set to
 /// null, the other fields may not.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = OrganizationUpdate)]
 pub struct OrganizationUpdateBody {
     /// 1..255 characters, trimmed, not blank.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
     /// 1..255 of `a-z`, `0-9` and `-`; no hyphen at either end, no `--`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>, example = "acme-corp")]
     slug: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<bool>)]
     is_active: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<Object>)]
     settings: Option<Option<Map<String, Value>>>,
 }

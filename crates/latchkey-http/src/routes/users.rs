@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use latchkey_service::admin::{self, Via};
 use latchkey_service::{authz, users};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -73,45 +73,40 @@ pub async fn change_password(
     Ok(HttpResponse::Ok().json(MessageResponse::ok("Password changed successfully")))
 }
 
-/// Tells "absent" (`None`) from "null" (`Some(None)`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 /// `UserUpdate`: only the fields present are applied; `email` is not part of it (ignored).
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = UserUpdate)]
 pub struct UserUpdateBody {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>)]
     first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>)]
     last_name: Option<Option<String>>,
     /// `+` or `0` followed by 8 to 14 digits; spaces, hyphens and parentheses are removed first.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>, example = "+14155550123")]
     phone_number: Option<Option<String>>,
     /// A new password; needs `current_password`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>)]
     password: Option<Option<String>>,
     /// The current password: required with `password` (missing is 422, wrong is 403 `AUTH_001`).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>)]
     current_password: Option<Option<String>>,
     /// The client's settings: a JSON object of at most 16 KiB (serialized) and 8 levels of nesting.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<Object>)]
     preferences: Option<Option<serde_json::Map<String, Value>>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>, example = "en")]
     locale: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<bool>)]
     is_active: Option<Option<bool>>,
     /// Refused: superuser status is not changed through this endpoint.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<bool>)]
     is_superuser: Option<Option<Value>>,
 }

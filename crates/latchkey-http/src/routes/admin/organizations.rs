@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::AdminUser;
 use crate::responses::{MessageResponse, OrganizationMemberResponse, OrganizationResponse, Paginated};
-use crate::routes::organizations::{MemberList, MembershipFilter, OrganizationUpdateBody, nullable};
+use crate::routes::organizations::{MemberList, MembershipFilter, OrganizationUpdateBody};
 use crate::routes::{Endpoints, run};
 use crate::state::AppState;
 use crate::validation::{Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
@@ -98,11 +98,11 @@ pub struct OrganizationCreateBody {
     #[serde(default)]
     description: Option<String>,
     /// Default true.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<bool>, default = true)]
     is_active: Option<Option<bool>>,
     /// Default `{}`; null stores none.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<Object>)]
     settings: Option<Option<Map<String, Value>>>,
 }
@@ -266,7 +266,7 @@ pub struct AddMemberBody {
     #[schema(value_type = Uuid)]
     user_id: String,
     /// `owner`, `admin`, `member` (the default) or `guest`.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>, example = "member")]
     role: Option<Option<Value>>,
 }
