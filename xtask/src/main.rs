@@ -4,8 +4,8 @@
 //! - `migrate [--database-url URL]`: apply pending migrations with the `latchkey` binary;
 //! - `test [--backend sqlite|postgres|all]`: `cargo test --workspace`, proving the PostgreSQL half ran;
 //! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks;
-//! - `bench`: the release server measured over HTTP (login, auth check, refresh, health, memory; with
-//!   `--flood`, the auth check during a login flood);
+//! - `bench`: the release server measured over HTTP with wrk (login, health, auth check, sessions list,
+//!   refresh, memory; with `--flood`, the auth check during a login flood);
 //! - `openapi`: regenerate `docs/openapi.json`;
 //! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server.
 //!
@@ -18,6 +18,7 @@ mod e2e;
 mod migrate;
 mod openapi;
 mod test;
+mod wrk;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
@@ -68,12 +69,21 @@ enum Cmd {
         /// sqlite, postgres (needs a URL), or all (PostgreSQL too when a URL is given or 127.0.0.1:5432 listens).
         #[arg(long, value_enum, default_value_t = Backend::All)]
         backend: Backend,
-        /// Seconds each load run measures (after a short warm-up).
+        /// Seconds each load run measures (after its warm-up).
         #[arg(long, default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
         duration: u64,
-        /// Concurrent keep-alive connections per load run.
+        /// Seconds of warm-up before each load run (not measured).
+        #[arg(long, default_value_t = 3, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=600))]
+        warmup: u64,
+        /// Rounds of the load runs, interleaved; each run reports its median round.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=99))]
+        rounds: u64,
+        /// Concurrent keep-alive connections per load run (wrk -c).
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
         connections: u64,
+        /// wrk threads per load run (wrk -t).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+        threads: u64,
         /// Sequential logins timed.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         logins: u64,
@@ -139,10 +149,26 @@ fn main() -> ExitCode {
         Cmd::Ci => ci::run(),
         Cmd::Openapi => openapi::run(),
         Cmd::E2e { prebuilt, out } => e2e::run(&e2e::Options { prebuilt, out }),
-        Cmd::Bench { backend, duration, connections, logins, postgres_url, json, flood, flood_connections } => {
+        Cmd::Bench {
+            backend,
+            duration,
+            warmup,
+            rounds,
+            connections,
+            threads,
+            logins,
+            postgres_url,
+            json,
+            flood,
+            flood_connections,
+        } => {
+            let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
             bench::run(&bench::Options {
                 backend,
                 duration: std::time::Duration::from_secs(duration),
+                warmup: std::time::Duration::from_secs(warmup),
+                rounds: count(rounds),
+                threads: count(threads),
                 // The flood's bystanders are a handful of clients unless asked otherwise.
                 connections: if flood && connections == 32 {
                     4
