@@ -35,6 +35,7 @@ pub mod defaults {
     /// Requests allowed to wait for a password check before more are shed at once.
     pub const HASH_QUEUE_LIMIT: usize = 256;
     pub const HASH_MAX_WAIT_MS: u64 = 1000;
+    pub const HASH_NICE: i64 = 10;
     pub const RESET_MAIL_QUEUE: usize = 100;
 }
 
@@ -186,6 +187,8 @@ pub struct Config {
     pub hash_queue_limit: usize,
     /// `HASH_MAX_WAIT_MS`: a request that waited this long for a password check is shed with 503.
     pub hash_max_wait_ms: u64,
+    /// `HASH_NICE`: niceness of the hashing threads (0–19, Linux), so request handling wins the CPU.
+    pub hash_nice: i32,
     /// `RESET_MAIL_QUEUE`: reset emails waiting to be sent; more are dropped (and logged).
     pub reset_mail_queue: usize,
 }
@@ -221,6 +224,7 @@ impl fmt::Debug for Config {
             .field("hash_workers", &self.hash_workers)
             .field("hash_queue_limit", &self.hash_queue_limit)
             .field("hash_max_wait_ms", &self.hash_max_wait_ms)
+            .field("hash_nice", &self.hash_nice)
             .field("reset_mail_queue", &self.reset_mail_queue)
             .field("access_log", &self.access_log)
             .field("metrics_enabled", &self.metrics_enabled)
@@ -325,6 +329,7 @@ impl Config {
         let hash_workers = int(&get, "HASH_WORKERS", (cores / 2).max(1) as i64, 1..=256)? as usize;
         let hash_queue_limit = int(&get, "HASH_QUEUE_LIMIT", defaults::HASH_QUEUE_LIMIT as i64, 1..=100_000)? as usize;
         let hash_max_wait_ms = int(&get, "HASH_MAX_WAIT_MS", defaults::HASH_MAX_WAIT_MS as i64, 1..=60_000)? as u64;
+        let hash_nice = int(&get, "HASH_NICE", defaults::HASH_NICE, 0..=19)? as i32;
         let reset_mail_queue = int(&get, "RESET_MAIL_QUEUE", defaults::RESET_MAIL_QUEUE as i64, 1..=100_000)? as usize;
         let access_log = get("ACCESS_LOG").map(|v| AccessLog::parse(&v)).transpose()?.unwrap_or(AccessLog::All);
         let metrics_addr = get("METRICS_ADDR")
@@ -393,6 +398,7 @@ impl Config {
             hash_workers,
             hash_queue_limit,
             hash_max_wait_ms,
+            hash_nice,
             reset_mail_queue,
         })
     }

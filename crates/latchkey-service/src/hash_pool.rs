@@ -11,11 +11,18 @@
 //! - a request first takes a [`Ticket`] (one of `2 × workers`), asynchronously: waiting for one holds no
 //!   thread at all. The ticket covers the request's database step before the hash and the hash itself, so
 //!   at most that many logins touch the database or the hashing queue at once, however many arrive;
-//! - the wait is bounded: past `queue_limit` waiting requests a new one is refused at once, and a request
-//!   that waited `max_wait` for its ticket gives up; either way the caller gets
+//! - the wait is bounded: past `queue_limit` waiting requests a new one is refused without queueing, and a
+//!   request that waited `max_wait` for its ticket gives up; either way the caller gets
 //!   [`ServiceError::Overloaded`] (503 with `Retry-After`): load shedding instead of a stall for everyone.
-//!   Waiting up to `max_wait` (rather than refusing at once) also paces a flooding client to about one
-//!   attempt per `max_wait` per connection, so shed logins cost the server almost nothing.
+//! - a refused request is answered after `max_wait` too, like one that waited in vain (it holds no ticket
+//!   and no thread meanwhile, only a timer). Answering it at once would let each flooding connection loop
+//!   as fast as the server can say 503, and the flood's CPU would come out of everyone else's requests;
+//!   so every shed login costs its connection `max_wait`, which paces a flood to about one attempt per
+//!   `max_wait` per connection;
+//! - the hashing threads run at a lower scheduling priority (`nice`, Linux): when request handling and
+//!   hashing both want the CPU, request handling wins, so a flood of logins cannot take the cores the auth
+//!   checks need (with half the cores hashing at full priority, a 2-core server would keep at most half its
+//!   throughput). On an otherwise idle machine hashing still gets whole cores.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -37,6 +44,8 @@ pub struct HashPoolOptions {
     pub queue_limit: usize,
     /// A request that waited this long for a ticket is refused.
     pub max_wait: Duration,
+    /// Niceness of the hashing threads (0–19; Linux only, ignored elsewhere).
+    pub nice: i32,
 }
 
 /// Seconds a shed request is told to wait before retrying.
@@ -111,7 +120,10 @@ impl HashPool {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("latchkey-hash-{n}"))
-                .spawn(move || worker(&shared))
+                .spawn(move || {
+                    lower_priority(shared.options.nice);
+                    worker(&shared)
+                })
                 .map_err(|e| ServiceError::Internal(format!("starting a hashing thread: {e}")))?;
         }
         Ok(HashPool { shared })
@@ -137,15 +149,18 @@ impl HashPool {
         self.shared.options
     }
 
-    /// Waits (asynchronously, holding no thread) for a ticket: `Overloaded` at once when `queue_limit`
-    /// requests are already waiting, or after `max_wait`. A use case takes its ticket before its database
-    /// step, so a request that is shed is shed before it costs the database anything.
+    /// Waits (asynchronously, holding no thread) for a ticket: `Overloaded` after `max_wait`, either because
+    /// `queue_limit` requests were already waiting (this one is not queued, only paced) or because no ticket
+    /// came in time. A use case takes its ticket before its database step, so a request that is shed is shed
+    /// before it costs the database anything.
     pub async fn ticket(&self) -> Result<Ticket, ServiceError> {
         let shared = &self.shared;
         // Count the waiter first, so the limit holds however many callers race here.
         if shared.waiting.fetch_add(1, Ordering::AcqRel) >= shared.options.queue_limit {
             shared.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(shared.overloaded("too many requests waiting for a password check"));
+            let refused = shared.overloaded("too many requests waiting for a password check");
+            tokio::time::sleep(shared.options.max_wait).await;
+            return Err(refused);
         }
         let permit = tokio::time::timeout(shared.options.max_wait, Arc::clone(&shared.tickets).acquire_owned()).await;
         shared.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -230,6 +245,18 @@ impl Drop for HashPool {
     }
 }
 
+/// Lowers the calling thread's scheduling priority (on Linux, niceness is per thread). Best effort: a
+/// failure only costs the protection, so it is logged, not fatal.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
+        tracing::warn!(error = %e, nice, "could not lower the priority of a password-hashing thread");
+    }
+}
+
 fn worker(shared: &Shared) {
     // Allocated on the first job: an idle pool (in tests, a CLI command) costs no hashing memory.
     let mut memory: Option<HashMemory> = None;
@@ -273,7 +300,7 @@ mod tests {
     use super::*;
 
     fn pool(workers: usize, queue_limit: usize, max_wait: Duration) -> HashPool {
-        HashPool::new(PasswordHasher::default(), HashPoolOptions { workers, queue_limit, max_wait }).unwrap()
+        HashPool::new(PasswordHasher::default(), HashPoolOptions { workers, queue_limit, max_wait, nice: 10 }).unwrap()
     }
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -298,8 +325,8 @@ mod tests {
 
     #[test]
     fn waiting_is_bounded_by_the_queue_limit_and_the_deadline() {
-        // One worker: two tickets. Hold both, then: two more requests may wait, a fifth is refused at
-        // once, and the waiting ones give up at the deadline.
+        // One worker: two tickets. Hold both, then: two more requests may wait, a fifth is refused without
+        // being queued (answered at the deadline all the same), and the waiting ones give up at the deadline.
         let pool = Arc::new(pool(1, 2, Duration::from_millis(200)));
         runtime().block_on(async {
             let held = (pool.ticket().await.unwrap(), pool.ticket().await.unwrap());
@@ -313,7 +340,10 @@ mod tests {
             while pool.queued() < 2 {
                 tokio::task::yield_now().await;
             }
+            let asked = std::time::Instant::now();
             let refused = pool.ticket().await;
+            assert!(asked.elapsed() >= Duration::from_millis(200), "a refusal is paced to the deadline");
+            assert_eq!(pool.queued(), 2, "a refused request never joins the queue");
             assert!(
                 matches!(refused, Err(ServiceError::Overloaded { retry_after_secs: RETRY_AFTER_SECS })),
                 "{refused:?}"

@@ -90,6 +90,7 @@ impl Services {
                 workers: config.hash_workers,
                 queue_limit: config.hash_queue_limit,
                 max_wait: std::time::Duration::from_millis(config.hash_max_wait_ms),
+                nice: config.hash_nice,
             },
         )?;
         Ok(Services {
