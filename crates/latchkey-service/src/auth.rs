@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use latchkey_auth::{AccessClaims, AuthError, RefreshClaims, TokenType, Verification};
 use latchkey_db::models::{NewSession, NewUser, UserRow};
 use latchkey_db::repo::{sessions, users};
-use latchkey_db::{DbError, Id, Json, Ts, write_transaction};
+use latchkey_db::{DbError, Id, Json, PooledConn, Ts, write_transaction};
 use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
@@ -499,14 +499,23 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
 /// The authentication check of every request: a valid access token whose session is live and whose user
 /// may act. One query loads both; "last used" is written at most once a minute.
 pub fn authenticate(svc: &Services, access_token: &str) -> Result<Authenticated, ServiceError> {
+    authenticate_on(svc, &mut svc.db.conn()?, access_token)
+}
+
+/// [`authenticate`] on a connection the caller already holds, so that a use case can authenticate and do
+/// its own queries in one visit to the database (one thread hop, one pool checkout).
+pub fn authenticate_on(
+    svc: &Services,
+    conn: &mut PooledConn,
+    access_token: &str,
+) -> Result<Authenticated, ServiceError> {
     let now = svc.now();
     let claims = match svc.tokens.decode_access(access_token, now) {
         Ok(c) => c,
         Err(AuthError::Expired) => return Err(ServiceError::Unauthenticated(messages::TOKEN_EXPIRED)),
         Err(_) => return Err(ServiceError::Unauthenticated(messages::BAD_CREDENTIALS)),
     };
-    let mut conn = svc.db.conn()?;
-    let Some((mut session, mut user)) = sessions::find_with_user(&mut conn, claims.sid)? else {
+    let Some((mut session, mut user)) = sessions::find_with_user(conn, claims.sid)? else {
         return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
     };
     if session.user_id.0 != claims.sub {
@@ -519,7 +528,7 @@ pub fn authenticate(svc: &Services, access_token: &str) -> Result<Authenticated,
         return Err(ServiceError::Forbidden("Inactive user".into()));
     }
     if now - session.last_used_at.0 >= svc.policy.touch_interval
-        && sessions::touch(&mut conn, session.id.0, Ts(now), svc.policy.touch_interval)?
+        && sessions::touch(conn, session.id.0, Ts(now), svc.policy.touch_interval)?
     {
         session.last_used_at = Ts(now);
     }

@@ -12,10 +12,13 @@ use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
 use crate::views::{Event, Page, Session};
 
-/// The caller's active sessions, most recently used first.
-pub fn list_mine(svc: &Services, caller: &Authenticated) -> Result<Vec<Session>, ServiceError> {
+/// `GET /sessions/me` in one visit to the database: authenticates the access token and lists the caller's
+/// active sessions on one connection (the hot path of a device's session screen).
+pub fn authenticate_and_list(svc: &Services, access_token: &str) -> Result<(Authenticated, Vec<Session>), ServiceError> {
     let mut conn = svc.db.conn()?;
-    Ok(sessions::list_active(&mut conn, caller.user_id(), Ts(svc.now()))?.into_iter().map(Session::from).collect())
+    let caller = crate::auth::authenticate_on(svc, &mut conn, access_token)?;
+    let rows = sessions::list_active(&mut conn, caller.user_id(), Ts(svc.now()))?;
+    Ok((caller, rows.into_iter().map(Session::from).collect()))
 }
 
 /// Loads one of the caller's sessions, with the reference's 404/403.

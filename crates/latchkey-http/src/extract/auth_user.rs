@@ -15,6 +15,21 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The authenticated caller: their account and session.
+/// The bearer token of the request, not yet checked: for a handler that authenticates inside its own
+/// database visit (`latchkey_service::auth::authenticate_on`), saving the separate hop `AuthUser` costs.
+/// Missing or malformed, it is the same 401 as `AuthUser`'s.
+#[derive(Debug, Clone)]
+pub struct Bearer(pub String);
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(bearer(req).map(Bearer))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Authenticated);
 

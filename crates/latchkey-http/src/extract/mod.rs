@@ -3,5 +3,5 @@
 pub mod auth_user;
 pub mod client;
 
-pub use auth_user::{AdminUser, AuthUser};
+pub use auth_user::{AdminUser, AuthUser, Bearer};
 pub use client::{ClientInfo, client_ip};

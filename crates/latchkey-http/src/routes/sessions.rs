@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Envelope};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, Bearer};
 use crate::openapi::RateLimited;
 use crate::responses::{EventResponse, MessageResponse, Paginated, SessionListResponse, SessionResponse};
 use crate::routes::{Endpoints, run};
@@ -33,9 +33,10 @@ pub fn routes(r: &mut Endpoints) {
         (status = 429, response = RateLimited),
     ),
 )]
-pub async fn list_mine(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn list_mine(state: web::Data<AppState>, Bearer(token): Bearer) -> Result<HttpResponse, ApiError> {
+    // Authenticated and listed in one database visit: the session screen is a hot path.
+    let (caller, rows) = run(&state, move |svc| sessions::authenticate_and_list(svc, &token)).await?;
     let current = caller.session_id();
-    let rows = run(&state, move |svc| sessions::list_mine(svc, &caller)).await?;
     let list: Vec<SessionResponse> = rows.into_iter().map(|s| SessionResponse::new(s, current)).collect();
     Ok(HttpResponse::Ok().json(SessionListResponse { total: list.len(), sessions: list }))
 }
