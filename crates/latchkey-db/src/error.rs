@@ -44,9 +44,13 @@ impl From<DieselError> for DbError {
                 });
                 DbError::Conflict { constraint }
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                DbError::Unavailable(info.message().to_owned())
-            }
+            // The connection broke under the query (`ClosedConnection`), or was already broken when the
+            // next statement was sent (`UnableToSendCommand`, libpq's "no connection to the server": a
+            // transaction's ROLLBACK after its query found the database gone).
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => DbError::Unavailable(info.message().to_owned()),
             DieselError::BrokenTransactionManager => DbError::Unavailable("broken transaction manager".into()),
             other => DbError::Other(other),
         }
@@ -57,5 +61,20 @@ impl DbError {
     /// True when the write failed on the named unique constraint or column (SQLite reports columns).
     pub fn is_conflict_on(&self, name: &str) -> bool {
         matches!(self, DbError::Conflict { constraint } if constraint.contains(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_is_unavailable_not_a_server_error() {
+        for kind in [DatabaseErrorKind::ClosedConnection, DatabaseErrorKind::UnableToSendCommand] {
+            let e = DieselError::DatabaseError(kind, Box::new("no connection to the server".to_owned()));
+            assert!(matches!(DbError::from(e), DbError::Unavailable(m) if m == "no connection to the server"));
+        }
+        let e = DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new("syntax error".to_owned()));
+        assert!(matches!(DbError::from(e), DbError::Other(_)));
     }
 }

@@ -53,6 +53,10 @@ pub mod codes {
     pub const REQUEST_TOO_LARGE: &str = "REQUEST_TOO_LARGE";
 }
 
+/// The `Retry-After` of a 503 for an unreachable database: the pool's own wait for a connection (5 s), so a
+/// client that follows it does not add to the load while the database is away, and is back soon after.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// An error response: status, envelope entries, and what is logged (never sent) for a 5xx.
 #[derive(Debug)]
 pub struct ApiError {
@@ -138,9 +142,11 @@ impl ApiError {
         e
     }
 
-    /// 503 `SYS_001` "Service temporarily unavailable"; `cause` is logged, never sent.
+    /// 503 `SYS_001` "Service temporarily unavailable" with `Retry-After`: the database could not be
+    /// reached in time. `cause` is logged, never sent.
     pub fn unavailable(cause: impl Into<String>) -> ApiError {
         let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, codes::INTERNAL, "Service temporarily unavailable");
+        e.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
         e.cause = Some(cause.into());
         e
     }
@@ -384,6 +390,18 @@ mod tests {
         assert_eq!(body["errors"][0]["field"], "password");
         assert_eq!(body["errors"][1]["message"], "String should have at most 10 characters");
         assert_eq!(body["errors"][1]["code"], "VAL_001");
+    }
+
+    #[test]
+    fn an_unreachable_database_is_503_with_retry_after() {
+        let res = ApiError::from(ServiceError::Unavailable("timed out waiting for connection".into())).error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        // The hashing pool's load shedding says when to retry too; a plain 500 does not.
+        let res = ApiError::from(ServiceError::Overloaded { retry_after_secs: 2 }).error_response();
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "2");
+        let res = ApiError::from(ServiceError::Internal("x".into())).error_response();
+        assert!(res.headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[test]
