@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{self, CustomizeConnection, ManageConnection, R2D2Connection};
+use diesel::r2d2::event::AcquireEvent;
+use diesel::r2d2::{self, CustomizeConnection, HandleError, HandleEvent, ManageConnection, R2D2Connection};
 
 use crate::error::DbError;
 
@@ -151,6 +153,45 @@ impl CustomizeConnection<AnyConnection, r2d2::Error> for Customizer {
     }
 }
 
+/// How the pool reports that it cannot connect. r2d2's default logs every failed attempt of its
+/// background threads at ERROR: while the database is down that is a line every few hundred milliseconds
+/// per missing connection, on top of the one ERROR line each failed request writes, with this same cause,
+/// where it becomes a 503. Instead: one WARN when connecting starts to fail, one INFO when it works again.
+#[derive(Debug, Clone, Default)]
+struct ConnectLog {
+    failing: Arc<AtomicBool>,
+}
+
+impl ConnectLog {
+    /// Records a failed attempt; true for the first of a run of failures.
+    fn failed(&self) -> bool {
+        !self.failing.swap(true, Ordering::Relaxed)
+    }
+
+    /// Records a new connection; true when it ends a run of failures.
+    fn connected(&self) -> bool {
+        self.failing.swap(false, Ordering::Relaxed)
+    }
+}
+
+impl HandleError<r2d2::Error> for ConnectLog {
+    fn handle_error(&self, error: r2d2::Error) {
+        if self.failed() {
+            tracing::warn!(error = %error, "cannot connect to the database; retrying in the background");
+        } else {
+            tracing::debug!(error = %error, "still cannot connect to the database");
+        }
+    }
+}
+
+impl HandleEvent for ConnectLog {
+    fn handle_acquire(&self, _: AcquireEvent) {
+        if self.connected() {
+            tracing::info!("connected to the database again");
+        }
+    }
+}
+
 /// Pool settings.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolOptions {
@@ -232,6 +273,7 @@ impl Db {
     /// Builds the pool without opening a connection yet, so a server can start (and report 503 on
     /// `/health`) while its database is down. Errors only on a bad URL.
     pub fn new(url: &DatabaseUrl, options: PoolOptions) -> Result<Db, DbError> {
+        let log = ConnectLog::default();
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size.max(1))
             .min_idle(Some(0))
@@ -239,6 +281,12 @@ impl Db {
             // PostgreSQL) on every request. A connection that broke is discarded by `has_broken` after
             // the query that found out, and that query's request gets a 503.
             .test_on_check_out(false)
+            // A connection that the database closed (it restarted, or its host went away) fails the query
+            // that finds out; diesel then marks it broken (libpq reports no transaction status) and
+            // `has_broken` keeps it out of the pool, whose background threads connect anew with backoff
+            // (0.2 s doubling up to half the connection timeout) until the database is back.
+            .error_handler(Box::new(log.clone()))
+            .event_handler(Box::new(log))
             .connection_timeout(options.connection_timeout)
             .connection_customizer(Box::new(Customizer {
                 statement_timeout: options.statement_timeout,
@@ -349,6 +397,18 @@ mod tests {
         assert!(matches!(DatabaseUrl::parse("mysql://h/db"), Err(DbError::Config(_))));
         assert!(matches!(DatabaseUrl::parse("  "), Err(DbError::Config(_))));
         assert!(matches!(DatabaseUrl::parse("sqlite://"), Err(DbError::Config(_))));
+    }
+
+    #[test]
+    fn connection_failures_are_reported_once_per_outage() {
+        let log = ConnectLog::default();
+        assert!(!log.connected(), "connecting at start-up is not a recovery");
+        assert!(log.failed());
+        assert!(!log.failed());
+        assert!(!log.failed());
+        assert!(log.connected());
+        assert!(!log.connected());
+        assert!(log.failed(), "a second outage is reported again");
     }
 
     #[test]
