@@ -32,10 +32,10 @@ use crate::app::build_app;
 use crate::error::codes;
 use crate::middleware::request_id::RequestId;
 use crate::middleware::security_headers;
-use crate::state::AppState;
+use crate::state::{AppState, Draining};
 
 /// How long in-flight requests may run on after SIGTERM/SIGINT.
-const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
 /// Where the server listens.
 #[derive(Debug)]
@@ -50,6 +50,7 @@ pub enum Listen {
 pub fn serve(state: AppState, listen: Listen) -> io::Result<Server> {
     let hsts = state.config.is_production();
     let workers = state.config.workers;
+    let draining = state.draining.clone();
     let factory = move || {
         let app = build_app(state.clone());
         fn_service(move |io: TcpStream| {
@@ -64,7 +65,9 @@ pub fn serve(state: AppState, listen: Listen) -> io::Result<Server> {
             HttpService::build().h1(map_config(app, |()| AppConfig::default())),
         )
     };
-    let mut builder = Server::build().shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+    // Our own stop signal instead of actix-server's: it treats SIGINT as a forced stop (requests in flight
+    // cut off), and it cannot tell the app to close keep-alive connections (see `Draining`).
+    let mut builder = Server::build().shutdown_timeout(SHUTDOWN_TIMEOUT_SECS).shutdown_signal(stop_signal(draining));
     // `WORKERS`; actix-server's default is one per CPU.
     if let Some(n) = workers {
         builder = builder.workers(n);
@@ -74,6 +77,38 @@ pub fn serve(state: AppState, listen: Listen) -> io::Result<Server> {
         Listen::Listener(listener) => builder.listen("latchkey", listener, factory)?,
     };
     Ok(builder.run())
+}
+
+/// Resolves when SIGTERM or SIGINT arrives, after marking the server as draining; actix-server then stops
+/// accepting connections and waits (up to [`SHUTDOWN_TIMEOUT_SECS`]) for the open ones to finish.
+async fn stop_signal(draining: Draining) {
+    #[cfg(unix)]
+    let name = {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM/SIGINT: stop the server with SIGKILL");
+                return std::future::pending().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let name = {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return std::future::pending().await;
+        }
+        "Ctrl-C"
+    };
+    tracing::info!(
+        signal = name,
+        timeout_secs = SHUTDOWN_TIMEOUT_SECS,
+        "shutting down: no new connections; requests in flight finish, each connection closes after its answer"
+    );
+    draining.start();
 }
 
 /// One of the dispatcher's own bare answers: how it starts, and the envelope that replaces it.

@@ -1,6 +1,7 @@
 //! The one piece of shared state every handler sees.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use latchkey_domain::DeviceParser;
 use latchkey_service::{Config, Services};
@@ -15,6 +16,27 @@ pub struct AppState {
     pub services: Arc<Services>,
     pub devices: Arc<DeviceParser>,
     pub limits: RateLimits,
+    /// Set when the server is told to stop (see [`Draining`]).
+    pub draining: Draining,
+}
+
+/// Whether the server is shutting down. From the moment SIGTERM or SIGINT arrives, every answer closes
+/// its connection (`Connection: close`): keep-alive clients (a load balancer, say) take their next request
+/// elsewhere instead of sending it on a connection that the graceful shutdown would cut when its time is
+/// up, and the shutdown ends as soon as the requests in flight have been answered.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    /// From now on, answers close their connections.
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`start`](Draining::start) was called.
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl AppState {
@@ -22,6 +44,12 @@ impl AppState {
     /// operations are created here, once, and shared by every worker.
     pub fn with_services(config: Config, services: Services, devices: Arc<DeviceParser>) -> AppState {
         let limits = RateLimits::new(config.rate_limit_scale, &config.trusted_proxies, &routes::all());
-        AppState { config: Arc::new(config), services: Arc::new(services), devices, limits }
+        AppState {
+            config: Arc::new(config),
+            services: Arc::new(services),
+            devices,
+            limits,
+            draining: Draining::default(),
+        }
     }
 }

@@ -6,6 +6,9 @@
 //! request carries it: the request runs inside a `request` span holding the id, and the blocking-pool
 //! helper (`routes::run`) re-enters that span on its thread.
 //!
+//! Once the server is shutting down, it also marks every answer `Connection: close` (see
+//! [`Draining`](crate::state::Draining)).
+//!
 //! This middleware also writes the access line (`ACCESS_LOG`: every request, none, or a random sample
 //! plus every 5xx). It is the outermost layer, so its timing covers everything the server does for the
 //! request.
@@ -17,7 +20,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::{ConnectionType, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use latchkey_service::config::AccessLog;
@@ -118,6 +121,10 @@ pub async fn request_context(
     let (outcome, status) = match outcome {
         Ok(mut res) => {
             res.headers_mut().insert(X_REQUEST_ID, id.0);
+            // Shutting down: this answer closes its connection (see `Draining`).
+            if res.request().app_data::<web::Data<AppState>>().is_some_and(|s| s.draining.is_on()) {
+                res.response_mut().head_mut().set_connection_type(ConnectionType::Close);
+            }
             let status = res.status();
             (Ok(res.map_into_boxed_body()), status)
         }

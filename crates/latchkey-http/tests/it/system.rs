@@ -139,3 +139,85 @@ async fn cors_allows_only_the_configured_origins() {
     assert_eq!(res.headers().get("access-control-allow-origin").unwrap(), "http://localhost:3000");
     assert_eq!(res.headers().get("access-control-expose-headers").unwrap(), "content-length");
 }
+
+/// A database that cannot be reached is 503 `SYS_001` in the envelope, with the security headers and
+/// `Retry-After`, once the pool has waited its timeout.
+#[actix_web::test]
+async fn api_requests_are_503_with_retry_after_when_the_database_is_unreachable() {
+    // Nothing listens on port 1.
+    let url = "postgres://latchkey@127.0.0.1:1/nowhere?connect_timeout=1";
+    let db =
+        Db::from_url(url, PoolOptions { connection_timeout: Duration::from_millis(300), ..PoolOptions::default() })
+            .unwrap();
+    let config = Config::for_tests(url);
+    let services = latchkey_service::Services::new(&config, db, Arc::new(ManualClock::new(t0()))).unwrap();
+    let app = service(AppState::with_services(config, services, devices())).await;
+    let req = test::TestRequest::post().uri("/api/v1/auth/register").set_json(serde_json::json!({
+        "email": "ada@example.com", "password": "Correct-Horse-9!", "first_name": "Ada"
+    }));
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers().get("retry-after").unwrap(), "5");
+    assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
+    let body = json(res).await;
+    assert_eq!(
+        body,
+        serde_json::json!({"success": false, "errors": [{
+            "code": "SYS_001", "message": "Service temporarily unavailable", "field": null
+        }]})
+    );
+}
+
+/// Reads one `Content-Length` response from a blocking stream: (lower-cased head, body).
+fn read_one_response(stream: &mut std::net::TcpStream) -> (String, String) {
+    use std::io::Read as _;
+    let mut buf = Vec::new();
+    let mut byte = [0; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "the connection closed in the head: {buf:?}");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap().to_ascii_lowercase();
+    let length: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length: ")).map(|v| v.trim().parse().unwrap()).unwrap_or(0);
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).unwrap();
+    (head, String::from_utf8(body).unwrap())
+}
+
+/// After SIGTERM/SIGINT the server drains: the answer to a request on a kept-alive connection says
+/// `Connection: close` and the connection is closed after it, so clients stop sending on it and the
+/// graceful shutdown need not wait out its timeout.
+#[actix_web::test]
+async fn once_draining_every_answer_closes_its_connection() {
+    use std::io::{Read as _, Write as _};
+    let w = world(TestDb::sqlite());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server =
+        latchkey_http::server::serve(w.state.clone(), latchkey_http::server::Listen::Listener(listener)).unwrap();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let draining = w.state.draining.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+        stream.write_all(request).unwrap();
+        let (head, body) = read_one_response(&mut stream);
+        assert!(head.starts_with("http/1.1 200") && body.contains("healthy"), "{head}{body}");
+        assert!(!head.contains("connection: close"), "{head}");
+
+        draining.start();
+        stream.write_all(request).unwrap();
+        let (head, body) = read_one_response(&mut stream);
+        assert!(head.starts_with("http/1.1 200") && body.contains("healthy"), "{head}{body}");
+        assert!(head.contains("connection: close"), "{head}");
+        // And the server closes it.
+        let mut rest = Vec::new();
+        assert_eq!(stream.read_to_end(&mut rest).unwrap(), 0, "{rest:?}");
+    })
+    .await
+    .unwrap();
+    handle.stop(true).await;
+}
