@@ -7,7 +7,9 @@
 //! - `bench`: the release server measured over HTTP with wrk (login, health, auth check, sessions list,
 //!   refresh, memory; with `--flood`, the auth check during a login flood);
 //! - `openapi`: regenerate `docs/openapi.json`;
-//! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server.
+//! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server;
+//! - `faults [--prebuilt]`: the release server through a database outage, SIGTERM under load, and two
+//!   nodes on one PostgreSQL.
 //!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
 //! working when they do not compile.
@@ -15,6 +17,7 @@
 mod bench;
 mod ci;
 mod e2e;
+mod faults;
 mod migrate;
 mod openapi;
 mod test;
@@ -60,6 +63,20 @@ enum Cmd {
         #[arg(long)]
         prebuilt: bool,
         /// Folder for the screenshots and the server log (default: target/e2e/run-<process id>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// The release server under faults on PostgreSQL: a database outage under load, SIGTERM under load,
+    /// two nodes on one database.
+    Faults {
+        /// Use target/release/latchkey as built (CI builds it once for everything that needs it).
+        #[arg(long)]
+        prebuilt: bool,
+        /// The PostgreSQL server to make a scratch database on (with psql); defaults to
+        /// LATCHKEY_TEST_POSTGRES_URL.
+        #[arg(long, env = "LATCHKEY_TEST_POSTGRES_URL", value_name = "URL")]
+        postgres_url: Option<String>,
+        /// Folder for the servers' logs (default: target/faults/run-<process id>).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
     },
@@ -149,6 +166,7 @@ fn main() -> ExitCode {
         Cmd::Ci => ci::run(),
         Cmd::Openapi => openapi::run(),
         Cmd::E2e { prebuilt, out } => e2e::run(&e2e::Options { prebuilt, out }),
+        Cmd::Faults { prebuilt, postgres_url, out } => faults::run(&faults::Options { prebuilt, postgres_url, out }),
         Cmd::Bench {
             backend,
             duration,
