@@ -32,6 +32,10 @@ struct Args {
     #[arg(long, default_value_t = CleanupPolicy::DEFAULT_BATCH_SIZE,
           value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     batch_size: i64,
+    /// How long one batch should take at most, in milliseconds: a slower batch halves the next one, a quick
+    /// one doubles it again (up to --batch-size). Bounds how long each statement holds its locks.
+    #[arg(long, default_value_t = CleanupPolicy::DEFAULT_BATCH_TARGET_MS, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    batch_target_ms: u64,
     /// Count what would be deleted; delete nothing.
     #[arg(long)]
     dry_run: bool,
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         session_retention: chrono::Duration::days(args.retention_days),
         event_retention: chrono::Duration::days(args.event_retention_days),
         batch_size: args.batch_size,
+        batch_time_target: std::time::Duration::from_millis(args.batch_target_ms),
         dry_run: args.dry_run,
     };
     let report = cleanup::run(&db, SystemClock.now(), &policy);

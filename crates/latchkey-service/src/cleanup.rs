@@ -1,9 +1,14 @@
 //! The cleanup job: deletes sessions that ended long enough ago, old security events, and login-throttle
 //! counters whose window is over. `latchkey-cleanup` (run by cron) is a thin shell around [`run`].
 //! Each table is cleaned on its own: a failure on one is reported and the others are still cleaned.
+//!
+//! Batches are sized by time as well as by count: each DELETE is its own short transaction, and how long one
+//! holds its locks (on SQLite, the database's one write lock) depends on the backend, the hardware and how
+//! many indexes each deleted row touches. So a batch that takes longer than [`CleanupPolicy::batch_time_target`]
+//! halves the next one, and a quick one doubles it again, never beyond [`CleanupPolicy::batch_size`].
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use latchkey_db::repo::{events, sessions, throttle};
@@ -17,8 +22,11 @@ pub struct CleanupPolicy {
     pub session_retention: Duration,
     /// Security events older than this are deleted.
     pub event_retention: Duration,
-    /// Rows per DELETE statement; each batch is its own short transaction.
+    /// The most rows per DELETE statement; each batch is its own short transaction.
     pub batch_size: i64,
+    /// How long one batch should take at most: a slower batch halves the next one's size, a batch done in
+    /// under half of this doubles it (up to `batch_size`).
+    pub batch_time_target: StdDuration,
     /// Count what would be deleted, delete nothing.
     pub dry_run: bool,
 }
@@ -26,6 +34,22 @@ pub struct CleanupPolicy {
 impl CleanupPolicy {
     /// The default batch size.
     pub const DEFAULT_BATCH_SIZE: i64 = 5000;
+    /// The default batch time target in milliseconds: a quarter of the second no statement should hold its
+    /// locks for.
+    pub const DEFAULT_BATCH_TARGET_MS: u64 = 250;
+}
+
+/// The size of the batch after one of `size` rows that took `took`: half when it took longer than
+/// `target`, double (at most `max`) when it took less than half of `target`, else the same. Never below 1.
+pub fn next_batch_size(size: i64, took: StdDuration, target: StdDuration, max: i64) -> i64 {
+    let next = if took > target {
+        size / 2
+    } else if took < target / 2 {
+        size.saturating_mul(2).min(max)
+    } else {
+        size
+    };
+    next.max(1)
 }
 
 /// Per-table counts of one run.
@@ -42,6 +66,11 @@ pub struct CleanupReport {
     /// Rows deleted (in a failed table, those deleted before the failure), or in a dry run the rows that
     /// would be.
     pub deleted: TableCounts,
+    /// Batches run per table (0 in a dry run).
+    pub batches: TableCounts,
+    /// Each table's longest batch in milliseconds, its selection and DELETE together: an upper bound on how
+    /// long any cleanup statement held its locks.
+    pub max_batch_ms: TableCounts,
     /// Each table's outcome: `"ok"`, or the error that stopped its cleanup.
     pub tables: BTreeMap<&'static str, String>,
     /// Whether every table was cleaned.
@@ -71,26 +100,36 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
     let session_cutoff = Ts(now - policy.session_retention);
     let event_cutoff = Ts(now - policy.event_retention);
     let throttle_cutoff = Ts(now - throttle_window());
-    let batch = policy.batch_size.max(1);
+    let max_batch = policy.batch_size.max(1);
     let dry = policy.dry_run;
 
     let mut tables = BTreeMap::new();
+    // Per table: (rows deleted, batches, longest batch in ms).
     let mut clean = |table: &'static str,
                      count: &dyn Fn(&mut latchkey_db::AnyConnection) -> Result<i64, DbError>,
-                     delete: &dyn Fn(&mut latchkey_db::AnyConnection) -> Result<usize, DbError>|
-     -> u64 {
-        let mut done = 0u64;
+                     delete: &dyn Fn(&mut latchkey_db::AnyConnection, i64) -> Result<usize, DbError>|
+     -> (u64, u64, u64) {
+        let (mut done, mut batches, mut longest) = (0u64, 0u64, StdDuration::ZERO);
         let outcome = db.conn().and_then(|mut conn| {
             if dry {
                 done = u64::try_from(count(&mut conn)?).unwrap_or(0);
                 return Ok(());
             }
-            // Repeat the batched delete until a batch comes back empty.
+            let mut size = max_batch;
             loop {
-                match delete(&mut conn)? {
-                    0 => return Ok(()),
-                    n => done += n as u64,
+                let started = Instant::now();
+                let n = delete(&mut conn, size)?;
+                let took = started.elapsed();
+                batches += 1;
+                longest = longest.max(took);
+                done += n as u64;
+                // A short batch means nothing else ended before the cutoff (rows another process deleted
+                // meanwhile can make it short too: the next run gets what is left). Stopping here saves
+                // a last selection that finds nothing, which can be a whole-table scan.
+                if i64::try_from(n).unwrap_or(i64::MAX) < size {
+                    return Ok(());
                 }
+                size = next_batch_size(size, took, policy.batch_time_target, max_batch);
             }
         });
         match outcome {
@@ -100,27 +139,44 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
                 tables.insert(table, format!("failed: {e}"))
             }
         };
-        done
+        (done, batches, u64::try_from(longest.as_millis()).unwrap_or(u64::MAX))
     };
-    let deleted = TableCounts {
-        user_sessions: clean("user_sessions", &|c| sessions::count_ended_before(c, session_cutoff), &|c| {
-            sessions::delete_ended_before(c, session_cutoff, batch)
-        }),
-        security_events: clean("security_events", &|c| events::count_before(c, event_cutoff), &|c| {
-            events::delete_before(c, event_cutoff, batch)
-        }),
-        login_throttle: clean("login_throttle", &|c| throttle::count_before(c, throttle_cutoff), &|c| {
-            throttle::delete_before(c, throttle_cutoff, batch)
-        }),
-    };
+    let s = clean("user_sessions", &|c| sessions::count_ended_before(c, session_cutoff), &|c, n| {
+        sessions::delete_ended_before(c, session_cutoff, n)
+    });
+    let e = clean("security_events", &|c| events::count_before(c, event_cutoff), &|c, n| {
+        events::delete_before(c, event_cutoff, n)
+    });
+    let t = clean("login_throttle", &|c| throttle::count_before(c, throttle_cutoff), &|c, n| {
+        throttle::delete_before(c, throttle_cutoff, n)
+    });
     let ok = tables.values().all(|outcome| outcome == "ok");
     CleanupReport {
-        deleted,
+        deleted: TableCounts { user_sessions: s.0, security_events: e.0, login_throttle: t.0 },
+        batches: TableCounts { user_sessions: s.1, security_events: e.1, login_throttle: t.1 },
+        max_batch_ms: TableCounts { user_sessions: s.2, security_events: e.2, login_throttle: t.2 },
         tables,
         ok,
         dry_run: dry,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         session_cutoff: session_cutoff.0,
         event_cutoff: event_cutoff.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_shrink_when_slow_and_grow_back_to_the_maximum() {
+        let target = StdDuration::from_millis(250);
+        let ms = StdDuration::from_millis;
+        assert_eq!(next_batch_size(5000, ms(2000), target, 5000), 2500, "too slow: half");
+        assert_eq!(next_batch_size(2500, ms(200), target, 5000), 2500, "near the target: kept");
+        assert_eq!(next_batch_size(2500, ms(40), target, 5000), 5000, "quick: double");
+        assert_eq!(next_batch_size(5000, ms(1), target, 5000), 5000, "never beyond the maximum");
+        assert_eq!(next_batch_size(1, ms(900), target, 5000), 1, "never below one row");
+        assert_eq!(next_batch_size(3, ms(1), target, 4), 4);
     }
 }

@@ -3,7 +3,7 @@ use latchkey_db::models::{EventRow, NewSession, NewUser};
 use latchkey_db::repo::{events, sessions, users};
 use latchkey_db::testing::TestDb;
 use latchkey_db::{AnyConnection, Id, Ts};
-use latchkey_service::cleanup::{self, CleanupPolicy};
+use latchkey_service::cleanup::{self, CleanupPolicy, TableCounts};
 
 use crate::t0;
 
@@ -89,7 +89,13 @@ fn seed(conn: &mut AnyConnection) -> Seeded {
 }
 
 fn policy(dry_run: bool) -> CleanupPolicy {
-    CleanupPolicy { session_retention: Duration::days(30), event_retention: Duration::days(90), batch_size: 1, dry_run }
+    CleanupPolicy {
+        session_retention: Duration::days(30),
+        event_retention: Duration::days(90),
+        batch_size: 1,
+        batch_time_target: std::time::Duration::from_millis(CleanupPolicy::DEFAULT_BATCH_TARGET_MS),
+        dry_run,
+    }
 }
 
 #[test]
@@ -127,6 +133,37 @@ fn cleanup_deletes_exactly_what_ended_before_retention() {
 
         let again = cleanup::run(&t.db, t0(), &policy(false));
         assert_eq!((again.deleted.user_sessions, again.deleted.security_events), (0, 0), "idempotent");
+    }
+}
+
+#[test]
+fn cleanup_reports_its_batches_and_stops_at_a_short_one() {
+    for t in TestDb::all() {
+        let _ = seed(&mut t.db.conn().unwrap());
+
+        let dry = cleanup::run(&t.db, t0(), &policy(true));
+        assert_eq!((dry.batches.user_sessions, dry.max_batch_ms.user_sessions), (0, 0), "a dry run deletes nothing");
+
+        // Two sessions and two events to delete, one row per batch: a batch for each, then one that finds
+        // nothing. The throttle table is empty: one batch that finds nothing.
+        let one = cleanup::run(&t.db, t0(), &policy(false));
+        assert_eq!((one.deleted.user_sessions, one.deleted.security_events), (2, 2), "{}", t.label);
+        assert_eq!(one.batches, TableCounts { user_sessions: 3, security_events: 3, login_throttle: 1 }, "{}", t.label);
+        assert!(one.max_batch_ms.user_sessions <= one.duration_ms, "{one:?}");
+    }
+    for t in TestDb::all() {
+        let _ = seed(&mut t.db.conn().unwrap());
+        // Batches of ten: the first comes back short (two rows), so it is the last.
+        let report = cleanup::run(&t.db, t0(), &CleanupPolicy { batch_size: 10, ..policy(false) });
+        assert_eq!((report.deleted.user_sessions, report.deleted.security_events), (2, 2), "{}", t.label);
+        assert_eq!(
+            report.batches,
+            TableCounts { user_sessions: 1, security_events: 1, login_throttle: 1 },
+            "{}",
+            t.label
+        );
+        let again = cleanup::run(&t.db, t0(), &policy(false));
+        assert_eq!((again.deleted.user_sessions, again.deleted.security_events), (0, 0), "nothing was left behind");
     }
 }
 
