@@ -244,7 +244,7 @@ impl Report {
 }
 
 /// The nearest-rank percentile in milliseconds of sorted samples (0 when there are none).
-fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

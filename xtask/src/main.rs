@@ -5,7 +5,8 @@
 //! - `test [--backend sqlite|postgres|all]`: `cargo test --workspace`, proving the PostgreSQL half ran;
 //! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks;
 //! - `bench`: the release server measured over HTTP with wrk (login, health, auth check, sessions list,
-//!   refresh, memory; with `--flood`, the auth check during a login flood);
+//!   refresh, memory; with `--flood`, the auth check during a login flood; with `--cleanup`, the cleanup
+//!   job on a million sessions under a read load);
 //! - `openapi`: regenerate `docs/openapi.json`;
 //! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server;
 //! - `faults [--prebuilt]`: the release server through a database outage, SIGTERM under load, and two
@@ -15,6 +16,7 @@
 //! working when they do not compile.
 
 mod bench;
+mod bench_cleanup;
 mod ci;
 mod e2e;
 mod faults;
@@ -118,6 +120,16 @@ enum Cmd {
         /// Connections of the login flood (with --flood).
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
         flood_connections: u64,
+        /// Instead of the usual runs: seed --sessions sessions (half ended long ago) and events, then time
+        /// latchkey-cleanup while --connections readers (default 4 here) read /users/me and /sessions/me.
+        #[arg(long, conflicts_with = "flood")]
+        cleanup: bool,
+        /// Sessions to seed (with --cleanup).
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(20..=100_000_000))]
+        sessions: u64,
+        /// latchkey-cleanup's --batch-size (with --cleanup; default: the job's own).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        batch_size: Option<u64>,
     },
 }
 
@@ -167,6 +179,16 @@ fn main() -> ExitCode {
         Cmd::Openapi => openapi::run(),
         Cmd::E2e { prebuilt, out } => e2e::run(&e2e::Options { prebuilt, out }),
         Cmd::Faults { prebuilt, postgres_url, out } => faults::run(&faults::Options { prebuilt, postgres_url, out }),
+        Cmd::Bench { backend, postgres_url, json, cleanup: true, sessions, batch_size, connections, .. } => {
+            bench_cleanup::run(&bench_cleanup::Options {
+                backend,
+                sessions,
+                connections: if connections == 32 { 4 } else { usize::try_from(connections).unwrap_or(usize::MAX) },
+                batch_size,
+                postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
+                json,
+            })
+        }
         Cmd::Bench {
             backend,
             duration,
@@ -179,6 +201,7 @@ fn main() -> ExitCode {
             json,
             flood,
             flood_connections,
+            ..
         } => {
             let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
             bench::run(&bench::Options {
