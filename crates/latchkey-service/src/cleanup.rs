@@ -39,17 +39,23 @@ impl CleanupPolicy {
     pub const DEFAULT_BATCH_TARGET_MS: u64 = 250;
 }
 
+/// The fewest rows a batch shrinks to (or `batch_size`, when smaller). Below this a batch's time is mostly
+/// its commit (on SQLite, the fsync of a WAL checkpoint), which no smaller batch shortens: on a loaded
+/// machine, shrinking further only stopped the job from making progress.
+pub const MIN_BATCH_SIZE: i64 = 100;
+
 /// The size of the batch after one of `size` rows that took `took`: half when it took longer than
-/// `target`, double (at most `max`) when it took less than half of `target`, else the same. Never below 1.
+/// `target`, double when it took less than half of `target`, else the same; always within
+/// `MIN_BATCH_SIZE..=max` (just `max` when that is smaller).
 pub fn next_batch_size(size: i64, took: StdDuration, target: StdDuration, max: i64) -> i64 {
     let next = if took > target {
         size / 2
     } else if took < target / 2 {
-        size.saturating_mul(2).min(max)
+        size.saturating_mul(2)
     } else {
         size
     };
-    next.max(1)
+    next.clamp(MIN_BATCH_SIZE.min(max).max(1), max.max(1))
 }
 
 /// Per-table counts of one run.
@@ -176,7 +182,8 @@ mod tests {
         assert_eq!(next_batch_size(2500, ms(200), target, 5000), 2500, "near the target: kept");
         assert_eq!(next_batch_size(2500, ms(40), target, 5000), 5000, "quick: double");
         assert_eq!(next_batch_size(5000, ms(1), target, 5000), 5000, "never beyond the maximum");
-        assert_eq!(next_batch_size(1, ms(900), target, 5000), 1, "never below one row");
-        assert_eq!(next_batch_size(3, ms(1), target, 4), 4);
+        assert_eq!(next_batch_size(150, ms(900), target, 5000), MIN_BATCH_SIZE, "never below the floor");
+        assert_eq!(next_batch_size(3, ms(900), target, 4), 4, "a maximum below the floor is the size");
+        assert_eq!(next_batch_size(1, ms(900), target, 1), 1);
     }
 }
