@@ -4,8 +4,9 @@
 //!
 //! Batches are sized by time as well as by count: each DELETE is its own short transaction, and how long one
 //! holds its locks (on SQLite, the database's one write lock) depends on the backend, the hardware and how
-//! many indexes each deleted row touches. So a batch that takes longer than [`CleanupPolicy::batch_time_target`]
-//! halves the next one, and a quick one doubles it again, never beyond [`CleanupPolicy::batch_size`].
+//! many indexes each deleted row touches. So the first batch is small ([`MIN_BATCH_SIZE`] rows), a batch
+//! done in under half of [`CleanupPolicy::batch_time_target`] doubles the next one, never beyond
+//! [`CleanupPolicy::batch_size`], and a batch that takes longer halves it, never below [`MIN_BATCH_SIZE`].
 
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
@@ -121,7 +122,9 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
                 done = u64::try_from(count(&mut conn)?).unwrap_or(0);
                 return Ok(());
             }
-            let mut size = max_batch;
+            // Start small and let quick batches double the size: a first batch at `batch_size` would
+            // take as long as the backend needs for that many rows (seconds on SQLite) before any bound.
+            let mut size = MIN_BATCH_SIZE.min(max_batch);
             loop {
                 let started = Instant::now();
                 let n = delete(&mut conn, size)?;
