@@ -51,6 +51,8 @@ pub struct Options {
     pub json: bool,
     /// `--flood`: the number of flooding connections.
     pub flood: Option<usize>,
+    /// `--server-env KEY=VALUE`: settings for the measured server (e.g. `HASH_NICE=0`, `METRICS=false`).
+    pub server_env: Vec<(String, String)>,
 }
 
 const PASSWORD: &str = "Bench-Password-9!";
@@ -62,7 +64,7 @@ const LISTED_SESSIONS: usize = 5;
 #[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
 pub fn run(options: &Options) -> anyhow::Result<()> {
     ensure!(options.connections > 0 && options.threads > 0, "--connections and --threads must be at least 1");
-    ensure!(options.connections % options.threads == 0, "--connections must be a multiple of --threads");
+    ensure!(options.connections.is_multiple_of(options.threads), "--connections must be a multiple of --threads");
     ensure!(options.logins > 0 && options.rounds > 0, "--logins and --rounds must be at least 1");
     let postgres = crate::test::postgres_url(
         options.backend,
@@ -319,7 +321,7 @@ fn bench_backend(
     dir: &Path,
 ) -> anyhow::Result<Report> {
     eprintln!("xtask: benchmarking on {backend}");
-    let server = Server::start(binary, database_url)?;
+    let server = Server::start_with(binary, database_url, &options.server_env)?;
     let addr = server.addr;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let accounts = runtime.block_on(accounts(addr, options.logins))?;
@@ -487,7 +489,7 @@ fn flood_backend(
     dir: &Path,
 ) -> anyhow::Result<FloodReport> {
     eprintln!("xtask: login flood on {backend}");
-    let server = Server::start(binary, database_url)?;
+    let server = Server::start_with(binary, database_url, &options.server_env)?;
     let addr = server.addr;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let accounts = runtime.block_on(accounts(addr, 1))?;
@@ -603,6 +605,11 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(binary: &Path, database_url: &str) -> anyhow::Result<Self> {
+        Self::start_with(binary, database_url, &[])
+    }
+
+    /// [`Server::start`] with more environment for the server (`--server-env`), set last so it wins.
+    pub(crate) fn start_with(binary: &Path, database_url: &str, env: &[(String, String)]) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let secret: String = (0..4).map(|i| format!("{:016x}", random_u64(i))).collect();
@@ -617,6 +624,7 @@ impl Server {
             .env("AUTO_MIGRATE", "true")
             .env("RATE_LIMIT_SCALE", "0")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(std::env::temp_dir()) // away from any developer `.env`
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -117,6 +117,9 @@ enum Cmd {
         /// undisturbed, then during a login flood from --flood-connections other connections; peak memory.
         #[arg(long)]
         flood: bool,
+        /// An environment variable for the measured server, e.g. HASH_NICE=0 or METRICS=false (repeatable).
+        #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
+        server_env: Vec<(String, String)>,
         /// Connections of the login flood (with --flood).
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
         flood_connections: u64,
@@ -131,6 +134,14 @@ enum Cmd {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         batch_size: Option<u64>,
     },
+}
+
+/// `KEY=VALUE` for `--server-env`.
+fn parse_env_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got '{s}'")),
+    }
 }
 
 /// Which databases the tests run on (SQLite always runs).
@@ -201,6 +212,7 @@ fn main() -> ExitCode {
             json,
             flood,
             flood_connections,
+            server_env,
             ..
         } => {
             let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -220,6 +232,7 @@ fn main() -> ExitCode {
                 logins: usize::try_from(logins).unwrap_or(usize::MAX),
                 postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
                 json,
+                server_env,
             })
         }
     };

@@ -84,7 +84,7 @@ impl Run<'_> {
         }
         if !self.refresh_tokens.is_empty() {
             ensure!(
-                self.refresh_tokens.len() == self.connections && self.connections % self.threads == 0,
+                self.refresh_tokens.len() == self.connections && self.connections.is_multiple_of(self.threads),
                 "a refresh run needs one token per connection and connections divisible by threads"
             );
             writeln!(s, "wrk.headers[\"Content-Type\"] = \"application/json\"")?;

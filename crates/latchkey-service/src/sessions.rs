@@ -14,7 +14,10 @@ use crate::views::{Event, Page, Session};
 
 /// `GET /sessions/me` in one visit to the database: authenticates the access token and lists the caller's
 /// active sessions on one connection (the hot path of a device's session screen).
-pub fn authenticate_and_list(svc: &Services, access_token: &str) -> Result<(Authenticated, Vec<Session>), ServiceError> {
+pub fn authenticate_and_list(
+    svc: &Services,
+    access_token: &str,
+) -> Result<(Authenticated, Vec<Session>), ServiceError> {
     let mut conn = svc.db.conn()?;
     let caller = crate::auth::authenticate_on(svc, &mut conn, access_token)?;
     let rows = sessions::list_active(&mut conn, caller.user_id(), Ts(svc.now()))?;
