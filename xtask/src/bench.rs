@@ -53,6 +53,8 @@ pub struct Options {
     pub flood: Option<usize>,
     /// `--server-env KEY=VALUE`: settings for the measured server (e.g. `HASH_NICE=0`, `METRICS=false`).
     pub server_env: Vec<(String, String)>,
+    /// `--prebuilt`: measure target/release/latchkey as built, without building it first.
+    pub prebuilt: bool,
 }
 
 const PASSWORD: &str = "Bench-Password-9!";
@@ -75,7 +77,9 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         eprintln!("xtask: no PostgreSQL reachable; benchmarking SQLite only");
     }
     wrk::ensure_installed()?;
-    run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
+    if !options.prebuilt {
+        run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
+    }
     let binary = workspace_root().join("target/release/latchkey");
 
     let dir = tempfile::tempdir()?;

@@ -120,6 +120,9 @@ enum Cmd {
         /// An environment variable for the measured server, e.g. HASH_NICE=0 or METRICS=false (repeatable).
         #[arg(long, value_name = "KEY=VALUE", value_parser = parse_env_pair)]
         server_env: Vec<(String, String)>,
+        /// Measure target/release/latchkey as it is, without building it first.
+        #[arg(long)]
+        prebuilt: bool,
         /// Connections of the login flood (with --flood).
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
         flood_connections: u64,
@@ -213,6 +216,7 @@ fn main() -> ExitCode {
             flood,
             flood_connections,
             server_env,
+            prebuilt,
             ..
         } => {
             let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -233,6 +237,7 @@ fn main() -> ExitCode {
                 postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
                 json,
                 server_env,
+                prebuilt,
             })
         }
     };
