@@ -3,6 +3,7 @@
 use actix_governor::Governor;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, web};
 
@@ -53,12 +54,12 @@ pub fn build_app(
         .wrap(from_fn(add_security_headers))
         .wrap(Condition::new(metrics, from_fn(record_http_metrics)))
         .wrap(from_fn(request_context))
-        .service(resource("/").route(web::get().to(routes::root::index)))
-        .service(resource(docs::OPENAPI_PATH).route(web::get().to(docs::openapi_json)))
-        .service(resource("/docs").route(web::get().to(docs::swagger)))
-        .service(resource("/docs/{file}").route(web::get().to(docs::swagger_file)))
-        .service(resource("/redoc").route(web::get().to(docs::redoc)))
-        .service(resource("/redoc/redoc.standalone.js").route(web::get().to(docs::redoc_script)))
+        .service(resource("/", &[Method::GET]).route(web::get().to(routes::root::index)))
+        .service(resource(docs::OPENAPI_PATH, &[Method::GET]).route(web::get().to(docs::openapi_json)))
+        .service(resource("/docs", &[Method::GET]).route(web::get().to(docs::swagger)))
+        .service(resource("/docs/{file}", &[Method::GET]).route(web::get().to(docs::swagger_file)))
+        .service(resource("/redoc", &[Method::GET]).route(web::get().to(docs::redoc)))
+        .service(resource("/redoc/redoc.standalone.js", &[Method::GET]).route(web::get().to(docs::redoc_script)))
         .configure(|cfg| crate::metrics::configure(cfg, metrics_here))
         .configure(|cfg| api(cfg, &limits))
         .default_service(web::to(routes::not_found))
@@ -69,7 +70,8 @@ pub fn build_app(
 fn api(cfg: &mut web::ServiceConfig, limits: &RateLimits) {
     let endpoints = routes::all();
     for (path, operations) in endpoints.by_path() {
-        let mut resource = resource(path);
+        let methods: Vec<Method> = operations.iter().map(|o| o.method.clone()).collect();
+        let mut resource = resource(path, &methods);
         for operation in operations {
             let route = operation.route();
             resource = resource.route(match limits.get(&operation.method, &operation.path) {

@@ -64,6 +64,8 @@ pub struct ApiError {
     errors: Vec<ErrorItem>,
     www_authenticate: bool,
     retry_after: Option<u64>,
+    /// The `Allow` header of a 405: the methods the resource serves.
+    allow: Option<String>,
     cause: Option<String>,
 }
 
@@ -85,6 +87,7 @@ impl ApiError {
             errors: vec![ErrorItem::new(code, message)],
             www_authenticate: false,
             retry_after: None,
+            allow: None,
             cause: None,
         }
     }
@@ -111,6 +114,7 @@ impl ApiError {
             errors,
             www_authenticate: false,
             retry_after: None,
+            allow: None,
             cause: None,
         }
     }
@@ -181,6 +185,13 @@ impl ApiError {
         e
     }
 
+    /// 405 `SYS_003` with `Allow` listing the methods the resource serves (RFC 9110 §15.5.6).
+    pub fn method_not_allowed(allow: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED, "Method not allowed");
+        e.allow = Some(allow.into());
+        e
+    }
+
     /// Adds `WWW-Authenticate: Bearer`.
     pub fn with_www_authenticate(mut self) -> ApiError {
         self.www_authenticate = true;
@@ -231,6 +242,9 @@ impl ResponseError for ApiError {
         }
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if let Some(allow) = &self.allow {
+            res.insert_header((header::ALLOW, allow.as_str()));
         }
         res.json(Envelope { success: false, errors: &self.errors })
     }

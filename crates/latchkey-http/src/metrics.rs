@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, web};
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
@@ -101,7 +102,7 @@ pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig, on_main_port: bool) {
     if on_main_port {
         handle();
-        cfg.service(routes::resource(PATH).route(web::get().to(scrape)));
+        cfg.service(routes::resource(PATH, &[Method::GET]).route(web::get().to(scrape)));
     }
 }
 
@@ -122,6 +123,6 @@ pub fn metrics_app(
     App::new()
         .app_data(web::Data::new(state))
         .wrap(from_fn(request_context))
-        .service(routes::resource(PATH).route(web::get().to(scrape)))
+        .service(routes::resource(PATH, &[Method::GET]).route(web::get().to(scrape)))
         .default_service(web::to(routes::not_found))
 }

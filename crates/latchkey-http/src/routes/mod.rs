@@ -27,7 +27,7 @@ use latchkey_service::{ServiceError, Services};
 use utoipa::openapi::path::HttpMethod;
 use utoipa_actix_web::OpenApiFactory;
 
-use crate::error::{ApiError, codes};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// One API operation: how it is described, served and limited.
@@ -160,14 +160,19 @@ pub fn all() -> Endpoints {
     endpoints
 }
 
-/// A resource whose unmatched methods answer 405 in the envelope.
-pub fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource serving `methods` (the caller adds their routes), whose other methods answer 405 in the
+/// envelope with `Allow` listing `methods`. HEAD is not implied by GET: actix routes it to no handler.
+pub fn resource(path: &str, methods: &[Method]) -> Resource {
+    let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { method_not_allowed(allow) }
+    }))
 }
 
-/// 405 `SYS_003`.
-pub async fn method_not_allowed(_: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(actix_web::http::StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED, "Method not allowed"))
+/// 405 `SYS_003` with `Allow`.
+fn method_not_allowed(allow: String) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::method_not_allowed(allow))
 }
 
 /// 404 `SYS_002` for any unknown path.

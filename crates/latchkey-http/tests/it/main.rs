@@ -6,6 +6,7 @@ mod arrows;
 mod auth;
 mod cli;
 mod docs;
+mod fuzz;
 mod hardening;
 mod observability;
 mod organizations;
