@@ -36,7 +36,7 @@ pub struct Options {
 pub fn run(options: &Options) -> anyhow::Result<()> {
     let root = workspace_root();
     ensure_chromium()?;
-    let python = ensure_playwright(&root.join("target/e2e/venv"))?;
+    let python = ensure_venv(&root.join("target/e2e/venv"), &root.join("xtask/e2e/requirements.txt"))?;
     if !options.prebuilt {
         run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
     }
@@ -53,7 +53,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 
     let scratch = tempfile::tempdir()?;
     let database_url = format!("sqlite://{}", scratch.path().join("e2e.db").display());
-    let server = Server::start(&binary, &database_url, &out.join("server.log"))?;
+    let server = Server::start(&binary, &database_url, &out.join("server.log"), &[])?;
     let profile = scratch.path().join("chromium-profile");
     std::fs::create_dir(&profile)?;
 
@@ -89,14 +89,15 @@ fn ensure_chromium() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A virtualenv with the pinned Playwright (`xtask/e2e/requirements.txt`); returns its python.
+/// A virtualenv with the pinned packages of `requirements` (e.g. Playwright from
+/// `xtask/e2e/requirements.txt`); returns its python.
 #[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
-fn ensure_playwright(venv: &Path) -> anyhow::Result<PathBuf> {
-    let requirements = workspace_root().join("xtask/e2e/requirements.txt");
+pub(crate) fn ensure_venv(venv: &Path, requirements: &Path) -> anyhow::Result<PathBuf> {
     let python = venv.join("bin/python");
     // The installed requirements are remembered next to the venv; a changed pin reinstalls.
     let stamp = venv.join("requirements.installed");
-    let wanted = std::fs::read_to_string(&requirements).context("reading xtask/e2e/requirements.txt")?;
+    let wanted =
+        std::fs::read_to_string(requirements).with_context(|| format!("reading {}", requirements.display()))?;
     if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
         return Ok(python);
     }
@@ -107,20 +108,21 @@ fn ensure_playwright(venv: &Path) -> anyhow::Result<PathBuf> {
     run_checked(
         Command::new(&python)
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(&requirements),
+            .arg(requirements),
     )?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)
 }
 
-/// The release server on a free loopback port, its stderr in a file, killed on drop.
-struct Server {
+/// The server on a free loopback port, its stderr in a file, killed on drop.
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Server {
-    fn start(binary: &Path, database_url: &str, log: &Path) -> anyhow::Result<Self> {
+    /// Starts `binary serve` on `database_url`; `env` adds to (or overrides) the variables set here.
+    pub(crate) fn start(binary: &Path, database_url: &str, log: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let log_file = File::create(log).with_context(|| format!("creating {}", log.display()))?;
@@ -134,6 +136,7 @@ impl Server {
             .env("SECRET_KEY", "e2e-only-secret-key-0123456789abcdefghijklmnop")
             .env("AUTO_MIGRATE", "true")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .current_dir(std::env::temp_dir()) // away from any developer `.env`
             .stdin(Stdio::null())
             .stdout(Stdio::null())

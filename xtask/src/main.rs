@@ -11,6 +11,7 @@
 //! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server;
 //! - `faults [--prebuilt]`: the release server through a database outage, SIGTERM under load, and two
 //!   nodes on one PostgreSQL.
+//! - `fuzz-api [--prebuilt] [--debug] [--max-time S]`: schemathesis against the served OpenAPI document.
 //!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
 //! working when they do not compile.
@@ -20,6 +21,7 @@ mod bench_cleanup;
 mod ci;
 mod e2e;
 mod faults;
+mod fuzz_api;
 mod migrate;
 mod openapi;
 mod test;
@@ -79,6 +81,24 @@ enum Cmd {
         #[arg(long, env = "LATCHKEY_TEST_POSTGRES_URL", value_name = "URL")]
         postgres_url: Option<String>,
         /// Folder for the servers' logs (default: target/faults/run-<process id>).
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Fuzz every operation with schemathesis (all checks, stateful phase on) against a fresh server.
+    FuzzApi {
+        /// Use the binary as built (CI builds the release binary once for everything that needs it).
+        #[arg(long)]
+        prebuilt: bool,
+        /// Fuzz target/debug/latchkey instead of target/release/latchkey.
+        #[arg(long)]
+        debug: bool,
+        /// schemathesis' time budget in seconds (every phase, the stateful one included).
+        #[arg(long, default_value_t = 210, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(10..=86_400))]
+        max_time: u64,
+        /// schemathesis' random seed, to replay a run.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Folder for the report and the server log (default: target/fuzz-api/run-<process id>).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
     },
@@ -202,6 +222,9 @@ fn main() -> ExitCode {
                 postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
                 json,
             })
+        }
+        Cmd::FuzzApi { prebuilt, debug, max_time, seed, out } => {
+            fuzz_api::run(&fuzz_api::Options { prebuilt, debug, max_time, seed, out })
         }
         Cmd::Bench {
             backend,
