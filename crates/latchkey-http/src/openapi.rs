@@ -65,9 +65,123 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// The document as JSON, built once.
 pub fn json() -> &'static str {
-    static JSON: LazyLock<String> =
-        LazyLock::new(|| document().to_pretty_json().expect("the OpenAPI document serialises"));
+    static JSON: LazyLock<String> = LazyLock::new(|| {
+        let mut doc = serde_json::to_value(document()).expect("the OpenAPI document serialises");
+        forbid_control_characters(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
+    });
     &JSON
+}
+
+/// What every string of a request may hold: no ASCII control character (`middleware::control_chars`
+/// refuses them in every body field, query parameter and path with a 422). `preferences` and `settings`
+/// values are free JSON objects, where tab, line feed and carriage return are allowed: their rules
+/// (depth, size, control characters at any depth) are not stated in the document.
+pub const SINGLE_LINE: &str = r"^[^\x00-\x1F\x7F]*$";
+
+/// States the control-character rule on every request string that has no pattern, format or enum of
+/// its own (those already exclude control characters): the parameters of every operation, and the
+/// properties of every schema a request body refers to. One rule, enforced in one middleware, is stated
+/// here in one place rather than on each field.
+fn forbid_control_characters(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+
+    fn is_free_string(schema: &Value) -> bool {
+        let string = match &schema["type"] {
+            Value::String(t) => t == "string",
+            Value::Array(types) => types.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        string && ["pattern", "format", "enum", "const"].iter().all(|k| schema.get(k).is_none())
+    }
+    fn single_line(schema: &mut Value) {
+        if is_free_string(schema) {
+            schema["pattern"] = Value::String(SINGLE_LINE.to_owned());
+        }
+    }
+
+    let mut bodies = Vec::new();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+            if let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
+                parameters.iter_mut().filter_map(|p| p.get_mut("schema")).for_each(single_line);
+            }
+            if let Some(content) = operation["requestBody"]["content"].as_object() {
+                for media in content.values() {
+                    if let Some(name) = media["schema"]["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+                        bodies.push(name.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    for name in bodies {
+        let pointer = format!("/components/schemas/{name}/properties");
+        if let Some(properties) = doc.pointer_mut(&pointer).and_then(Value::as_object_mut) {
+            properties.values_mut().for_each(single_line);
+        }
+    }
+}
+
+/// Field schemas that the derive attributes cannot spell, for `#[schema(schema_with = ...)]`.
+pub mod fields {
+    use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+
+    /// The separators a phone number may hold (removed before the check): white space as Rust's
+    /// `char::is_whitespace` knows it, less the ASCII control characters refused everywhere, and `()-`.
+    const PHONE_SEPARATORS: &str = r"[ \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000()-]";
+
+    /// `phone_number`: `+` or `0` followed by 8 to 14 digits once the separators are removed; null clears it.
+    pub fn phone_number() -> Object {
+        let s = PHONE_SEPARATORS;
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .pattern(Some(format!("^{s}*[+0]({s}*[0-9]){{8,14}}{s}*$")))
+            .description(Some(
+                "`+` or `0` followed by 8 to 14 digits; spaces, hyphens and parentheses are removed first.",
+            ))
+            .examples(["+14155550123"])
+            .build()
+    }
+
+    /// `locale`: one of the supported locales (`latchkey_domain::SUPPORTED_LOCALES`, as the pattern
+    /// `^[a-z]{2}(-[A-Z]{2})?$` lets them be written); null clears it.
+    pub fn locale() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .enum_values(Some(["en", "en-GB", "en-US", "it", "it-IT"].into_iter().map(Some).chain([None])))
+            .examples(["en"])
+            .build()
+    }
+
+    /// A field that may only be absent or null (any value is refused), e.g. `is_superuser` in `UserUpdate`.
+    pub fn null_only() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Null))
+            .description(Some(
+                "Refused: superuser status is not changed through this endpoint (only null is accepted).",
+            ))
+            .build()
+    }
+
+    /// `role` of `AddMemberRequest`: absent means `member`.
+    pub fn role() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(["owner", "admin", "member", "guest"]))
+            .description(Some("`owner`, `admin`, `member` (the default) or `guest`."))
+            .examples(["member"])
+            .build()
+    }
+
+    /// `action` of `BulkUserAction`.
+    pub fn bulk_action() -> Object {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .enum_values(Some(["activate", "deactivate", "delete"]))
+            .examples(["deactivate"])
+            .build()
+    }
 }
 
 /// Adds the security scheme and the shared error responses.

@@ -34,15 +34,16 @@ pub fn routes(r: &mut Endpoints) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = UserCreate)]
 pub struct RegisterBody {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email)]
     email: String,
     /// At least 12 characters with a lower- and an upper-case letter, a digit and a special character.
-    #[schema(example = "Correct-Horse-9!")]
+    #[schema(example = "Correct-Horse-9!", min_length = 12)]
     password: String,
+    #[schema(max_length = 100)]
     first_name: String,
+    #[schema(max_length = 100)]
     last_name: Option<String>,
-    /// `+` or `0` followed by 8 to 14 digits; spaces, hyphens and parentheses are removed first.
-    #[schema(example = "+14155550123")]
+    #[schema(schema_with = crate::openapi::fields::phone_number)]
     phone_number: Option<String>,
 }
 
@@ -81,7 +82,7 @@ pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = LoginRequest)]
 pub struct LoginBody {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email)]
     email: String,
     #[schema(example = "Correct-Horse-9!")]
     password: String,
@@ -117,7 +118,7 @@ fn token_response(tokens: auth::IssuedTokens) -> HttpResponse {
     path = "/api/v1/auth/login",
     tag = "auth",
     request_body = LoginBody,
-    params(("X-Device-Id" = Option<String>, Header, description = "The client's own stable device id (at most 255 characters), stored with the session")),
+    params(("X-Device-Id" = Option<String>, Header, nullable = false, max_length = 255, description = "The client's own stable device id (at most 255 characters), stored with the session")),
     responses(
         (status = 200, description = "The tokens and the user", body = TokenResponse),
         (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
@@ -140,9 +141,11 @@ pub async fn login(
 #[schema(as = OAuth2PasswordRequestForm)]
 pub struct OAuthForm {
     /// The account's email.
+    #[schema(format = Email)]
     username: String,
     password: String,
     /// `password` when given.
+    #[schema(nullable = false, pattern = "^password$")]
     grant_type: Option<String>,
 }
 
@@ -156,7 +159,7 @@ impl Body for OAuthForm {
     path = "/api/v1/auth/login/oauth",
     tag = "auth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
-    params(("X-Device-Id" = Option<String>, Header, description = "The client's own stable device id (at most 255 characters), stored with the session")),
+    params(("X-Device-Id" = Option<String>, Header, nullable = false, max_length = 255, description = "The client's own stable device id (at most 255 characters), stored with the session")),
     responses(
         (status = 200, description = "The tokens and the user", body = TokenResponse),
         (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
@@ -184,6 +187,8 @@ pub async fn login_oauth(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = RefreshTokenRequest)]
 pub struct RefreshBody {
+    /// A refresh token (logout refuses fewer than 10 characters; refresh answers 401 to any bad token).
+    #[schema(min_length = 10)]
     refresh_token: String,
 }
 
@@ -276,7 +281,7 @@ pub async fn logout_others(state: web::Data<AppState>, caller: AuthUser) -> Resu
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = PasswordResetRequest)]
 pub struct ResetRequestBody {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email)]
     email: String,
 }
 
@@ -314,6 +319,9 @@ pub async fn reset_request(
 #[schema(as = PasswordResetConfirm)]
 pub struct ResetConfirmBody {
     token: String,
+    /// The password policy applies: at least 12 characters with a lower- and an upper-case letter, a digit
+    /// and a special character.
+    #[schema(min_length = 12)]
     new_password: String,
 }
 

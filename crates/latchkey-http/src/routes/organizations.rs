@@ -34,19 +34,20 @@ pub fn routes(r: &mut Endpoints) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = OrganizationUpdate)]
 pub struct OrganizationUpdateBody {
-    /// 1..255 characters, trimmed, not blank.
+    /// 1..255 characters, trimmed, not blank; not null.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$")]
     name: Option<Option<String>>,
-    /// 1..255 of `a-z`, `0-9` and `-`; no hyphen at either end, no `--`.
+    /// 1..255 of `a-z`, `0-9` and `-`; no hyphen at either end, no `--`; not null.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>, example = "acme-corp")]
+    #[schema(value_type = String, example = "acme-corp", min_length = 1, max_length = 255, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
+    /// Not null.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     is_active: Option<Option<bool>>,
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<Object>)]

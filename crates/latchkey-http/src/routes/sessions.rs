@@ -72,8 +72,13 @@ pub async fn revoke(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = SessionRename)]
 pub struct RenameBody {
-    /// 1 to 255 characters.
-    #[schema(example = "Work laptop")]
+    /// 1 to 255 characters once trimmed, not blank.
+    #[schema(
+        example = "Work laptop",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+    )]
     device_name: String,
 }
 

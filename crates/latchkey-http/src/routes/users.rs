@@ -42,6 +42,9 @@ pub async fn me(AuthUser(caller): AuthUser) -> HttpResponse {
 #[schema(as = PasswordChange)]
 pub struct PasswordChangeBody {
     current_password: String,
+    /// The password policy applies: at least 12 characters with a lower- and an upper-case letter, a digit
+    /// and a special character.
+    #[schema(min_length = 12)]
     new_password: String,
 }
 
@@ -77,19 +80,20 @@ pub async fn change_password(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = UserUpdate)]
 pub struct UserUpdateBody {
+    /// Not null.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, max_length = 100)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     last_name: Option<Option<String>>,
-    /// `+` or `0` followed by 8 to 14 digits; spaces, hyphens and parentheses are removed first.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>, example = "+14155550123")]
+    #[schema(schema_with = crate::openapi::fields::phone_number)]
     phone_number: Option<Option<String>>,
-    /// A new password; needs `current_password`.
+    /// A new password (not null); needs `current_password`. The password policy applies: at least 12
+    /// characters with a lower- and an upper-case letter, a digit and a special character.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 12)]
     password: Option<Option<String>>,
     /// The current password: required with `password` (missing is 422, wrong is 403 `AUTH_001`).
     #[serde(default, deserialize_with = "crate::validation::nullable")]
@@ -100,14 +104,14 @@ pub struct UserUpdateBody {
     #[schema(value_type = Option<Object>)]
     preferences: Option<Option<serde_json::Map<String, Value>>>,
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>, example = "en")]
+    #[schema(schema_with = crate::openapi::fields::locale)]
     locale: Option<Option<String>>,
+    /// Not null.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     is_active: Option<Option<bool>>,
-    /// Refused: superuser status is not changed through this endpoint.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(schema_with = crate::openapi::fields::null_only)]
     is_superuser: Option<Option<Value>>,
 }
 
@@ -197,7 +201,7 @@ impl ListSpec for UserList {
         ("is_active" = Option<bool>, Query, description = "Only active (`true`) or only inactive (`false`) accounts"),
         ("is_superuser" = Option<bool>, Query, description = "Only superusers (`true`) or only normal users (`false`)"),
         SortParams,
-        ("sort_by" = Option<String>, Query, description = "One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`, `locale`, `created_at` (the default), `updated_at`; anything else is a 422"),
+        ("sort_by" = Option<String>, Query, pattern = "^(id|email|first_name|last_name|phone_number|is_active|is_superuser|locale|created_at|updated_at)$", description = "One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`, `locale`, `created_at` (the default), `updated_at`; anything else is a 422"),
     ),
     security(("OAuth2PasswordBearer" = [])),
     responses(

@@ -90,16 +90,21 @@ pub async fn list(
 #[schema(as = OrganizationCreate)]
 pub struct OrganizationCreateBody {
     /// 1..255 characters, trimmed, not blank.
-    #[schema(example = "Acme Corp")]
+    #[schema(
+        example = "Acme Corp",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$"
+    )]
     name: String,
     /// 1..255 of `a-z`, `0-9` and `-`; no hyphen at either end, no `--`. Unique.
-    #[schema(example = "acme-corp")]
+    #[schema(example = "acme-corp", min_length = 1, max_length = 255, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: String,
     #[serde(default)]
     description: Option<String>,
-    /// Default true.
+    /// Default true; not null.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<bool>, default = true)]
+    #[schema(value_type = bool, default = true)]
     is_active: Option<Option<bool>>,
     /// Default `{}`; null stores none.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
@@ -267,7 +272,7 @@ pub struct AddMemberBody {
     user_id: String,
     /// `owner`, `admin`, `member` (the default) or `guest`.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>, example = "member")]
+    #[schema(schema_with = crate::openapi::fields::role)]
     role: Option<Option<Value>>,
 }
 

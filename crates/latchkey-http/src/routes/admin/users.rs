@@ -50,7 +50,7 @@ impl ListSpec for AdminUserList {
         ("is_active" = Option<bool>, Query, description = "Only active (`true`) or only inactive (`false`) accounts"),
         ("is_superuser" = Option<bool>, Query, description = "Only superusers (`true`) or only normal users (`false`)"),
         SortParams,
-        ("sort_by" = Option<String>, Query, description = "One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`, `locale`, `created_at` (the default), `updated_at`; anything else is a 422"),
+        ("sort_by" = Option<String>, Query, pattern = "^(id|email|first_name|last_name|phone_number|is_active|is_superuser|locale|created_at|updated_at)$", description = "One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`, `locale`, `created_at` (the default), `updated_at`; anything else is a 422"),
         ("search" = Option<String>, Query, description = "Part of the email, first name or last name (any case)"),
     ),
     security(("OAuth2PasswordBearer" = [])),
@@ -73,12 +73,17 @@ pub async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = AdminUserCreate)]
 pub struct UserCreateBody {
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = Email)]
     email: String,
-    /// The password policy applies.
+    /// The password policy applies: at least 12 characters with a lower- and an upper-case letter, a digit
+    /// and a special character.
+    #[schema(min_length = 12)]
     password: String,
+    #[schema(max_length = 100)]
     first_name: String,
+    #[schema(max_length = 100)]
     last_name: Option<String>,
+    #[schema(schema_with = crate::openapi::fields::phone_number)]
     phone_number: Option<String>,
     #[serde(default)]
     is_superuser: bool,
@@ -235,7 +240,7 @@ pub async fn deactivate(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = BulkUserAction)]
 pub struct BulkBody {
-    #[schema(value_type = String, example = "deactivate")]
+    #[schema(schema_with = crate::openapi::fields::bulk_action)]
     action: serde_json::Value,
     #[schema(value_type = Vec<Uuid>, min_items = 1, max_items = 100)]
     user_ids: Vec<serde_json::Value>,
