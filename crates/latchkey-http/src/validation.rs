@@ -151,11 +151,12 @@ fn from_map<T: Body>(map: Map<String, Value>) -> Result<T, ApiError> {
             Some(_) => None,
         })
         .collect();
-    for (key, value) in &map {
-        if has_control(key, false) {
-            errors.push(ErrorItem::validation(None, CONTROL_IN_KEY));
-            continue;
-        }
+    // Unknown fields are ignored (dropped by serde, never stored or logged), as the reference ignores
+    // them: their keys and values are not checked either, so a client's extra field cannot fail a request
+    // that the document allows.
+    // (A type that does not name its fields, e.g. one with `#[serde(flatten)]`, has every field checked.)
+    let known = field_names::<T>();
+    for (key, value) in map.iter().filter(|(key, _)| known.is_empty() || known.contains(&key.as_str())) {
         check_controls(value, key, T::FREE_TEXT.contains(&key.as_str()), &mut errors);
     }
     if !errors.is_empty() {
@@ -178,6 +179,59 @@ fn from_map<T: Body>(map: Map<String, Value>) -> Result<T, ApiError> {
         let field = (!parts.is_empty()).then(|| parts.join("."));
         ApiError::validation(vec![ErrorItem::validation(field, pydantic_message(&e.inner().to_string()))])
     })
+}
+
+/// The field names a body type deserialises (`#[derive(Deserialize)]` on a struct hands them to
+/// `deserialize_struct`), read once per type by asking it to deserialise from a deserializer that only
+/// records them.
+fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{Deserializer, Error, Visitor};
+
+    #[derive(Debug)]
+    struct Fields(&'static [&'static str]);
+
+    impl std::fmt::Display for Fields {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("field names recorded")
+        }
+    }
+
+    impl std::error::Error for Fields {}
+
+    impl Error for Fields {
+        fn custom<M: std::fmt::Display>(_: M) -> Fields {
+            Fields(&[])
+        }
+    }
+
+    struct Recorder;
+
+    impl<'de> Deserializer<'de> for Recorder {
+        type Error = Fields;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Fields> {
+            Err(Fields(&[]))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Fields> {
+            Err(Fields(fields))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    match T::deserialize(Recorder) {
+        Err(Fields(fields)) => fields,
+        Ok(_) => &[],
+    }
 }
 
 /// At most this many entries in one 422.
