@@ -60,16 +60,14 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.schemas.extend(schemas);
     Shared.modify(&mut doc);
+    forbid_control_characters(&mut doc);
     doc
 }
 
 /// The document as JSON, built once.
 pub fn json() -> &'static str {
-    static JSON: LazyLock<String> = LazyLock::new(|| {
-        let mut doc = serde_json::to_value(document()).expect("the OpenAPI document serialises");
-        forbid_control_characters(&mut doc);
-        serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
-    });
+    static JSON: LazyLock<String> =
+        LazyLock::new(|| document().to_pretty_json().expect("the OpenAPI document serialises"));
     &JSON
 }
 
@@ -83,42 +81,47 @@ pub const SINGLE_LINE: &str = r"^[^\x00-\x1F\x7F]*$";
 /// its own (those already exclude control characters): the parameters of every operation, and the
 /// properties of every schema a request body refers to. One rule, enforced in one middleware, is stated
 /// here in one place rather than on each field.
-fn forbid_control_characters(doc: &mut serde_json::Value) {
-    use serde_json::Value;
+fn forbid_control_characters(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
 
-    fn is_free_string(schema: &Value) -> bool {
-        let string = match &schema["type"] {
-            Value::String(t) => t == "string",
-            Value::Array(types) => types.iter().any(|t| t == "string"),
-            _ => false,
+    fn single_line(schema: &mut RefOr<Schema>) {
+        let RefOr::T(Schema::Object(object)) = schema else { return };
+        let string = match &object.schema_type {
+            SchemaType::Type(t) => *t == Type::String,
+            SchemaType::Array(types) => types.contains(&Type::String),
+            SchemaType::AnyValue => false,
         };
-        string && ["pattern", "format", "enum", "const"].iter().all(|k| schema.get(k).is_none())
-    }
-    fn single_line(schema: &mut Value) {
-        if is_free_string(schema) {
-            schema["pattern"] = Value::String(SINGLE_LINE.to_owned());
+        if string && object.pattern.is_none() && object.format.is_none() && object.enum_values.is_none() {
+            object.pattern = Some(SINGLE_LINE.to_owned());
         }
     }
 
     let mut bodies = Vec::new();
-    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
-            if let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
-                parameters.iter_mut().filter_map(|p| p.get_mut("schema")).for_each(single_line);
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && let Some(schema) = &mut parameter.schema
+                {
+                    single_line(schema);
+                }
             }
-            if let Some(content) = operation["requestBody"]["content"].as_object() {
-                for media in content.values() {
-                    if let Some(name) = media["schema"]["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
-                        bodies.push(name.to_owned());
+            if let Some(RefOr::T(body)) = &operation.request_body {
+                for content in body.content.values() {
+                    if let RefOr::T(content) = content
+                        && let Some(RefOr::Ref(r)) = &content.schema
+                    {
+                        bodies.extend(r.ref_location.rsplit('/').next().map(str::to_owned));
                     }
                 }
             }
         }
     }
+    let Some(components) = &mut doc.components else { return };
     for name in bodies {
-        let pointer = format!("/components/schemas/{name}/properties");
-        if let Some(properties) = doc.pointer_mut(&pointer).and_then(Value::as_object_mut) {
-            properties.values_mut().for_each(single_line);
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(&name) {
+            object.properties.values_mut().for_each(single_line);
         }
     }
 }
