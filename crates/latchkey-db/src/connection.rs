@@ -1,10 +1,11 @@
 //! One connection type over PostgreSQL and SQLite, the pool, and the transaction helpers.
 
+use std::cell::Cell;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
@@ -308,9 +309,33 @@ impl Db {
         self.backend
     }
 
+    /// How long a checkout waits for a connection before the database counts as unavailable.
+    pub fn connection_timeout(&self) -> Duration {
+        self.pool.connection_timeout()
+    }
+
+    /// Runs `f` on this thread with every checkout bounded by `deadline` as well as by the pool's own
+    /// timeout: a request that already waited for its turn before coming here (the service's database
+    /// gate) gets no more than the rest of one timeout in all.
+    pub fn checkouts_until<T>(deadline: Instant, f: impl FnOnce() -> T) -> T {
+        /// Puts the previous deadline back, even when `f` panics.
+        struct Restore(Option<Instant>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CHECKOUT_DEADLINE.set(self.0);
+            }
+        }
+        let _restore = Restore(CHECKOUT_DEADLINE.replace(Some(deadline)));
+        f()
+    }
+
     /// Takes a connection from the pool; a timeout means the database is unavailable.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
-        let conn = self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let timeout = match CHECKOUT_DEADLINE.get() {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()).min(self.connection_timeout()),
+            None => self.connection_timeout(),
+        };
+        let conn = self.pool.get_timeout(timeout).map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(PooledConn { conn, writers: self.writers.clone() })
     }
 
@@ -325,6 +350,11 @@ impl Db {
         let mut conn = self.pool.get_timeout(timeout).map_err(|e| DbError::Unavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }
+}
+
+thread_local! {
+    /// The latest instant a checkout on this thread may wait until (see [`Db::checkouts_until`]).
+    static CHECKOUT_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Runs `f` in a transaction that writes. On SQLite it first waits its turn at the pool's writer gate, then
@@ -409,6 +439,32 @@ mod tests {
         assert!(log.connected());
         assert!(!log.connected());
         assert!(log.failed(), "a second outage is reported again");
+    }
+
+    #[test]
+    fn parses_a_unix_socket_postgres_url_whole() {
+        // libpq reads the socket folder from `host`; the URL reaches it unchanged.
+        let url = "postgres:///latchkey?host=/var/run/postgresql";
+        assert_eq!(DatabaseUrl::parse(url).unwrap(), DatabaseUrl::Postgres(url.into()));
+    }
+
+    #[test]
+    fn a_checkout_waits_no_longer_than_the_deadline_it_runs_under() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("t.db").display().to_string());
+        let options =
+            PoolOptions { max_size: 1, connection_timeout: Duration::from_secs(30), ..PoolOptions::default() };
+        let db = Db::new(&url, options).unwrap();
+        let held = db.conn().unwrap();
+        // The only connection is taken: under a deadline 50 ms away, the checkout gives up then, not after
+        // the pool's 30 s; and the deadline ends with the closure.
+        let started = Instant::now();
+        let outcome = Db::checkouts_until(started + Duration::from_millis(50), || db.conn());
+        assert!(matches!(outcome, Err(DbError::Unavailable(_))), "{outcome:?}");
+        assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+        assert_eq!(CHECKOUT_DEADLINE.get(), None);
+        drop(held);
+        assert!(db.conn().is_ok());
     }
 
     #[test]

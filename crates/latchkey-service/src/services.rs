@@ -1,6 +1,7 @@
 //! `Services`: everything the use cases need, built once at start-up and shared by all workers.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use latchkey_auth::{PasswordHasher, ResetTokens, ThrottleKeys, TokenKeys};
@@ -9,6 +10,7 @@ use latchkey_db::repo::events;
 use latchkey_db::{AnyConnection, Db, Id, Json, Ts};
 use latchkey_domain::clock::Clock;
 use latchkey_domain::{DeviceInfo, SecurityEventKind, SessionLifetimes};
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::error::ServiceError;
@@ -66,6 +68,8 @@ pub struct Services {
     pub frontend_url: String,
     /// The frontend page of the reset link (`RESET_PASSWORD_PATH`).
     pub reset_password_path: String,
+    /// One permit per pool connection: see [`Services::blocking`].
+    db_slots: Arc<Semaphore>,
 }
 
 impl Services {
@@ -93,7 +97,9 @@ impl Services {
                 nice: config.hash_nice,
             },
         )?;
+        let db_slots = Arc::new(Semaphore::new(db.pool_state().max_size as usize));
         Ok(Services {
+            db_slots,
             db,
             clock,
             tokens,
@@ -120,14 +126,37 @@ impl Services {
 
     /// Runs database work on the runtime's blocking pool (diesel is synchronous), so the event loop never
     /// waits on the database. Password hashing never runs here: it goes through [`Services::hashing`].
+    ///
+    /// First it waits for a database slot (one per pool connection), asynchronously and in arrival order,
+    /// holding no thread: with more requests than connections, the rest used to wait on blocking threads
+    /// inside the pool's checkout, whose wake-ups are in no order, and the unlucky ones waited for
+    /// hundreds of milliseconds (`GET /health` at 32 connections on PostgreSQL: p99 372 ms with 10
+    /// connections). The wait for a slot and the checkout share one pool timeout: past it the database
+    /// counts as unavailable (503). The request's span goes along to the blocking thread, so what is logged
+    /// there carries the request id.
     pub async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
     ) -> Result<T, ServiceError> {
+        let deadline = Instant::now() + self.db.connection_timeout();
+        let wait = Arc::clone(&self.db_slots).acquire_owned();
+        let slot = match tokio::time::timeout_at(deadline.into(), wait).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_closed)) => return Err(ServiceError::Internal("the database gate is closed".into())),
+            Err(_elapsed) => {
+                return Err(ServiceError::Unavailable(
+                    "no database connection became free within the pool timeout".into(),
+                ));
+            }
+        };
         let svc = Arc::clone(self);
-        tokio::task::spawn_blocking(move || f(&svc))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("a blocking task failed: {e}")))?
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            span.in_scope(|| Db::checkouts_until(deadline, || f(&svc)))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("a blocking task failed: {e}")))?
     }
 }
 

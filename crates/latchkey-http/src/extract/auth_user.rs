@@ -67,8 +67,7 @@ impl FromRequest for AuthUser {
         Box::pin(async move {
             let token = token?;
             let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
-            let services = state.services.clone();
-            let caller = web::block(move || authenticate(&services, &token)).await??;
+            let caller = state.services.blocking(move |svc| authenticate(svc, &token)).await?;
             Ok(AuthUser(caller))
         })
     }

@@ -185,10 +185,8 @@ pub async fn run<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let services = state.services.clone();
-    // The request's span (its id) goes along, so what the service logs on that thread carries it too.
-    let span = tracing::Span::current();
-    Ok(web::block(move || span.in_scope(|| f(&services))).await??)
+    // Through the database gate, with the request's span (see `Services::blocking`).
+    Ok(state.services.blocking(f).await?)
 }
 
 #[cfg(test)]
