@@ -9,7 +9,7 @@ local threads = {}
 function setup(thread)
    table.insert(threads, thread)
    if tokens then
-      -- wrk starts threads in order and gives each connections/threads of them.
+      -- wrk starts threads in order; each gets connections/threads of them plus one (see tokens_needed).
       local share = math.floor(#tokens / wrk_threads)
       local first = (#threads - 1) * share
       local mine = {}

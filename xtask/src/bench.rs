@@ -362,9 +362,10 @@ fn bench_backend(
                 _ => {
                     // Every wrk run starts new chains: the ends of the last run's chains are unknown.
                     let refresh = wrk::Run { method: "POST", path: "/api/v1/auth/refresh", ..base };
-                    let warm = runtime.block_on(refresh_tokens(addr, &accounts.credentials, options.connections))?;
+                    let needed = refresh.tokens_needed();
+                    let warm = runtime.block_on(refresh_tokens(addr, &accounts.credentials, needed))?;
                     wrk::Run { duration: options.warmup, refresh_tokens: &warm, ..refresh }.run(dir)?;
-                    let tokens = runtime.block_on(refresh_tokens(addr, &accounts.credentials, options.connections))?;
+                    let tokens = runtime.block_on(refresh_tokens(addr, &accounts.credentials, needed))?;
                     let run = wrk::Run { refresh_tokens: &tokens, ..refresh };
                     command_lines[i] = run.command_line();
                     run.run(dir)?

@@ -40,7 +40,8 @@ pub struct Run<'a> {
     /// `Authorization` header value.
     pub authorization: Option<&'a str>,
     pub user_agent: &'a str,
-    /// Refresh tokens, one per connection: the run posts `{"refresh_token": …}` and follows each chain.
+    /// Refresh tokens, [`Run::tokens_needed`] of them: the run posts `{"refresh_token": …}` and follows
+    /// each chain.
     pub refresh_tokens: &'a [String],
 }
 
@@ -62,6 +63,13 @@ impl Outcome {
 }
 
 impl Run<'_> {
+    /// How many refresh tokens a refresh run takes: one per connection, and one more per thread, because
+    /// wrk asks each thread's `request()` for one request before its connections start (found by
+    /// watching the first request on the wire carry no token).
+    pub fn tokens_needed(&self) -> usize {
+        self.connections + self.threads
+    }
+
     /// The command line a person would type to repeat this run (without the script's extras).
     pub fn command_line(&self) -> String {
         format!(
@@ -84,8 +92,8 @@ impl Run<'_> {
         }
         if !self.refresh_tokens.is_empty() {
             ensure!(
-                self.refresh_tokens.len() == self.connections && self.connections.is_multiple_of(self.threads),
-                "a refresh run needs one token per connection and connections divisible by threads"
+                self.refresh_tokens.len() == self.tokens_needed() && self.connections.is_multiple_of(self.threads),
+                "a refresh run needs tokens_needed() tokens and connections divisible by threads"
             );
             writeln!(s, "wrk.headers[\"Content-Type\"] = \"application/json\"")?;
             writeln!(s, "wrk_threads = {}", self.threads)?;

@@ -347,6 +347,9 @@ impl Db {
 
     /// Runs `SELECT 1`, waiting at most `timeout` for a connection.
     pub fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let timeout = CHECKOUT_DEADLINE
+            .get()
+            .map_or(timeout, |deadline| deadline.saturating_duration_since(Instant::now()).min(timeout));
         let mut conn = self.pool.get_timeout(timeout).map_err(|e| DbError::Unavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }

@@ -138,7 +138,17 @@ impl Services {
         self: &Arc<Self>,
         f: impl FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
     ) -> Result<T, ServiceError> {
-        let deadline = Instant::now() + self.db.connection_timeout();
+        self.blocking_within(self.db.connection_timeout(), f).await
+    }
+
+    /// [`Services::blocking`] with the wait for a slot and a connection bounded by `timeout` instead of the
+    /// pool's timeout (the health check's shorter bound).
+    pub async fn blocking_within<T: Send + 'static>(
+        self: &Arc<Self>,
+        timeout: std::time::Duration,
+        f: impl FnOnce(&Services) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let deadline = Instant::now() + timeout;
         let wait = Arc::clone(&self.db_slots).acquire_owned();
         let slot = match tokio::time::timeout_at(deadline.into(), wait).await {
             Ok(Ok(slot)) => slot,

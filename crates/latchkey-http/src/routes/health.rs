@@ -56,15 +56,14 @@ pub struct Check {
     ),
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let services = state.services.clone();
-    // The pool wait is bounded by DB_CHECK_TIMEOUT; the outer timeout also bounds a query that hangs.
-    let probe = web::block(move || services.ping(DB_CHECK_TIMEOUT));
+    // Through the database gate like every database call (waiting in order, not on a thread), the wait for
+    // a slot and a connection bounded by DB_CHECK_TIMEOUT; the outer timeout also bounds a query that hangs.
+    let probe = state.services.blocking_within(DB_CHECK_TIMEOUT, |svc| svc.ping(DB_CHECK_TIMEOUT));
     // The endpoint is public: the cause (which may name the database's host, port or user) goes to the
     // log only, and the body says the same generic words whatever went wrong.
     let failure = match actix_web::rt::time::timeout(DB_CHECK_TIMEOUT * 2, probe).await {
-        Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(e))) => Some(e.to_string()),
-        Ok(Err(e)) => Some(format!("blocking pool: {e}")),
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e.to_string()),
         Err(_) => Some(format!("no answer within {} s", (DB_CHECK_TIMEOUT * 2).as_secs())),
     };
     let database = match failure {
