@@ -36,6 +36,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
+use crate::bench::ScratchDatabase;
 use crate::{cargo, run_checked, workspace_root};
 
 /// What to run.
@@ -1228,55 +1229,6 @@ fn via_proxy(url: &str, port: u16) -> anyhow::Result<String> {
     Ok(format!("{scheme}://{user}127.0.0.1:{port}{tail}"))
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// The scratch database.
-
-/// A fresh PostgreSQL database made with `psql` next to the given one, dropped on drop.
-struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(admin_url: &str) -> anyhow::Result<Self> {
-        let name = format!("latchkey_faults_{}", std::process::id());
-        psql(admin_url, &format!("DROP DATABASE IF EXISTS {name}"))?;
-        psql(admin_url, &format!("CREATE DATABASE {name}"))?;
-        let url = with_database(admin_url, &name)?;
-        Ok(Self { admin_url: admin_url.to_owned(), name, url })
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let _ = psql(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-    }
-}
-
-fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
-    let output = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        .output()
-        .context("could not run psql (the scratch database is made with it)")?;
-    ensure!(output.status.success(), "psql failed: {}", String::from_utf8_lossy(&output.stderr).trim());
-    Ok(())
-}
-
-/// `url` with its database name replaced, keeping any query string.
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_end = base.find("://").map(|i| i + 3).context("not a postgres:// URL")?;
-    let root = match base[authority_end..].find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    Ok(match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1294,7 +1246,6 @@ mod tests {
             via_proxy("postgres://u:p@h/db?sslmode=disable", 1).unwrap(),
             "postgres://u:p@127.0.0.1:1/db?sslmode=disable"
         );
-        assert_eq!(with_database("postgres://u@h:5432/test?x=1", "b").unwrap(), "postgres://u@h:5432/b?x=1");
     }
 
     #[test]
