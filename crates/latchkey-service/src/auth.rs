@@ -279,6 +279,9 @@ async fn attempt_login(
                 (Some(_), Verification::Invalid) => ("wrong_password", ServiceError::InvalidCredentials),
                 (Some(_), Verification::Valid { .. }) => ("inactive", ServiceError::InactiveAccount),
             };
+            // The ticket is still held: a flood's failed logins write their events (a commit each) at most
+            // `2 × HASH_WORKERS` at a time, and cannot fill the database gate ahead of everyone else's
+            // requests while their commits wait for the WAL.
             svc.blocking(move |svc| {
                 let mut conn = svc.db.conn()?;
                 let ctx = EventContext { user_id: user.map(|u| u.id.0), session_id: None, device: Some(&device) };
@@ -289,6 +292,7 @@ async fn attempt_login(
         }
     };
 
+    drop(ticket);
     // Legacy bcrypt (or outdated argon2) hashes are upgraded now that we know the password. When the
     // hashing pool is overloaded the upgrade waits for a later login; this one still succeeds.
     let new_hash = if needs_rehash {

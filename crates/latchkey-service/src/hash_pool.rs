@@ -197,7 +197,7 @@ impl fmt::Debug for Ticket {
 
 impl Ticket {
     /// Hashes a new password (argon2id, current parameters).
-    pub async fn hash(self, password: String) -> Result<String, ServiceError> {
+    pub async fn hash(&self, password: String) -> Result<String, ServiceError> {
         match self.submit(Work::Hash(password)).await? {
             Done::Hash(result) => Ok(result?),
             Done::Verify(_) => unreachable!("a hash job is answered with a hash"),
@@ -205,16 +205,16 @@ impl Ticket {
     }
 
     /// Verifies a password against a stored hash, or against the dummy hash when there is none.
-    pub async fn verify(self, password: String, stored: Option<String>) -> Result<Verification, ServiceError> {
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verification, ServiceError> {
         match self.submit(Work::Verify { password, stored }).await? {
             Done::Verify(v) => Ok(v),
             Done::Hash(_) => unreachable!("a verify job is answered with a verification"),
         }
     }
 
-    /// Queues the job (there are never more jobs than tickets) and waits for its answer; the ticket is
-    /// held until then.
-    async fn submit(self, work: Work) -> Result<Done, ServiceError> {
+    /// Queues the job (there are never more jobs than tickets) and waits for its answer; the caller holds
+    /// the ticket at least until then (a login keeps it until its failure is recorded).
+    async fn submit(&self, work: Work) -> Result<Done, ServiceError> {
         let shared = &self.shared;
         let (reply, answer) = oneshot::channel();
         shared.queued.fetch_add(1, Ordering::AcqRel);
