@@ -331,11 +331,10 @@ impl Db {
 
     /// Takes a connection from the pool; a timeout means the database is unavailable.
     pub fn conn(&self) -> Result<PooledConn, DbError> {
-        let timeout = match CHECKOUT_DEADLINE.get() {
-            Some(deadline) => deadline.saturating_duration_since(Instant::now()).min(self.connection_timeout()),
-            None => self.connection_timeout(),
-        };
-        let conn = self.pool.get_timeout(timeout).map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let conn = self
+            .pool
+            .get_timeout(bounded_by_deadline(self.connection_timeout()))
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(PooledConn { conn, writers: self.writers.clone() })
     }
 
@@ -347,10 +346,8 @@ impl Db {
 
     /// Runs `SELECT 1`, waiting at most `timeout` for a connection.
     pub fn ping(&self, timeout: Duration) -> Result<(), DbError> {
-        let timeout = CHECKOUT_DEADLINE
-            .get()
-            .map_or(timeout, |deadline| deadline.saturating_duration_since(Instant::now()).min(timeout));
-        let mut conn = self.pool.get_timeout(timeout).map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let mut conn =
+            self.pool.get_timeout(bounded_by_deadline(timeout)).map_err(|e| DbError::Unavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }
 }
@@ -358,6 +355,11 @@ impl Db {
 thread_local! {
     /// The latest instant a checkout on this thread may wait until (see [`Db::checkouts_until`]).
     static CHECKOUT_DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// `timeout`, or less when this thread runs under a [`Db::checkouts_until`] deadline that comes sooner.
+fn bounded_by_deadline(timeout: Duration) -> Duration {
+    CHECKOUT_DEADLINE.get().map_or(timeout, |deadline| deadline.saturating_duration_since(Instant::now()).min(timeout))
 }
 
 /// Runs `f` in a transaction that writes. On SQLite it first waits its turn at the pool's writer gate, then
