@@ -70,6 +70,15 @@ pub struct Services {
     pub reset_password_path: String,
     /// One permit per pool connection: see [`Services::blocking`].
     db_slots: Arc<Semaphore>,
+    /// The latest database check, which concurrent checks share: see [`Services::check_database`].
+    db_check: tokio::sync::Mutex<Option<DatabaseCheck>>,
+}
+
+/// A finished database check: when it ended, and the cause when it failed.
+#[derive(Debug)]
+struct DatabaseCheck {
+    finished: Instant,
+    outcome: Result<(), String>,
 }
 
 impl Services {
@@ -100,6 +109,7 @@ impl Services {
         let db_slots = Arc::new(Semaphore::new(db.pool_state().max_size as usize));
         Ok(Services {
             db_slots,
+            db_check: tokio::sync::Mutex::new(None),
             db,
             clock,
             tokens,
@@ -117,6 +127,29 @@ impl Services {
     /// Checks that the database answers a query, waiting at most `timeout` for a connection.
     pub fn ping(&self, timeout: std::time::Duration) -> Result<(), ServiceError> {
         Ok(self.db.ping(timeout)?)
+    }
+
+    /// Whether the database answers a query (the health check), waiting at most `timeout` for a connection.
+    ///
+    /// Checks that overlap share one query: a caller waits for the check in flight when it arrives, and
+    /// takes that check's outcome, which was learnt after it asked; only a caller that finds no check newer
+    /// than its arrival runs one. So a burst of health checks costs the database one `SELECT 1` per round
+    /// trip rather than one each, and cannot take every pool connection from the requests that do work.
+    pub async fn check_database(self: &Arc<Self>, timeout: std::time::Duration) -> Result<(), ServiceError> {
+        let asked = Instant::now();
+        let mut latest = self.db_check.lock().await;
+        let outcome = match latest.as_ref() {
+            Some(check) if check.finished >= asked => check.outcome.clone(),
+            _ => {
+                let outcome = self.blocking_within(timeout, move |svc| svc.ping(timeout)).await.map_err(|e| match e {
+                    ServiceError::Unavailable(cause) => cause,
+                    other => other.to_string(),
+                });
+                *latest = Some(DatabaseCheck { finished: Instant::now(), outcome: outcome.clone() });
+                outcome
+            }
+        };
+        outcome.map_err(ServiceError::Unavailable)
     }
 
     /// Now, from the clock.
