@@ -417,6 +417,21 @@ where
     }
 }
 
+/// Runs `f`, a write whose statements are each atomic on their own and need no transaction around them, at
+/// the least cost the backend allows. On PostgreSQL each statement commits by itself: no `BEGIN` and
+/// `COMMIT` round trips. On SQLite it is [`write_transaction`], so it still waits its turn at the pool's
+/// writer gate instead of meeting this process's other writers in SQLite's busy handler.
+pub fn write_statements<T, E, F>(conn: &mut PooledConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<DbError>,
+{
+    match **conn {
+        AnyConnection::Pg(_) => f(conn),
+        AnyConnection::Sqlite(_) => write_transaction(conn, f),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

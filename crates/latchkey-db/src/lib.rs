@@ -13,6 +13,8 @@ pub mod schema;
 pub mod testing;
 pub mod types;
 
-pub use connection::{AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PoolState, PooledConn, write_transaction};
+pub use connection::{
+    AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PoolState, PooledConn, write_statements, write_transaction,
+};
 pub use error::DbError;
 pub use types::{Id, Json, Ts};

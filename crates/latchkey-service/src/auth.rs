@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use latchkey_auth::{AccessClaims, AuthError, RefreshClaims, TokenType, Verification};
-use latchkey_db::models::{NewSession, NewUser, UserRow};
+use latchkey_db::models::{NewSession, NewUser, SessionRow, UserRow};
 use latchkey_db::repo::{sessions, users};
-use latchkey_db::{DbError, Id, Json, PooledConn, Ts, write_transaction};
+use latchkey_db::{DbError, Id, Json, PooledConn, Ts, write_statements, write_transaction};
 use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
@@ -66,7 +66,7 @@ impl Authenticated {
 
     /// The caller as the authentication check would see them, from their rows (tests build callers with
     /// it; requests get theirs from `authenticate`).
-    pub fn from_rows(mut user: UserRow, session: latchkey_db::models::SessionRow) -> Authenticated {
+    pub fn from_rows(mut user: UserRow, session: SessionRow) -> Authenticated {
         let password_hash = user.password_hash.take();
         Authenticated::new(user.into(), session.into(), password_hash)
     }
@@ -395,9 +395,8 @@ fn open_session(
     })
 }
 
-/// How a refresh ended inside its transaction.
+/// Why a refresh that lost its compare-and-swap is refused.
 enum RefreshOutcome {
-    Rotated(Box<IssuedTokens>),
     Refused(&'static str),
     /// Refused after detecting reuse, which revoked the session.
     ReuseDetected,
@@ -425,7 +424,32 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
     };
     let presented = claims.jti.to_string();
     let new_jti = uuid::Uuid::new_v4();
+    let rotation = sessions::Rotation {
+        session_id: claims.sid,
+        user_id: claims.sub,
+        presented_jti: &presented,
+        new_jti: &new_jti.to_string(),
+        refresh_until: Ts(now + svc.policy.lifetimes.refresh),
+        now: Ts(now),
+    };
     let mut conn = svc.db.conn()?;
+    // The usual case first, in two statements and no transaction (each statement is atomic, and the
+    // compare-and-swap decides): rotate, then read the user the new tokens describe.
+    let rotated = write_statements(&mut conn, |c| -> Result<Option<(SessionRow, UserRow)>, ServiceError> {
+        let Some(session) = sessions::rotate(c, &rotation)? else { return Ok(None) };
+        Ok(users::find_by_id(c, claims.sub)?.map(|user| (session, user)))
+    })?;
+    if let Some((session, user)) = rotated {
+        let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, session.expires_at.0)?;
+        return Ok(IssuedTokens {
+            access_token,
+            refresh_token,
+            expires_in: svc.policy.lifetimes.access.num_seconds(),
+            user: user.into(),
+            session_id: claims.sid,
+        });
+    }
+    // The swap lost: work out why, in a transaction, since reuse revokes the session and records it.
     let outcome = write_transaction(&mut conn, |c| -> Result<RefreshOutcome, ServiceError> {
         let Some((session, user)) = sessions::find_with_user(c, claims.sid)? else {
             return Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN));
@@ -436,30 +460,12 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
         if !user.is_active || user.deleted_at.is_some() {
             return Ok(RefreshOutcome::Refused(messages::INVALID_REFRESH));
         }
-        let new_expires_at = svc.policy.lifetimes.refresh_expiry(now, session.absolute_expires_at.0);
-        let rotation = sessions::Rotation {
-            session_id: claims.sid,
-            presented_jti: &presented,
-            new_jti: &new_jti.to_string(),
-            new_expires_at: Ts(new_expires_at),
-            now: Ts(now),
-        };
-        if sessions::rotate(c, &rotation)?.is_some() {
-            let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, new_expires_at)?;
-            return Ok(RefreshOutcome::Rotated(Box::new(IssuedTokens {
-                access_token,
-                refresh_token,
-                expires_in: svc.policy.lifetimes.access.num_seconds(),
-                user: user.into(),
-                session_id: claims.sid,
-            })));
-        }
-        // The swap lost: the session ended, or this token is no longer the current one.
         if !session.is_active || session.expires_at.0 <= now {
             return Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN));
         }
-        // Rotated out just now: by a refresh that committed after this transaction read the session (it
-        // still shows the presented token as current), or within the grace window.
+        // Rotated out just now: by a refresh that committed after the swap above and before this read
+        // (the session shows the presented token as current no longer, or, read before that commit, still),
+        // or within the grace window.
         let within_grace = session.refresh_token_jti == presented
             || (session.previous_refresh_jti.as_deref() == Some(presented.as_str())
                 && session.rotated_at.is_some_and(|t| now - t.0 <= svc.policy.reuse_grace));
@@ -490,7 +496,6 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
         Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN))
     })?;
     match outcome {
-        RefreshOutcome::Rotated(tokens) => Ok(*tokens),
         RefreshOutcome::Refused(message) => Err(ServiceError::Unauthenticated(message)),
         RefreshOutcome::ReuseDetected => {
             counters::reuse_detected();
@@ -514,14 +519,36 @@ pub fn authenticate_on(
     access_token: &str,
 ) -> Result<Authenticated, ServiceError> {
     let now = svc.now();
-    let claims = match svc.tokens.decode_access(access_token, now) {
-        Ok(c) => c,
-        Err(AuthError::Expired) => return Err(ServiceError::Unauthenticated(messages::TOKEN_EXPIRED)),
-        Err(_) => return Err(ServiceError::Unauthenticated(messages::BAD_CREDENTIALS)),
-    };
-    let Some((mut session, mut user)) = sessions::find_with_user(conn, claims.sid)? else {
+    let claims = access_claims(svc, access_token, now)?;
+    let Some((session, user)) = sessions::find_with_user(conn, claims.sid)? else {
         return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
     };
+    admit(svc, conn, &claims, session, user, now)
+}
+
+/// The claims of a valid, unexpired access token.
+pub(crate) fn access_claims(
+    svc: &Services,
+    access_token: &str,
+    now: DateTime<Utc>,
+) -> Result<AccessClaims, ServiceError> {
+    match svc.tokens.decode_access(access_token, now) {
+        Ok(c) => Ok(c),
+        Err(AuthError::Expired) => Err(ServiceError::Unauthenticated(messages::TOKEN_EXPIRED)),
+        Err(_) => Err(ServiceError::Unauthenticated(messages::BAD_CREDENTIALS)),
+    }
+}
+
+/// The rest of the authentication check, on the session the token names and its user as loaded: the
+/// session is the token user's, live, and the user may act. "Last used" is written at most once a minute.
+pub(crate) fn admit(
+    svc: &Services,
+    conn: &mut PooledConn,
+    claims: &AccessClaims,
+    mut session: SessionRow,
+    mut user: UserRow,
+    now: DateTime<Utc>,
+) -> Result<Authenticated, ServiceError> {
     if session.user_id.0 != claims.sub {
         return Err(ServiceError::Unauthenticated(messages::BAD_CREDENTIALS));
     }

@@ -6,22 +6,34 @@ use latchkey_db::{Ts, write_transaction};
 use latchkey_domain::list::PageRequest;
 use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind};
 
-use crate::auth::Authenticated;
+use crate::auth::{self, Authenticated};
 use crate::counters;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
 use crate::views::{Event, Page, Session};
 
-/// `GET /sessions/me` in one visit to the database: authenticates the access token and lists the caller's
-/// active sessions on one connection (the hot path of a device's session screen).
+/// `GET /sessions/me` in one query (the hot path of a device's session screen): the user's sessions that are
+/// live or the one the access token names, each with the user. The named one goes through the
+/// authentication check; the others are the list, with the caller's own.
 pub fn authenticate_and_list(
     svc: &Services,
     access_token: &str,
 ) -> Result<(Authenticated, Vec<Session>), ServiceError> {
+    let now = svc.now();
+    let claims = auth::access_claims(svc, access_token, now)?;
     let mut conn = svc.db.conn()?;
-    let caller = crate::auth::authenticate_on(svc, &mut conn, access_token)?;
-    let rows = sessions::list_active(&mut conn, caller.user_id(), Ts(svc.now()))?;
-    Ok((caller, rows.into_iter().map(Session::from).collect()))
+    let mut rows = sessions::current_and_live_with_user(&mut conn, claims.sub, claims.sid, Ts(now))?;
+    // Not found among the token user's sessions: gone, or (with a forged `sid`) someone else's.
+    let Some(at) = rows.iter().position(|(session, _)| session.id.0 == claims.sid) else {
+        return Err(ServiceError::Unauthenticated(auth::messages::SESSION_REVOKED));
+    };
+    let (current, user) = rows.remove(at);
+    let caller = auth::admit(svc, &mut conn, &claims, current, user, now)?;
+    let mut list: Vec<Session> = rows.into_iter().map(|(session, _)| Session::from(session)).collect();
+    // The caller's session passed the check, so it is live; its "last used" may have just been written.
+    list.push(caller.session.clone());
+    list.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at).then(b.created_at.cmp(&a.created_at)));
+    Ok((caller, list))
 }
 
 /// Loads one of the caller's sessions, with the reference's 404/403.

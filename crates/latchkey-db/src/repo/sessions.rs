@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use crate::connection::AnyConnection;
 use crate::error::DbError;
 use crate::models::{NewSession, SessionRow, UserRow};
-use crate::repo::{Page, Window};
+use crate::repo::{Page, Prepared, Window};
 use crate::schema::{user_sessions as s, users};
 use crate::types::{Id, Ts};
 
@@ -38,6 +38,23 @@ pub fn find_with_user(
         .optional()?)
 }
 
+/// The user's sessions that are live (active, unexpired) or `current` (in any state), each with the user,
+/// most recently used first: `GET /sessions/me`'s authentication check and list in one query.
+pub fn current_and_live_with_user(
+    conn: &mut AnyConnection,
+    user_id: uuid::Uuid,
+    current: uuid::Uuid,
+    now: Ts,
+) -> Result<Vec<(SessionRow, UserRow)>, DbError> {
+    Ok(s::table
+        .inner_join(users::table)
+        .filter(s::user_id.eq(Id(user_id)))
+        .filter(s::id.eq(Id(current)).or(s::is_active.eq(true).and(s::expires_at.gt(now))))
+        .order((s::last_used_at.desc(), s::created_at.desc()))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .load(conn)?)
+}
+
 /// The user's active, unexpired sessions, most recently used first.
 pub fn list_active(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) -> Result<Vec<SessionRow>, DbError> {
     Ok(s::table
@@ -59,37 +76,51 @@ pub fn count_active(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) -> R
         .get_result(conn)?)
 }
 
-/// What a refresh writes.
+/// What a refresh presents and writes.
 #[derive(Debug, Clone)]
 pub struct Rotation<'a> {
     pub session_id: uuid::Uuid,
+    /// The user the refresh token names.
+    pub user_id: uuid::Uuid,
     pub presented_jti: &'a str,
     pub new_jti: &'a str,
-    pub new_expires_at: Ts,
+    /// The new expiry before the session's absolute expiry caps it.
+    pub refresh_until: Ts,
     pub now: Ts,
 }
 
-/// Compare-and-swap of the refresh jti: succeeds only while the session is active, unexpired and still
-/// holds `presented_jti`, so two concurrent refreshes with one token cannot both win. `None` when it lost.
+/// The refresh's compare-and-swap, in one statement: swaps the refresh jti only while the session belongs
+/// to `user_id`, is active, unexpired and still holds `presented_jti`, and its user is active and not
+/// deleted — so two concurrent refreshes with one token cannot both win. The new expiry is
+/// `refresh_until`, capped by the session's absolute expiry. `None` when it lost (the caller works out why).
 pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<SessionRow>, DbError> {
-    Ok(diesel::update(
+    let user_may_act = diesel::dsl::exists(
+        users::table
+            .filter(users::id.eq(Id(r.user_id)))
+            .filter(users::is_active.eq(true))
+            .filter(users::deleted_at.is_null()),
+    );
+    let capped = diesel::dsl::case_when(s::absolute_expires_at.lt(r.refresh_until), s::absolute_expires_at)
+        .otherwise(r.refresh_until);
+    let statement = diesel::update(
         s::table
             .filter(s::id.eq(Id(r.session_id)))
+            .filter(s::user_id.eq(Id(r.user_id)))
             .filter(s::refresh_token_jti.eq(r.presented_jti))
             .filter(s::is_active.eq(true))
-            .filter(s::expires_at.gt(r.now)),
+            .filter(s::expires_at.gt(r.now))
+            .filter(user_may_act),
     )
     .set((
         s::refresh_token_jti.eq(r.new_jti),
         s::previous_refresh_jti.eq(r.presented_jti),
         s::rotated_at.eq(r.now),
-        s::expires_at.eq(r.new_expires_at),
+        s::expires_at.eq(capped),
         s::last_used_at.eq(r.now),
         s::updated_at.eq(r.now),
     ))
-    .returning(s::all_columns)
-    .get_result(conn)
-    .optional()?)
+    .returning(s::all_columns);
+    Ok(Prepared(statement).get_result(conn).optional()?)
 }
 
 /// Revokes one session if it is still active; returns whether it was.
@@ -142,9 +173,9 @@ pub fn touch(
     min_interval: chrono::Duration,
 ) -> Result<bool, DbError> {
     let threshold = Ts(now.0 - min_interval);
-    let n = diesel::update(s::table.find(Id(id)).filter(s::last_used_at.lt(threshold)))
-        .set(s::last_used_at.eq(now))
-        .execute(conn)?;
+    let statement =
+        diesel::update(s::table.find(Id(id)).filter(s::last_used_at.lt(threshold))).set(s::last_used_at.eq(now));
+    let n = Prepared(statement).execute(conn)?;
     Ok(n > 0)
 }
 

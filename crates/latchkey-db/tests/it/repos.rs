@@ -69,20 +69,37 @@ fn sessions_list_rotate_revoke() {
         assert!(sessions::find_with_user(&mut conn, uuid::Uuid::new_v4()).unwrap().is_none());
         assert_eq!(sessions::find_by_jti(&mut conn, &a.refresh_token_jti).unwrap().unwrap().id, a.id);
 
-        // Rotation is a compare-and-swap on the jti.
+        // Rotation is a compare-and-swap on the jti, for the session's own user while that user may act.
         let new_jti = uuid::Uuid::new_v4().to_string();
         let rotation = sessions::Rotation {
             session_id: a.id.0,
+            user_id: u.id.0,
             presented_jti: &a.refresh_token_jti,
             new_jti: &new_jti,
-            new_expires_at: Ts(t0() + Duration::days(8)),
+            refresh_until: Ts(t0() + Duration::days(8)),
             now,
         };
+        let not_the_owner = sessions::Rotation { user_id: other.id.0, ..rotation.clone() };
+        assert!(sessions::rotate(&mut conn, &not_the_owner).unwrap().is_none(), "{}", t.label);
+        users::set_active(&mut conn, u.id.0, false, now).unwrap();
+        assert!(sessions::rotate(&mut conn, &rotation).unwrap().is_none(), "{}: inactive user", t.label);
+        users::set_active(&mut conn, u.id.0, true, now).unwrap();
         let rotated = write_transaction(&mut conn, |c| sessions::rotate(c, &rotation)).unwrap().unwrap();
         assert_eq!(rotated.refresh_token_jti, new_jti);
         assert_eq!(rotated.previous_refresh_jti.as_deref(), Some(a.refresh_token_jti.as_str()));
         assert_eq!(rotated.rotated_at, Some(now));
+        assert_eq!(rotated.expires_at, Ts(t0() + Duration::days(8)), "{}", t.label);
         assert!(sessions::rotate(&mut conn, &rotation).unwrap().is_none(), "the old jti cannot rotate twice");
+        // The new expiry never passes the absolute one (login + 30 days here).
+        let newer_jti = uuid::Uuid::new_v4().to_string();
+        let late = sessions::Rotation {
+            presented_jti: &new_jti,
+            new_jti: &newer_jti,
+            refresh_until: Ts(t0() + Duration::days(40)),
+            ..rotation.clone()
+        };
+        let capped = sessions::rotate(&mut conn, &late).unwrap().unwrap();
+        assert_eq!(capped.expires_at, a.absolute_expires_at, "{}", t.label);
 
         // last_used_at is throttled.
         assert!(!sessions::touch(&mut conn, a.id.0, Ts(now.0 + Duration::seconds(30)), Duration::minutes(1)).unwrap());

@@ -175,3 +175,44 @@ fn a_reset_token_works_exactly_once_under_concurrent_confirms() {
         login(&svc, "reset@example.com", &format!("New-Password-{}!", won[0])).unwrap();
     }
 }
+
+#[test]
+fn a_refresh_token_rotates_exactly_once_under_concurrent_refreshes() {
+    for t in TestDb::all() {
+        let svc = services(&t, |_| {});
+        let user = register(&svc, "twice@example.com");
+        let issued = login(&svc, "twice@example.com", PASSWORD).unwrap();
+        let results = together(16, |_| auth::refresh(&svc, &issued.refresh_token));
+        let winners: Vec<&auth::IssuedTokens> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "{}: {results:?}", t.label);
+        assert!(
+            results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(ServiceError::Unauthenticated(_)))),
+            "{}: {results:?}",
+            t.label
+        );
+        // The losers replayed within the grace window: the session lives on, with the winner's token.
+        let session = sessions::find_by_id(&mut svc.db.conn().unwrap(), issued.session_id).unwrap().unwrap();
+        assert!(session.is_active, "{}", t.label);
+        let next = auth::refresh(&svc, &winners[0].refresh_token).unwrap();
+        assert_eq!(next.session_id, issued.session_id);
+        assert_eq!(next.user.id, user);
+    }
+}
+
+#[test]
+fn overlapping_health_checks_share_a_query_but_never_an_outcome_older_than_themselves() {
+    for t in TestDb::all() {
+        let config = Config::for_tests(&t.url);
+        let db = Db::from_url(&t.url, PoolOptions { max_size: 1, ..PoolOptions::default() }).unwrap();
+        let svc =
+            Arc::new(Services::with_mailer(&config, db, Arc::new(ManualClock::new(t0())), Arc::new(NoMail)).unwrap());
+        let timeout = std::time::Duration::from_millis(200);
+        let results = together(16, |_| block_on(svc.check_database(timeout)));
+        assert!(results.iter().all(Result::is_ok), "{}: {results:?}", t.label);
+        // With the only connection taken, a check made now fails: the success above is not reused.
+        let held = svc.db.conn().unwrap();
+        assert!(matches!(block_on(svc.check_database(timeout)), Err(ServiceError::Unavailable(_))), "{}", t.label);
+        drop(held);
+        block_on(svc.check_database(timeout)).unwrap();
+    }
+}
