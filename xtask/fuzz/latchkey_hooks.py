@@ -246,9 +246,10 @@ EXCEPTIONS: list[RuleException] = [
     RuleException(
         name="soft-deleted users stay visible to superusers",
         reason="deleting a user is a soft delete: the account is kept (its email stays taken) and superusers "
-        "still read it, as the contract says (docs/api.md); OpenAPI cannot say that a DELETE is soft",
+        "still read it and its (ended) sessions, as the contract says (docs/api.md); OpenAPI cannot say that "
+        "a DELETE is soft",
         failure="UseAfterFree",
-        operation=r"GET /api/v1/(admin/users|users)/\{user_id\}",
+        operation=r"GET /api/v1/(admin/users|users)/\{user_id\}(/sessions)?",
         status=200,
         error=None,
     ),

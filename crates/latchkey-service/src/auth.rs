@@ -463,9 +463,9 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
         if !session.is_active || session.expires_at.0 <= now {
             return Ok(RefreshOutcome::Refused(messages::SESSION_REVOKED_LOGIN_AGAIN));
         }
-        // Rotated out just now: by a refresh that committed after the swap above and before this read
-        // (the session shows the presented token as current no longer, or, read before that commit, still),
-        // or within the grace window.
+        // Live session, user may act: the token was rotated out (or is still current, the swap having failed
+        // on a state that has passed since, such as a user reactivated meanwhile). Rotated out within the
+        // grace window is most likely the client's own concurrent double refresh, not reuse.
         let within_grace = session.refresh_token_jti == presented
             || (session.previous_refresh_jti.as_deref() == Some(presented.as_str())
                 && session.rotated_at.is_some_and(|t| now - t.0 <= svc.policy.reuse_grace));
