@@ -262,11 +262,12 @@ impl Report {
         );
         for table in ["user_sessions", "security_events", "login_throttle"] {
             println!(
-                "    {:<16} {:>8} deleted in {:>5} batches, longest batch {:>5} ms",
+                "    {:<16} {:>8} deleted in {:>5} batches, longest batch {:>5} ms, longest checkpoint {:>5} ms",
                 table,
                 job("deleted", table),
                 job("batches", table),
-                job("max_batch_ms", table)
+                job("max_batch_ms", table),
+                job("max_checkpoint_ms", table)
             );
         }
         for (name, p) in [("reads undisturbed", &self.quiet), ("reads during job", &self.during)] {

@@ -432,6 +432,29 @@ where
     }
 }
 
+/// SQLite: whether this connection's commits checkpoint the WAL themselves once it has grown past 1,000
+/// pages (SQLite's default, `on`). A long run of writes (the cleanup job) turns it off and checkpoints
+/// between its statements instead, with [`checkpoint_wal`], so that the fsync of a checkpoint is never
+/// part of a statement's time. PostgreSQL: nothing to do.
+pub fn set_wal_autocheckpoint(conn: &mut AnyConnection, on: bool) -> Result<(), DbError> {
+    match conn {
+        AnyConnection::Pg(_) => Ok(()),
+        AnyConnection::Sqlite(inner) => {
+            let pages = if on { 1000 } else { 0 };
+            Ok(inner.batch_execute(&format!("PRAGMA wal_autocheckpoint = {pages}"))?)
+        }
+    }
+}
+
+/// SQLite: copies what it can of the WAL into the database file (`PRAGMA wal_checkpoint(PASSIVE)`). A
+/// passive checkpoint takes no write lock and waits for no reader or writer. PostgreSQL: nothing to do.
+pub fn checkpoint_wal(conn: &mut AnyConnection) -> Result<(), DbError> {
+    match conn {
+        AnyConnection::Pg(_) => Ok(()),
+        AnyConnection::Sqlite(inner) => Ok(inner.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +508,32 @@ mod tests {
         assert_eq!(CHECKOUT_DEADLINE.get(), None);
         drop(held);
         assert!(db.conn().is_ok());
+    }
+
+    #[test]
+    fn a_writer_can_take_over_sqlite_checkpoints_and_give_them_back() {
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            wal_autocheckpoint: i32,
+        }
+        let pages = |conn: &mut AnyConnection| match conn {
+            AnyConnection::Sqlite(inner) => {
+                diesel::sql_query("PRAGMA wal_autocheckpoint").get_result::<Setting>(inner).unwrap().wal_autocheckpoint
+            }
+            AnyConnection::Pg(_) => unreachable!("a SQLite test"),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("t.db").display().to_string());
+        let db = Db::new(&url, PoolOptions { max_size: 1, ..PoolOptions::default() }).unwrap();
+        let mut conn = db.conn().unwrap();
+        assert_eq!(pages(&mut conn), 1000, "SQLite's default");
+        set_wal_autocheckpoint(&mut conn, false).unwrap();
+        assert_eq!(pages(&mut conn), 0);
+        conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
+        checkpoint_wal(&mut conn).unwrap();
+        set_wal_autocheckpoint(&mut conn, true).unwrap();
+        assert_eq!(pages(&mut conn), 1000);
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub mod testing;
 pub mod types;
 
 pub use connection::{
-    AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PoolState, PooledConn, write_statements, write_transaction,
+    AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PoolState, PooledConn, checkpoint_wal,
+    set_wal_autocheckpoint, write_statements, write_transaction,
 };
 pub use error::DbError;
 pub use types::{Id, Json, Ts};
