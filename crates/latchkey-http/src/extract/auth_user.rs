@@ -14,10 +14,9 @@ use latchkey_service::authz;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The authenticated caller: their account and session.
 /// The bearer token of the request, not yet checked: for a handler that authenticates inside its own
-/// database visit (`latchkey_service::auth::authenticate_on`), saving the separate hop `AuthUser` costs.
-/// Missing or malformed, it is the same 401 as `AuthUser`'s.
+/// database visit (as `GET /sessions/me` does in one query: `latchkey_service::sessions::authenticate_and_list`),
+/// saving the separate hop `AuthUser` costs. Missing or malformed, it is the same 401 as `AuthUser`'s.
 #[derive(Debug, Clone)]
 pub struct Bearer(pub String);
 
@@ -30,6 +29,7 @@ impl FromRequest for Bearer {
     }
 }
 
+/// The authenticated caller: their account and session.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Authenticated);
 
