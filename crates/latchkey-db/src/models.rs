@@ -6,7 +6,7 @@ use crate::schema::{organizations, security_events, user_organizations, user_ses
 use crate::types::{Id, Json, Ts};
 
 /// A row of `users`.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: Id,

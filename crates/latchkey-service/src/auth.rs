@@ -433,14 +433,11 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
         now: Ts(now),
     };
     let mut conn = svc.db.conn()?;
-    // The usual case first, in two statements and no transaction (each statement is atomic, and the
-    // compare-and-swap decides): rotate, then read the user the new tokens describe.
-    let rotated = write_statements(&mut conn, |c| -> Result<Option<(SessionRow, UserRow)>, ServiceError> {
-        let Some(session) = sessions::rotate(c, &rotation)? else { return Ok(None) };
-        Ok(users::find_by_id(c, claims.sub)?.map(|user| (session, user)))
-    })?;
-    if let Some((session, user)) = rotated {
-        let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, session.expires_at.0)?;
+    // The usual case first, with no transaction (the compare-and-swap decides, and each statement is atomic):
+    // rotate and read the user the new tokens describe, in one statement on PostgreSQL.
+    let rotated = write_statements(&mut conn, |c| sessions::rotate_for_user(c, &rotation))?;
+    if let Some(sessions::Rotated { expires_at, user }) = rotated {
+        let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, expires_at.0)?;
         return Ok(IssuedTokens {
             access_token,
             refresh_token,

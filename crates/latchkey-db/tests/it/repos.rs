@@ -261,3 +261,57 @@ fn concurrent_write_transactions_take_turns() {
         assert_eq!(count, 6 * 15, "{}", t.label);
     }
 }
+
+#[test]
+fn a_rotation_for_the_user_keeps_every_condition_and_returns_the_user() {
+    for t in TestDb::all() {
+        let mut conn = t.db.conn().unwrap();
+        let u = create_user(&mut conn, "r@example.com", t0());
+        let other = create_user(&mut conn, "r2@example.com", t0());
+        let a = create_session(&mut conn, &u, t0(), Duration::days(7));
+        let now = Ts(t0() + Duration::minutes(1));
+        let new_jti = uuid::Uuid::new_v4().to_string();
+        let rotation = sessions::Rotation {
+            session_id: a.id.0,
+            user_id: u.id.0,
+            presented_jti: &a.refresh_token_jti,
+            new_jti: &new_jti,
+            refresh_until: Ts(t0() + Duration::days(8)),
+            now,
+        };
+        let not_the_owner = sessions::Rotation { user_id: other.id.0, ..rotation.clone() };
+        assert_eq!(sessions::rotate_for_user(&mut conn, &not_the_owner).unwrap(), None, "{}", t.label);
+        users::set_active(&mut conn, u.id.0, false, now).unwrap();
+        assert_eq!(sessions::rotate_for_user(&mut conn, &rotation).unwrap(), None, "{}: inactive user", t.label);
+        users::set_active(&mut conn, u.id.0, true, now).unwrap();
+        let wrong_jti = sessions::Rotation { presented_jti: "not-the-jti", ..rotation.clone() };
+        assert_eq!(sessions::rotate_for_user(&mut conn, &wrong_jti).unwrap(), None, "{}", t.label);
+
+        let won = sessions::rotate_for_user(&mut conn, &rotation).unwrap().unwrap();
+        assert_eq!(won.expires_at, Ts(t0() + Duration::days(8)), "{}", t.label);
+        assert_eq!(won.user, users::find_by_id(&mut conn, u.id.0).unwrap().unwrap(), "{}", t.label);
+        let stored = sessions::find_by_id(&mut conn, a.id.0).unwrap().unwrap();
+        assert_eq!(stored.refresh_token_jti, new_jti);
+        assert_eq!(stored.previous_refresh_jti.as_deref(), Some(a.refresh_token_jti.as_str()));
+        assert_eq!((stored.rotated_at, stored.last_used_at, stored.updated_at), (Some(now), now, now));
+        assert_eq!(sessions::rotate_for_user(&mut conn, &rotation).unwrap(), None, "the old jti cannot rotate twice");
+
+        // Capped by the absolute expiry (login + 30 days here); an ended session never rotates.
+        let newer_jti = uuid::Uuid::new_v4().to_string();
+        let late = sessions::Rotation {
+            presented_jti: &new_jti,
+            new_jti: &newer_jti,
+            refresh_until: Ts(t0() + Duration::days(40)),
+            ..rotation.clone()
+        };
+        sessions::revoke(&mut conn, a.id.0, "logout", now).unwrap();
+        assert_eq!(sessions::rotate_for_user(&mut conn, &late).unwrap(), None, "{}: revoked", t.label);
+        let b = create_session(&mut conn, &u, t0(), Duration::days(7));
+        let late_b = sessions::Rotation { session_id: b.id.0, presented_jti: &b.refresh_token_jti, ..late.clone() };
+        let capped = sessions::rotate_for_user(&mut conn, &late_b).unwrap().unwrap();
+        assert_eq!(capped.expires_at, b.absolute_expires_at, "{}", t.label);
+        users::soft_delete(&mut conn, u.id.0, now).unwrap();
+        let after_delete = sessions::Rotation { presented_jti: &newer_jti, new_jti: "another", ..late_b.clone() };
+        assert_eq!(sessions::rotate_for_user(&mut conn, &after_delete).unwrap(), None, "{}: deleted user", t.label);
+    }
+}
