@@ -1,4 +1,5 @@
 use chrono::Duration;
+use latchkey_db::models::SessionRow;
 use latchkey_db::repo::{Window, events, sessions, users};
 use latchkey_db::testing::TestDb;
 use latchkey_db::{DbError, Id, Json, Ts, models::EventRow, models::UserChanges, write_transaction};
@@ -71,14 +72,7 @@ fn sessions_list_rotate_revoke() {
 
         // Rotation is a compare-and-swap on the jti, for the session's own user while that user may act.
         let new_jti = uuid::Uuid::new_v4().to_string();
-        let rotation = sessions::Rotation {
-            session_id: a.id.0,
-            user_id: u.id.0,
-            presented_jti: &a.refresh_token_jti,
-            new_jti: &new_jti,
-            refresh_until: Ts(t0() + Duration::days(8)),
-            now,
-        };
+        let rotation = rotation_of(&a, &new_jti, now);
         let not_the_owner = sessions::Rotation { user_id: other.id.0, ..rotation.clone() };
         assert!(sessions::rotate(&mut conn, &not_the_owner).unwrap().is_none(), "{}", t.label);
         users::set_active(&mut conn, u.id.0, false, now).unwrap();
@@ -262,6 +256,18 @@ fn concurrent_write_transactions_take_turns() {
     }
 }
 
+/// A refresh of `session` by its own user at `now`, presenting its current jti, extending it to login + 8 days.
+fn rotation_of<'a>(session: &'a SessionRow, new_jti: &'a str, now: Ts) -> sessions::Rotation<'a> {
+    sessions::Rotation {
+        session_id: session.id.0,
+        user_id: session.user_id.0,
+        presented_jti: &session.refresh_token_jti,
+        new_jti,
+        refresh_until: Ts(t0() + Duration::days(8)),
+        now,
+    }
+}
+
 #[test]
 fn a_rotation_for_the_user_keeps_every_condition_and_returns_the_user() {
     for t in TestDb::all() {
@@ -271,14 +277,7 @@ fn a_rotation_for_the_user_keeps_every_condition_and_returns_the_user() {
         let a = create_session(&mut conn, &u, t0(), Duration::days(7));
         let now = Ts(t0() + Duration::minutes(1));
         let new_jti = uuid::Uuid::new_v4().to_string();
-        let rotation = sessions::Rotation {
-            session_id: a.id.0,
-            user_id: u.id.0,
-            presented_jti: &a.refresh_token_jti,
-            new_jti: &new_jti,
-            refresh_until: Ts(t0() + Duration::days(8)),
-            now,
-        };
+        let rotation = rotation_of(&a, &new_jti, now);
         let not_the_owner = sessions::Rotation { user_id: other.id.0, ..rotation.clone() };
         assert_eq!(sessions::rotate_for_user(&mut conn, &not_the_owner).unwrap(), None, "{}", t.label);
         users::set_active(&mut conn, u.id.0, false, now).unwrap();
