@@ -66,6 +66,8 @@ pub struct ApiError {
     retry_after: Option<u64>,
     /// The `Allow` header of a 405: the methods the resource serves.
     allow: Option<String>,
+    /// `Connection: close`: the connection is not reused after this answer.
+    close: bool,
     cause: Option<String>,
 }
 
@@ -88,6 +90,7 @@ impl ApiError {
             www_authenticate: false,
             retry_after: None,
             allow: None,
+            close: false,
             cause: None,
         }
     }
@@ -115,6 +118,7 @@ impl ApiError {
             www_authenticate: false,
             retry_after: None,
             allow: None,
+            close: false,
             cause: None,
         }
     }
@@ -133,6 +137,16 @@ impl ApiError {
             codes::REQUEST_TOO_LARGE,
             "Request body too large. Maximum size is 10MB",
         )
+    }
+
+    /// 408 `VAL_006` "Request body not received in time", closing the connection: the body did not
+    /// arrive within the deadline (`crate::body`). Status and code are those of actix's own answer to a
+    /// head that is too slow (see `crate::server`).
+    pub fn body_timeout() -> ApiError {
+        let mut e =
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, codes::INVALID_INPUT, "Request body not received in time");
+        e.close = true;
+        e
     }
 
     /// 500 `SYS_001` with a generic message; `cause` is logged, never sent.
@@ -245,6 +259,9 @@ impl ResponseError for ApiError {
         }
         if let Some(allow) = &self.allow {
             res.insert_header((header::ALLOW, allow.as_str()));
+        }
+        if self.close {
+            res.force_close();
         }
         res.json(Envelope { success: false, errors: &self.errors })
     }

@@ -5,6 +5,7 @@
 //! rules. Nothing below this crate may depend on actix.
 
 pub mod app;
+pub mod body;
 pub mod cli;
 pub mod error;
 pub mod extract;

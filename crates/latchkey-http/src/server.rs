@@ -29,6 +29,7 @@ use memchr::memmem;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::app::build_app;
+use crate::body::CloseConnection;
 use crate::error::codes;
 use crate::middleware::request_id::RequestId;
 use crate::middleware::security_headers;
@@ -62,7 +63,12 @@ pub fn serve(state: AppState, listen: Listen) -> io::Result<Server> {
         .and_then(
             // The app reads no host, scheme or local address from its `AppConfig` (client addresses come
             // from the peer and trusted proxies' headers), so the default one serves.
-            HttpService::build().h1(map_config(app, |()| AppConfig::default())),
+            HttpService::build()
+                // The app's way to close the connection after its answer (a body past its deadline).
+                .on_connect_ext(|io: &EnvelopeIo<TcpStream>, data| {
+                    data.insert(io.close.clone());
+                })
+                .h1(map_config(app, |()| AppConfig::default())),
         )
     };
     // Our own stop signal instead of actix-server's: it treats SIGINT as a forced stop (requests in flight
@@ -187,11 +193,13 @@ fn envelope_response(head: &[u8], answer: &BareAnswer, hsts: bool) -> Vec<u8> {
 }
 
 /// A connection whose outgoing bare dispatcher answers are replaced by envelopes (see the module docs).
-/// Reads pass straight through.
+/// Reads pass straight through, until the app asks for the connection to be closed ([`CloseConnection`]):
+/// from then on it reads as closed, so actix ends the connection once the answer is out.
 #[derive(Debug)]
 pub struct EnvelopeIo<T> {
     io: T,
     hsts: bool,
+    close: CloseConnection,
     /// Replacement bytes accepted from the writer but not yet written to `io`.
     pending: Vec<u8>,
     written: usize,
@@ -200,7 +208,7 @@ pub struct EnvelopeIo<T> {
 impl<T> EnvelopeIo<T> {
     /// Wraps a connection; `hsts` adds `Strict-Transport-Security` as the middleware does.
     pub fn new(io: T, hsts: bool) -> EnvelopeIo<T> {
-        EnvelopeIo { io, hsts, pending: Vec::new(), written: 0 }
+        EnvelopeIo { io, hsts, close: CloseConnection::default(), pending: Vec::new(), written: 0 }
     }
 }
 
@@ -222,6 +230,20 @@ impl<T: AsyncWrite + Unpin> EnvelopeIo<T> {
 
 impl<T: AsyncRead + Unpin> AsyncRead for EnvelopeIo<T> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.close.is_requested() {
+            // What the client has sent already is read and dropped first (up to a bound): closing a socket
+            // with unread bytes resets the connection, and a reset can destroy the answer in flight.
+            let mut scratch = [0u8; 8192];
+            for _ in 0..8 {
+                let mut discard = ReadBuf::new(&mut scratch);
+                match Pin::new(&mut self.io).poll_read(cx, &mut discard) {
+                    Poll::Ready(Ok(())) if !discard.filled().is_empty() => {}
+                    _ => break,
+                }
+            }
+            // Then the end of the stream, whatever the client sends next.
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }

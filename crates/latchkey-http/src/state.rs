@@ -6,16 +6,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use latchkey_domain::DeviceParser;
 use latchkey_service::{Config, Services};
 
+use crate::body::BodyBudget;
 use crate::middleware::rate_limit::RateLimits;
 use crate::routes;
 
-/// Configuration, the use cases' context, the User-Agent parser and the rate limiters; cheap to clone.
+/// Configuration, the use cases' context, the User-Agent parser, the rate limiters and the body budget;
+/// cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub services: Arc<Services>,
     pub devices: Arc<DeviceParser>,
     pub limits: RateLimits,
+    /// The request bodies' read deadline and memory budget.
+    pub bodies: BodyBudget,
     /// Set when the server is told to stop (see [`Draining`]).
     pub draining: Draining,
 }
@@ -44,11 +48,16 @@ impl AppState {
     /// operations are created here, once, and shared by every worker.
     pub fn with_services(config: Config, services: Services, devices: Arc<DeviceParser>) -> AppState {
         let limits = RateLimits::new(config.rate_limit_scale, &config.trusted_proxies, &routes::all());
+        let bodies = BodyBudget::new(
+            config.body_memory_budget_bytes,
+            std::time::Duration::from_secs(config.body_read_timeout_seconds),
+        );
         AppState {
             config: Arc::new(config),
             services: Arc::new(services),
             devices,
             limits,
+            bodies,
             draining: Draining::default(),
         }
     }

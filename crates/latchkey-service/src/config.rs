@@ -37,6 +37,10 @@ pub mod defaults {
     pub const HASH_MAX_WAIT_MS: u64 = 1000;
     pub const HASH_NICE: i64 = 10;
     pub const RESET_MAIL_QUEUE: usize = 100;
+    /// How long a request body may take to arrive, counted from the request's arrival.
+    pub const BODY_READ_TIMEOUT_SECONDS: u64 = 15;
+    /// What the request bodies being read and parsed may hold together, in MiB.
+    pub const BODY_MEMORY_BUDGET_MB: usize = 64;
 }
 
 /// Secret keys that are public knowledge: the reference's shipped default and template placeholders.
@@ -191,6 +195,10 @@ pub struct Config {
     pub hash_nice: i32,
     /// `RESET_MAIL_QUEUE`: reset emails waiting to be sent; more are dropped (and logged).
     pub reset_mail_queue: usize,
+    /// `BODY_READ_TIMEOUT_SECONDS`: a request body not complete this long after the request arrived is 408.
+    pub body_read_timeout_seconds: u64,
+    /// `BODY_MEMORY_BUDGET_MB`, in bytes: what request bodies in flight may hold together.
+    pub body_memory_budget_bytes: usize,
 }
 
 /// Leaves out what may hold a password: the database URL (a PostgreSQL URL prints as
@@ -226,6 +234,8 @@ impl fmt::Debug for Config {
             .field("hash_max_wait_ms", &self.hash_max_wait_ms)
             .field("hash_nice", &self.hash_nice)
             .field("reset_mail_queue", &self.reset_mail_queue)
+            .field("body_read_timeout_seconds", &self.body_read_timeout_seconds)
+            .field("body_memory_budget_bytes", &self.body_memory_budget_bytes)
             .field("access_log", &self.access_log)
             .field("metrics_enabled", &self.metrics_enabled)
             .field("metrics_addr", &self.metrics_addr)
@@ -400,6 +410,21 @@ impl Config {
             hash_max_wait_ms,
             hash_nice,
             reset_mail_queue,
+            body_read_timeout_seconds: int(
+                &get,
+                "BODY_READ_TIMEOUT_SECONDS",
+                defaults::BODY_READ_TIMEOUT_SECONDS as i64,
+                1..=300,
+            )? as u64,
+            // At least 16 MiB: the largest body (10 MiB) must fit in the part for large bodies.
+            body_memory_budget_bytes: int(
+                &get,
+                "BODY_MEMORY_BUDGET_MB",
+                defaults::BODY_MEMORY_BUDGET_MB as i64,
+                16..=65_536,
+            )? as usize
+                * 1024
+                * 1024,
         })
     }
 
