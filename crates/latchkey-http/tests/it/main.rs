@@ -4,6 +4,7 @@
 mod admin;
 mod arrows;
 mod auth;
+mod bodies;
 mod cli;
 mod docs;
 mod fuzz;

@@ -106,7 +106,7 @@ impl Body for UserCreateBody {
     ),
 )]
 pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: LaterJson) -> Result<HttpResponse, ApiError> {
-    let body: UserCreateBody = body.parse()?;
+    let body: UserCreateBody = body.parse().await?;
     let account = NewAccount {
         email: body.email,
         password: body.password,
@@ -163,7 +163,7 @@ pub async fn update(
     body: LaterJson,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let update = body.parse::<UserUpdateBody>()?.into_update()?;
+    let update = body.parse::<UserUpdateBody>().await?.into_update()?;
     let user = admin::update_user(&state.services, &admin, id, update, Via::Admin).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
@@ -312,7 +312,7 @@ pub async fn bulk_action(
     admin: AdminUser,
     body: LaterJson,
 ) -> Result<HttpResponse, ApiError> {
-    let (action, ids) = body.parse::<BulkBody>()?.parse()?;
+    let (action, ids) = body.parse::<BulkBody>().await?.parse()?;
     let out = run(&state, move |svc| admin::bulk_action(svc, &admin, action, &ids)).await?;
     Ok(HttpResponse::Ok().json(BulkActionResponse {
         success: out.skipped == 0,
