@@ -224,7 +224,7 @@ EXCEPTIONS: list[RuleException] = [
         name="free JSON objects",
         reason="preferences (users) and settings (organizations) hold any JSON object, but their strings and keys "
         "at any depth may hold no control character (preferences' values may hold tab, line feed and carriage "
-        "return), and preferences is at most 16 KiB and 8 levels deep: a rule about every nested value and the "
+        "return), and each is at most 16 KiB and 8 levels deep: a rule about every nested value and the "
         "serialized size, which JSON Schema could state only as a recursive schema the generators cannot draw "
         "from",
         failure="RejectedPositiveData",

@@ -88,9 +88,28 @@ impl DatabaseUrl {
     pub fn establish(&self) -> ConnectionResult<AnyConnection> {
         match self {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Pg),
-            DatabaseUrl::Sqlite(path) => SqliteConnection::establish(path).map(AnyConnection::Sqlite),
+            DatabaseUrl::Sqlite(path) => {
+                create_private(path);
+                SqliteConnection::establish(path).map(AnyConnection::Sqlite)
+            }
         }
     }
+}
+
+/// Creates a SQLite database file that does not exist yet readable and writable by its owner only (0600):
+/// it holds password hashes and session tokens' ids. SQLite gives its `-wal` and `-shm` files the database
+/// file's permissions. An existing file keeps the permissions its operator gave it; in-memory databases and
+/// `file:` URIs are left to SQLite. A failure here is left for SQLite's own open to report.
+fn create_private(path: &str) {
+    if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+        return;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    // `AlreadyExists` is the usual case; anything else SQLite's open reports with the path.
+    let _ = options.open(path);
 }
 
 /// Never prints the URL itself: a PostgreSQL URL may hold a password.
@@ -489,6 +508,30 @@ mod tests {
         // libpq reads the socket folder from `host`; the URL reaches it unchanged.
         let url = "postgres:///latchkey?host=/var/run/postgresql";
         assert_eq!(DatabaseUrl::parse(url).unwrap(), DatabaseUrl::Postgres(url.into()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_sqlite_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::new(&DatabaseUrl::Sqlite(path.display().to_string()), PoolOptions::default()).unwrap();
+        db.ping(Duration::from_secs(5)).unwrap();
+        let wal = dir.path().join("t.db-wal");
+        for file in std::iter::once(path.clone()).chain(wal.exists().then_some(wal)) {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        // An existing file keeps the permissions its operator chose.
+        let shared = dir.path().join("shared.db");
+        std::fs::write(&shared, b"").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+        Db::new(&DatabaseUrl::Sqlite(shared.display().to_string()), PoolOptions::default())
+            .unwrap()
+            .ping(Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777, 0o640);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde_json::json;
 use crate::audit::Audit;
 use crate::auth::Authenticated;
 use crate::authz::require_superuser;
+use crate::caller::{Caller, Superuser, as_superuser};
 use crate::error::ServiceError;
 use crate::services::Services;
 use crate::user_fields::UserFields;
@@ -41,34 +42,16 @@ fn user_not_found(id: uuid::Uuid) -> ServiceError {
     ServiceError::NotFound(format!("User {id} not found"))
 }
 
-/// Locks the acting administrator's row and the targets' rows for the rest of the transaction, and checks
-/// that the administrator may still act (a concurrent request may have deactivated or deleted them since
-/// this request was authenticated). Returns the locked targets that exist, in id order.
-fn lock_for_action(
-    c: &mut AnyConnection,
-    actor: uuid::Uuid,
-    targets: &[uuid::Uuid],
-) -> Result<Vec<UserRow>, ServiceError> {
-    let mut ids = targets.to_vec();
-    ids.push(actor);
-    let rows = users::lock(c, &ids)?;
-    let may_act = rows.iter().any(|u| u.id.0 == actor && u.is_active && u.deleted_at.is_none() && u.is_superuser);
-    if !may_act {
-        return Err(ServiceError::Forbidden(messages::SUPERUSER_REQUIRED.to_owned()));
-    }
-    Ok(rows.into_iter().filter(|u| targets.contains(&u.id.0)).collect())
-}
-
-/// Locks one target (and the actor); 404 when the target does not exist.
-fn lock_target(c: &mut AnyConnection, actor: uuid::Uuid, target: uuid::Uuid) -> Result<UserRow, ServiceError> {
-    lock_for_action(c, actor, &[target])?.into_iter().next().ok_or_else(|| user_not_found(target))
+/// The one locked target of an action, from what [`Caller::readmit_with`] locked; 404 when it does not exist.
+fn the_target(rows: Vec<UserRow>, id: uuid::Uuid) -> Result<UserRow, ServiceError> {
+    rows.into_iter().find(|u| u.id.0 == id).ok_or_else(|| user_not_found(id))
 }
 
 /// Ends every session of `targets` and records, for each user who had any, a `session_revoked` event that
 /// shows in their history. Returns how many sessions ended in all.
 fn end_sessions(
     c: &mut AnyConnection,
-    actor: uuid::Uuid,
+    admin: &Superuser<'_>,
     targets: &[uuid::Uuid],
     reason: RevokeReason,
     now: DateTime<Utc>,
@@ -77,7 +60,7 @@ fn end_sessions(
     let mut total = 0;
     for (user_id, n) in ended {
         total += n;
-        Audit::by(actor).user(user_id).record(
+        Audit::by(admin).user(user_id).record(
             c,
             now,
             SecurityEventKind::SessionRevoked,
@@ -107,8 +90,13 @@ pub const USER_SORT_COLUMNS: &[&str] = &[
 ];
 
 /// `GET /users` and `GET /admin/users`: one page of live users, filtered by `is_active` / `is_superuser`,
-/// searched by `search`, oldest first unless sorted otherwise.
-pub fn list_users(svc: &Services, query: &ListQuery) -> Result<Page<User>, ServiceError> {
+/// searched by `search`, oldest first unless sorted otherwise. Superusers only.
+pub fn list_users(
+    svc: &Services,
+    door: &Authenticated,
+    via: Via,
+    query: &ListQuery,
+) -> Result<Page<User>, ServiceError> {
     let filter = UserFilter {
         is_active: query.filter("is_active"),
         is_superuser: query.filter("is_superuser"),
@@ -118,23 +106,30 @@ pub fn list_users(svc: &Services, query: &ListQuery) -> Result<Page<User>, Servi
     let column = UserSortColumn::parse(sort.column)
         .ok_or_else(|| ServiceError::Internal(format!("unsortable column {}", sort.column)))?;
     let sort = UserSort { column, descending: sort.order.is_desc() };
-    let mut conn = svc.db.conn()?;
-    Ok(users::list_live(&mut conn, &filter, sort, query.page.into())?.into())
+    as_superuser(svc, door, via.superuser_refusal(), |c, _| {
+        Ok(users::list_live(c, &filter, sort, query.page.into())?.into())
+    })
 }
 
 /// `GET /users/{id}`: yourself, or anyone when you are a superuser. The permission check comes first, so a
 /// normal user learns nothing about which ids exist. Superusers also see soft-deleted accounts.
-pub fn view_user(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Result<User, ServiceError> {
-    if caller.user_id() != id {
-        require_superuser(caller, messages::CANNOT_VIEW)?;
+pub fn view_user(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> Result<User, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    let caller = Caller::current(&mut conn, door, svc.now())?;
+    if caller.user_id() == id {
+        return Ok(caller.user().clone().into());
     }
-    get_user(svc, id)
+    caller.superuser(messages::CANNOT_VIEW)?;
+    find_user(&mut conn, id)
 }
 
 /// `GET /admin/users/{id}`: any account, soft-deleted ones included.
-pub fn get_user(svc: &Services, id: uuid::Uuid) -> Result<User, ServiceError> {
-    let mut conn = svc.db.conn()?;
-    users::find_by_id(&mut conn, id)?.map(User::from).ok_or_else(|| user_not_found(id))
+pub fn get_user(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> Result<User, ServiceError> {
+    as_superuser(svc, door, messages::SUPERUSER_REQUIRED, |c, _| find_user(c, id))
+}
+
+fn find_user(c: &mut AnyConnection, id: uuid::Uuid) -> Result<User, ServiceError> {
+    users::find_by_id(c, id)?.map(User::from).ok_or_else(|| user_not_found(id))
 }
 
 // --- Create and update -------------------------------------------------------------------------------
@@ -190,12 +185,7 @@ async fn check_update(svc: &Services, update: UserUpdate, now: DateTime<Utc>) ->
 }
 
 /// `POST /admin/users`: creates an active account; a taken email is a conflict.
-pub async fn create_user(
-    svc: &Arc<Services>,
-    caller: &Authenticated,
-    account: NewAccount,
-) -> Result<User, ServiceError> {
-    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
+pub async fn create_user(svc: &Arc<Services>, door: &Authenticated, account: NewAccount) -> Result<User, ServiceError> {
     let mut errors = Vec::new();
     let email = Email::parse(&account.email).map_err(|e| errors.push(e)).ok();
     let fields = UserFields {
@@ -228,17 +218,18 @@ pub async fn create_user(
         created_at: Ts(now),
         updated_at: Ts(now),
     };
-    let actor = caller.user_id();
+    let door = door.clone();
     svc.blocking(move |svc| {
         let mut conn = svc.db.conn()?;
         write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
-            lock_for_action(c, actor, &[])?;
+            let caller = Caller::readmit(c, &door, now)?;
+            let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
             let user = match users::create(c, &new) {
                 Ok(user) => user,
                 Err(DbError::Conflict { .. }) => return Err(email_taken(&new.email)),
                 Err(e) => return Err(e.into()),
             };
-            Audit::by(actor).user(user.id.0).record(
+            Audit::by(&admin).user(user.id.0).record(
                 c,
                 now,
                 SecurityEventKind::UserCreated,
@@ -258,58 +249,73 @@ fn email_taken(email: &str) -> ServiceError {
 /// Which route an update came through: they differ in who may do it and in their messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// `PATCH /users/{id}`.
+    /// `GET /users`, `PATCH /users/{id}`, `DELETE /users/{id}`.
     Users,
     /// `PUT /admin/users/{id}`, `DELETE /admin/users/{id}`, ...
     Admin,
 }
 
-/// `PATCH /users/{id}` and `PUT /admin/users/{id}`. On your own account through `/users/{id}` this is
-/// `PATCH /users/me` (a new password needs the current one and ends your other sessions). On someone else's
-/// account, as a superuser: the fields change; a new password ends all their sessions (no current password
-/// is asked: the administrator does not know it); deactivating ends all their sessions too.
+impl Via {
+    /// How the route refuses a caller who is not a superuser.
+    fn superuser_refusal(self) -> &'static str {
+        match self {
+            Via::Users => messages::NOT_ENOUGH_PERMISSIONS,
+            Via::Admin => messages::SUPERUSER_REQUIRED,
+        }
+    }
+}
+
+/// `PATCH /users/{id}` and `PUT /admin/users/{id}`. On your own account this is `PATCH /users/me` (a new
+/// password needs the current one and ends your other sessions; a superuser cannot deactivate themselves).
+/// On someone else's account, as a superuser: the fields change; a new password ends all their sessions (no
+/// current password is asked: the administrator does not know it); deactivating ends all their sessions too.
 pub async fn update_user(
     svc: &Arc<Services>,
-    caller: &Authenticated,
+    door: &Authenticated,
     id: uuid::Uuid,
     update: UserUpdate,
     via: Via,
 ) -> Result<User, ServiceError> {
-    let actor = caller.user_id();
-    match via {
-        Via::Users if id == actor => return crate::users::update_me(svc, caller, update).await,
-        Via::Users => require_superuser(caller, messages::CANNOT_UPDATE)?,
-        Via::Admin => {
-            require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
-            if id == actor {
-                // An administrator never locks themselves out through the admin API, and changing their own
-                // password goes through the routes that ask for the current one.
-                if update.is_active == Some(false) {
-                    return Err(ServiceError::OperationForbidden(messages::CANNOT_DEACTIVATE_SELF.into()));
-                }
-                return crate::users::update_me(svc, caller, update).await;
-            }
-        }
+    if id == door.user_id() {
+        let needs = match via {
+            Via::Users => None,
+            Via::Admin => Some(messages::SUPERUSER_REQUIRED),
+        };
+        return crate::users::update_self(svc, door, update, needs).await;
     }
+    // A quick refusal before any password is hashed; the decision that counts is taken again below.
+    require_superuser(
+        door,
+        match via {
+            Via::Users => messages::CANNOT_UPDATE,
+            Via::Admin => messages::SUPERUSER_REQUIRED,
+        },
+    )?;
     let now = svc.now();
     let Checked { changes, new_password } = check_update(svc, update, now).await?;
+    let door = door.clone();
     svc.blocking(move |svc| {
         let mut conn = svc.db.conn()?;
         write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
-            let before = lock_target(c, actor, id)?;
+            let (caller, rows) = Caller::readmit_with(c, &door, &[id], now)?;
+            let admin = caller.superuser(match via {
+                Via::Users => messages::CANNOT_UPDATE,
+                Via::Admin => messages::SUPERUSER_REQUIRED,
+            })?;
+            let before = the_target(rows, id)?;
             let user = users::update(c, id, &changes)?;
-            let audit = Audit::by(actor).user(id);
+            let audit = Audit::by(&admin).user(id);
             let fields = changed_fields(&changes);
             audit.record(c, now, SecurityEventKind::UserUpdated, Some(json!({"fields": fields})))?;
             if new_password {
                 // The target sees the change in their history; every session they had ends.
                 audit.record(c, now, SecurityEventKind::PasswordChanged, Some(json!({"by_admin": true})))?;
-                end_sessions(c, actor, &[id], RevokeReason::PasswordChanged, now)?;
+                end_sessions(c, &admin, &[id], RevokeReason::PasswordChanged, now)?;
             }
             match (before.is_active, user.is_active) {
                 (true, false) => {
                     audit.record(c, now, SecurityEventKind::UserDeactivated, None)?;
-                    end_sessions(c, actor, &[id], RevokeReason::UserDeactivated, now)?;
+                    end_sessions(c, &admin, &[id], RevokeReason::UserDeactivated, now)?;
                 }
                 (false, true) => audit.record(c, now, SecurityEventKind::UserActivated, None)?,
                 _ => {}
@@ -339,47 +345,41 @@ fn changed_fields(c: &UserChanges) -> Vec<&'static str> {
 // --- Delete, activate, deactivate, bulk --------------------------------------------------------------
 
 /// `DELETE /users/{id}` and `DELETE /admin/users/{id}`: soft-deletes the account and ends its sessions.
-/// The email stays taken. Deleting an already deleted account succeeds again. Returns the account.
-pub fn delete_user(svc: &Services, caller: &Authenticated, id: uuid::Uuid, via: Via) -> Result<User, ServiceError> {
-    let actor = caller.user_id();
-    match via {
-        Via::Users => require_superuser(caller, messages::NOT_ENOUGH_PERMISSIONS)?,
-        Via::Admin => require_superuser(caller, messages::SUPERUSER_REQUIRED)?,
-    }
-    if id == actor {
-        let message = messages::CANNOT_DELETE_SELF.to_owned();
-        return Err(match via {
-            Via::Users => ServiceError::Forbidden(message),
-            Via::Admin => ServiceError::OperationForbidden(message),
-        });
-    }
+/// The email stays taken. Deleting an already deleted account succeeds again. Returns the account. Nobody
+/// deletes their own account this way (403 `AUTH_007` for a superuser on either route).
+pub fn delete_user(svc: &Services, door: &Authenticated, id: uuid::Uuid, via: Via) -> Result<User, ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
-        let user = lock_target(c, actor, id)?;
+        let (caller, rows) = Caller::readmit_with(c, door, &[id], now)?;
+        let admin = caller.superuser(via.superuser_refusal())?;
+        if id == admin.user_id() {
+            return Err(ServiceError::OperationForbidden(messages::CANNOT_DELETE_SELF.to_owned()));
+        }
+        let user = the_target(rows, id)?;
         if user.deleted_at.is_none() {
             users::soft_delete(c, id, Ts(now))?;
-            Audit::by(actor).user(id).record(c, now, SecurityEventKind::UserDeleted, None)?;
+            Audit::by(&admin).user(id).record(c, now, SecurityEventKind::UserDeleted, None)?;
         }
-        end_sessions(c, actor, &[id], RevokeReason::UserDeleted, now)?;
+        end_sessions(c, &admin, &[id], RevokeReason::UserDeleted, now)?;
         Ok(user.into())
     })
 }
 
 /// `POST /admin/users/{id}/activate` and `/deactivate`. Deactivating ends every session of the user, and
 /// activating does not bring them back. An administrator cannot deactivate themselves. Returns the account.
-pub fn set_active(svc: &Services, caller: &Authenticated, id: uuid::Uuid, active: bool) -> Result<User, ServiceError> {
-    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
-    let actor = caller.user_id();
-    if !active && id == actor {
-        return Err(ServiceError::OperationForbidden(messages::CANNOT_DEACTIVATE_SELF.into()));
-    }
+pub fn set_active(svc: &Services, door: &Authenticated, id: uuid::Uuid, active: bool) -> Result<User, ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
-        let before = lock_target(c, actor, id)?;
+        let (caller, rows) = Caller::readmit_with(c, door, &[id], now)?;
+        let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
+        if !active && id == admin.user_id() {
+            return Err(ServiceError::OperationForbidden(messages::CANNOT_DEACTIVATE_SELF.into()));
+        }
+        let before = the_target(rows, id)?;
         let user = users::set_active(c, id, active, Ts(now))?;
-        let audit = Audit::by(actor).user(id);
+        let audit = Audit::by(&admin).user(id);
         if active {
             if !before.is_active {
                 audit.record(c, now, SecurityEventKind::UserActivated, None)?;
@@ -388,7 +388,7 @@ pub fn set_active(svc: &Services, caller: &Authenticated, id: uuid::Uuid, active
             if before.is_active {
                 audit.record(c, now, SecurityEventKind::UserDeactivated, None)?;
             }
-            end_sessions(c, actor, &[id], RevokeReason::UserDeactivated, now)?;
+            end_sessions(c, &admin, &[id], RevokeReason::UserDeactivated, now)?;
         }
         Ok(user.into())
     })
@@ -426,19 +426,19 @@ pub struct BulkOutcome {
 /// Deactivate and delete skip the calling administrator and end the affected users' sessions.
 pub fn bulk_action(
     svc: &Services,
-    caller: &Authenticated,
+    door: &Authenticated,
     action: BulkAction,
     ids: &[uuid::Uuid],
 ) -> Result<BulkOutcome, ServiceError> {
-    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
-    let actor = caller.user_id();
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     let now = svc.now();
     let mut conn = svc.db.conn()?;
     let affected = write_transaction(&mut conn, |c| -> Result<Vec<uuid::Uuid>, ServiceError> {
-        lock_for_action(c, actor, &ids)?;
+        let (caller, _) = Caller::readmit_with(c, door, &ids, now)?;
+        let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
+        let actor = admin.user_id();
         let (affected, kind, reason) = match action {
             BulkAction::Activate => {
                 (users::set_active_many(c, &ids, true, None, Ts(now))?, SecurityEventKind::UserActivated, None)
@@ -455,10 +455,10 @@ pub fn bulk_action(
             ),
         };
         for id in &affected {
-            Audit::by(actor).user(*id).record(c, now, kind, Some(json!({"bulk": true})))?;
+            Audit::by(&admin).user(*id).record(c, now, kind, Some(json!({"bulk": true})))?;
         }
         if let Some(reason) = reason {
-            end_sessions(c, actor, &affected, reason, now)?;
+            end_sessions(c, &admin, &affected, reason, now)?;
         }
         Ok(affected)
     })?;
@@ -475,33 +475,44 @@ fn admin_session(session: SessionRow, user: &UserRow) -> AdminSession {
 
 /// `GET /admin/sessions`: active, unexpired sessions (or, with `only_active` false, every session) of all
 /// users, most recently used first, each with its user.
-pub fn list_sessions(svc: &Services, only_active: bool, page: PageRequest) -> Result<Page<AdminSession>, ServiceError> {
-    let mut conn = svc.db.conn()?;
-    let rows = sessions::list_all(&mut conn, only_active, Ts(svc.now()), page.into())?;
-    Ok(Page { items: rows.items.into_iter().map(|(s, u)| admin_session(s, &u)).collect(), total: rows.total })
+pub fn list_sessions(
+    svc: &Services,
+    door: &Authenticated,
+    only_active: bool,
+    page: PageRequest,
+) -> Result<Page<AdminSession>, ServiceError> {
+    as_superuser(svc, door, messages::SUPERUSER_REQUIRED, |c, _| {
+        let rows = sessions::list_all(c, only_active, Ts(svc.now()), page.into())?;
+        Ok(Page { items: rows.items.into_iter().map(|(s, u)| admin_session(s, &u)).collect(), total: rows.total })
+    })
 }
 
 /// `GET /admin/users/{id}/sessions`: the user's active, unexpired sessions, with the user.
-pub fn user_sessions(svc: &Services, id: uuid::Uuid, page: PageRequest) -> Result<Page<AdminSession>, ServiceError> {
-    let mut conn = svc.db.conn()?;
-    let user = users::find_by_id(&mut conn, id)?.ok_or_else(|| user_not_found(id))?;
-    let rows = sessions::page_active(&mut conn, id, Ts(svc.now()), page.into())?;
-    Ok(Page { items: rows.items.into_iter().map(|s| admin_session(s, &user)).collect(), total: rows.total })
+pub fn user_sessions(
+    svc: &Services,
+    door: &Authenticated,
+    id: uuid::Uuid,
+    page: PageRequest,
+) -> Result<Page<AdminSession>, ServiceError> {
+    as_superuser(svc, door, messages::SUPERUSER_REQUIRED, |c, _| {
+        let user = users::find_by_id(c, id)?.ok_or_else(|| user_not_found(id))?;
+        let rows = sessions::page_active(c, id, Ts(svc.now()), page.into())?;
+        Ok(Page { items: rows.items.into_iter().map(|s| admin_session(s, &user)).collect(), total: rows.total })
+    })
 }
 
 /// `DELETE /admin/sessions/{id}`: ends any session; its owner sees the revocation in their history.
 /// Ending an already ended session succeeds. Returns the session (as it was) and its user.
-pub fn revoke_session(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Result<AdminSession, ServiceError> {
-    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
-    let actor = caller.user_id();
+pub fn revoke_session(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> Result<AdminSession, ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<AdminSession, ServiceError> {
-        lock_for_action(c, actor, &[])?;
+        let caller = Caller::readmit(c, door, now)?;
+        let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
         let not_found = || ServiceError::NotFound(format!("Session {id} not found"));
         let (session, user) = sessions::find_with_user(c, id)?.ok_or_else(not_found)?;
         if sessions::revoke(c, id, RevokeReason::AdminRevoked.as_str(), Ts(now))? {
-            Audit::by(actor).user(user.id.0).session(id).record(
+            Audit::by(&admin).user(user.id.0).session(id).record(
                 c,
                 now,
                 SecurityEventKind::SessionRevoked,
@@ -517,16 +528,16 @@ pub fn revoke_session(svc: &Services, caller: &Authenticated, id: uuid::Uuid) ->
 /// many ended.
 pub fn revoke_user_sessions(
     svc: &Services,
-    caller: &Authenticated,
+    door: &Authenticated,
     id: uuid::Uuid,
 ) -> Result<(User, usize), ServiceError> {
-    require_superuser(caller, messages::SUPERUSER_REQUIRED)?;
-    let actor = caller.user_id();
     let now = svc.now();
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<(User, usize), ServiceError> {
-        let user = lock_target(c, actor, id)?;
-        let n = end_sessions(c, actor, &[id], RevokeReason::AdminRevoked, now)?;
+        let (caller, rows) = Caller::readmit_with(c, door, &[id], now)?;
+        let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
+        let user = the_target(rows, id)?;
+        let n = end_sessions(c, &admin, &[id], RevokeReason::AdminRevoked, now)?;
         Ok((user.into(), n))
     })
 }
@@ -536,14 +547,14 @@ pub fn revoke_user_sessions(
 /// The admin dashboard's figures, from the database as it is now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {
-    /// The last 30 UTC days, oldest first: live users at the end of each day, and how many of them are
-    /// active now.
+    /// The last 30 UTC days, oldest first: accounts that existed at the end of each day (soft-deleted ones
+    /// included, as in the reference), and how many of them are active now.
     pub user_growth: Vec<GrowthDay>,
     /// The six organizations with the most active members, largest first.
     pub organization_distribution: Vec<(String, i64)>,
     /// The last 14 UTC days, oldest first: accounts created that day (since deleted ones included).
     pub registration_activity: Vec<(NaiveDate, i64)>,
-    /// Live accounts that are active, and that are not.
+    /// Accounts (soft-deleted ones included) that are active, and that are not.
     pub active_users: i64,
     pub inactive_users: i64,
 }
@@ -562,40 +573,33 @@ const REGISTRATION_DAYS: i64 = 14;
 /// Organizations shown by the distribution chart.
 const TOP_ORGANIZATIONS: i64 = 6;
 
-/// `GET /admin/stats`. Three queries over `users` (two counts and the rows that changed in the last 30
+/// `GET /admin/stats`. Three queries over `users` (two counts and the rows created in the last 30
 /// days) and one grouped query over memberships, however large the tables.
-pub fn stats(svc: &Services) -> Result<Stats, ServiceError> {
+pub fn stats(svc: &Services, door: &Authenticated) -> Result<Stats, ServiceError> {
     let now = svc.now();
     let today = now.date_naive();
     let first_day = today - Duration::days(GROWTH_DAYS - 1);
     let start = first_day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-    let mut conn = svc.db.conn()?;
-    let growth = users::growth_since(&mut conn, Ts(start))?;
-    let organization_distribution = stats::organization_distribution(&mut conn, TOP_ORGANIZATIONS)?;
-
-    let mut user_growth = Vec::with_capacity(GROWTH_DAYS as usize);
-    for offset in 0..GROWTH_DAYS {
-        let date = first_day + Duration::days(offset);
-        let end = (date + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-        // Live at the end of the day: created before it ends and not deleted by then.
-        let (mut total, mut active) = (growth.total_before, growth.active_before);
-        for (created, deleted, is_active) in &growth.changes {
-            let created_in = created.0 >= start && created.0 < end;
-            let deleted_in = deleted.is_some_and(|d| d.0 < end);
-            let existed_before = created.0 < start;
-            let delta = i64::from(created_in && !deleted_in) - i64::from(existed_before && deleted_in);
-            total += delta;
-            if *is_active {
-                active += delta;
+    let (growth, organization_distribution) = as_superuser(svc, door, messages::SUPERUSER_REQUIRED, |c, _| {
+        Ok((users::growth_since(c, Ts(start))?, stats::organization_distribution(c, TOP_ORGANIZATIONS)?))
+    })?;
+    let user_growth: Vec<GrowthDay> = (0..GROWTH_DAYS)
+        .map(|offset| {
+            let date = first_day + Duration::days(offset);
+            let end = (date + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            let created: Vec<bool> =
+                growth.created.iter().filter(|(created, _)| created.0 < end).map(|(_, active)| *active).collect();
+            GrowthDay {
+                date,
+                total_users: growth.total_before + count(created.len()),
+                active_users: growth.active_before + count(created.iter().filter(|a| **a).count()),
             }
-        }
-        user_growth.push(GrowthDay { date, total_users: total, active_users: active });
-    }
+        })
+        .collect();
     let registration_activity = (0..REGISTRATION_DAYS)
         .map(|offset| {
             let date = today - Duration::days(REGISTRATION_DAYS - 1 - offset);
-            let n = growth.changes.iter().filter(|(created, _, _)| created.0.date_naive() == date).count();
-            (date, i64::try_from(n).unwrap_or(i64::MAX))
+            (date, count(growth.created.iter().filter(|(created, _)| created.0.date_naive() == date).count()))
         })
         .collect();
     let last = user_growth.last().copied().unwrap_or(GrowthDay { date: today, total_users: 0, active_users: 0 });
@@ -606,6 +610,10 @@ pub fn stats(svc: &Services) -> Result<Stats, ServiceError> {
         active_users: last.active_users,
         inactive_users: last.total_users - last.active_users,
     })
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use latchkey_db::repo::events;
 use latchkey_db::{AnyConnection, Id, Json, Ts};
 use latchkey_domain::SecurityEventKind;
 
+use crate::caller::Superuser;
 use crate::error::ServiceError;
 
 /// One administrative action, built up from its actor and targets, then recorded.
@@ -22,9 +23,9 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// An action by the administrator `actor`.
-    pub fn by(actor: uuid::Uuid) -> Audit {
-        Audit { actor, user: None, session: None, organization: None }
+    /// An action by the administrator `actor`, as admitted inside the action's transaction.
+    pub fn by(actor: &Superuser<'_>) -> Audit {
+        Audit { actor: actor.user_id(), user: None, session: None, organization: None }
     }
 
     /// ... on (or concerning) this user's account.

@@ -10,6 +10,7 @@ use latchkey_db::{DbError, Id, Json, PooledConn, Ts, write_statements, write_tra
 use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
+use crate::caller::Caller;
 use crate::counters::{self, LoginOutcome};
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
@@ -26,6 +27,7 @@ pub mod messages {
     pub const TOKEN_EXPIRED: &str = "Token expired";
     pub const BAD_CREDENTIALS: &str = "Could not validate credentials";
     pub const REGISTRATION_FAILED: &str = "Registration failed. Please check your information and try again.";
+    pub const INACTIVE_USER: &str = "Inactive user";
 }
 
 /// A new account as submitted.
@@ -328,10 +330,16 @@ fn open_session(
     let mut conn = svc.db.conn()?;
     let evicted = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
         // Session creation for one user runs one at a time (the row lock is held until commit), so
-        // concurrent logins cannot both see room under the limit.
-        if users::lock(c, &[user.id.0])?.is_empty() {
+        // concurrent logins cannot both see room under the limit. The locked row must still be the account
+        // the password was verified against: a password set, a reset, a deactivation or a deletion that
+        // committed meanwhile ended every session, and this login must not open one after it.
+        let locked = users::lock(c, &[user.id.0])?.pop();
+        let unchanged = locked
+            .is_some_and(|now| now.password_hash == user.password_hash && now.is_active && now.deleted_at.is_none());
+        if !unchanged {
             return Err(ServiceError::InvalidCredentials);
         }
+        // The throttle row after the user row, as every password check takes them.
         throttle::clear(c, attempt)?;
         if let Some(hash) = new_hash {
             // Only if the hash is still the one just verified: a concurrent password change wins.
@@ -553,7 +561,7 @@ pub(crate) fn admit(
         return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
     }
     if !user.is_active {
-        return Err(ServiceError::Forbidden("Inactive user".into()));
+        return Err(ServiceError::Forbidden(messages::INACTIVE_USER.into()));
     }
     if now - session.last_used_at.0 >= svc.policy.touch_interval
         && sessions::touch(conn, session.id.0, Ts(now), svc.policy.touch_interval)?
@@ -574,12 +582,13 @@ pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Re
         Err(_) => return Ok(()),
     };
     let mut conn = svc.db.conn()?;
-    let Some(session) = sessions::find_by_id(&mut conn, claims.sid)? else { return Ok(()) };
-    if session.user_id.0 != caller.user_id() {
-        return Err(ServiceError::Forbidden("You can only logout your own sessions".into()));
-    }
     // The revocation and its event commit together: no logout without its record, nor the reverse.
     let revoked = write_transaction(&mut conn, |c| -> Result<bool, ServiceError> {
+        let caller = Caller::readmit(c, caller, now)?;
+        let Some(session) = sessions::find_by_id(c, claims.sid)? else { return Ok(false) };
+        if session.user_id.0 != caller.user_id() {
+            return Err(ServiceError::Forbidden("You can only logout your own sessions".into()));
+        }
         let revoked = sessions::revoke(c, claims.sid, RevokeReason::Logout.as_str(), Ts(now))?;
         if revoked {
             record_event(
@@ -600,13 +609,14 @@ pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Re
 /// sessions ended.
 pub fn logout_many(svc: &Services, caller: &Authenticated, keep_current: bool) -> Result<usize, ServiceError> {
     let now = svc.now();
-    let (keep, reason) = if keep_current {
-        (Some(caller.session_id()), RevokeReason::LogoutOthers)
-    } else {
-        (None, RevokeReason::LogoutAll)
-    };
     let mut conn = svc.db.conn()?;
-    let n = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+    let (n, reason) = write_transaction(&mut conn, |c| -> Result<(usize, RevokeReason), ServiceError> {
+        let caller = Caller::readmit(c, caller, now)?;
+        let (keep, reason) = if keep_current {
+            (Some(caller.session_id()), RevokeReason::LogoutOthers)
+        } else {
+            (None, RevokeReason::LogoutAll)
+        };
         let n = sessions::revoke_all(c, caller.user_id(), keep, reason.as_str(), Ts(now))?;
         record_event(
             c,
@@ -615,7 +625,7 @@ pub fn logout_many(svc: &Services, caller: &Authenticated, keep_current: bool) -
             EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None },
             Some(json!({"scope": reason.as_str(), "sessions": n})),
         )?;
-        Ok(n)
+        Ok((n, reason))
     })?;
     counters::sessions_revoked(reason.as_str(), n);
     Ok(n)

@@ -12,6 +12,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod caller;
 pub mod cleanup;
 pub mod config;
 pub mod counters;

@@ -17,7 +17,8 @@ use serde_json::Value;
 
 use crate::audit::Audit;
 use crate::auth::Authenticated;
-use crate::authz::{ORG_MANAGERS, ORG_READERS, check_org_role};
+use crate::authz::{ORG_MANAGERS, ORG_READERS, SUPERUSER_REQUIRED};
+use crate::caller::{Caller, Superuser, as_superuser};
 use crate::error::ServiceError;
 use crate::services::Services;
 use crate::views::{Member, Organization, Page};
@@ -129,22 +130,12 @@ fn one_with_count(conn: &mut AnyConnection, org: OrgRow) -> Result<Organization,
     Ok(organization(org, member_count))
 }
 
-/// The caller's role check (`authz::check_org_role`), with their active membership looked up first: a
-/// superuser skips the lookup.
-fn require_role(
-    conn: &mut AnyConnection,
-    caller: &Authenticated,
-    org_id: uuid::Uuid,
-    allowed: &[Role],
-) -> Result<(), ServiceError> {
-    let role = if caller.user.is_superuser { None } else { orgs::active_role(conn, org_id, caller.user_id())? };
-    check_org_role(caller, role, allowed)
-}
-
 // --- /organizations ---------------------------------------------------------------------------------
 
 /// `GET /organizations/me`: the organizations where the caller's membership is active (`true`) or
-/// removed (`false`), inactive organizations included.
+/// removed (`false`), inactive organizations included. A former member sees what identifies the
+/// organization (name, slug, dates, member count), not what it writes after they left: `settings` is `{}`
+/// and `description` `null` in those entries.
 pub fn list_mine(
     svc: &Services,
     caller: &Authenticated,
@@ -152,13 +143,21 @@ pub fn list_mine(
 ) -> Result<Vec<Organization>, ServiceError> {
     let mut conn = svc.db.conn()?;
     let rows = orgs::list_for_member(&mut conn, caller.user_id(), membership_active)?;
-    with_counts(&mut conn, rows)
+    let mut list = with_counts(&mut conn, rows)?;
+    if !membership_active {
+        for org in &mut list {
+            org.settings = Some(Value::Object(serde_json::Map::new()));
+            org.description = None;
+        }
+    }
+    Ok(list)
 }
 
 /// `GET /organizations/{id}`: any active member, or a superuser.
-pub fn get(svc: &Services, caller: &Authenticated, org_id: uuid::Uuid) -> Result<Organization, ServiceError> {
+pub fn get(svc: &Services, door: &Authenticated, org_id: uuid::Uuid) -> Result<Organization, ServiceError> {
     let mut conn = svc.db.conn()?;
-    require_role(&mut conn, caller, org_id, ORG_READERS)?;
+    let caller = Caller::current(&mut conn, door, svc.now())?;
+    caller.org_role(&mut conn, org_id, ORG_READERS)?;
     let org = orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
     one_with_count(&mut conn, org)
 }
@@ -167,32 +166,48 @@ pub fn get(svc: &Services, caller: &Authenticated, org_id: uuid::Uuid) -> Result
 /// superuser asking about an organization that does not exist gets an empty page.
 pub fn members(
     svc: &Services,
-    caller: &Authenticated,
+    door: &Authenticated,
     org_id: uuid::Uuid,
     membership_active: bool,
     page: PageRequest,
 ) -> Result<Page<Member>, ServiceError> {
     let mut conn = svc.db.conn()?;
-    require_role(&mut conn, caller, org_id, ORG_READERS)?;
+    let caller = Caller::current(&mut conn, door, svc.now())?;
+    caller.org_role(&mut conn, org_id, ORG_READERS)?;
     members_page(orgs::list_members(&mut conn, org_id, Some(membership_active), page.into())?)
 }
 
-/// `PUT /organizations/{id}`: owners and admins, or a superuser.
+/// The refusal of an organization's `is_active` change by anyone but a superuser.
+pub const ONLY_SUPERUSER_ACTIVATES: &str = "Only a superuser can activate or deactivate an organization";
+
+/// `PUT /organizations/{id}`: owners and admins, or a superuser; only a superuser changes `is_active` (an
+/// owner must not undo a superuser's suspension).
 pub fn update(
     svc: &Services,
-    caller: &Authenticated,
+    door: &Authenticated,
     org_id: uuid::Uuid,
     update: OrganizationUpdate,
 ) -> Result<Organization, ServiceError> {
-    let changes = changes_for(&update, svc.now())?;
+    let now = svc.now();
+    let changes = changes_for(&update, now)?;
     let mut conn = svc.db.conn()?;
-    require_role(&mut conn, caller, org_id, ORG_MANAGERS)?;
-    let org = apply_update(&mut conn, org_id, &changes, |_, _| Ok(()))?;
-    one_with_count(&mut conn, org)
+    write_transaction(&mut conn, |c| -> Result<Organization, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        let role = caller.org_role(c, org_id, ORG_MANAGERS)?;
+        if changes.is_active.is_some() && !role.is_superuser() {
+            return Err(ServiceError::Forbidden(ONLY_SUPERUSER_ACTIVATES.into()));
+        }
+        let org = apply_update(c, org_id, &changes)?;
+        one_with_count(c, org)
+    })
 }
 
 fn changes_for(update: &OrganizationUpdate, now: chrono::DateTime<chrono::Utc>) -> Result<OrgChanges, ServiceError> {
     let (name, slug) = check_name_and_slug(update.name.as_deref(), update.slug.as_deref())?;
+    check_content(
+        update.description.as_ref().and_then(Option::as_deref),
+        update.settings.as_ref().and_then(Option::as_ref),
+    )?;
     Ok(OrgChanges {
         name,
         slug,
@@ -203,21 +218,31 @@ fn changes_for(update: &OrganizationUpdate, now: chrono::DateTime<chrono::Utc>) 
     })
 }
 
-/// Updates in one transaction, running `after` (the audit record) inside it; maps a taken slug to 409.
-fn apply_update(
-    conn: &mut latchkey_db::PooledConn,
-    org_id: uuid::Uuid,
-    changes: &OrgChanges,
-    after: impl FnOnce(&mut AnyConnection, &OrgRow) -> Result<(), ServiceError>,
-) -> Result<OrgRow, ServiceError> {
-    write_transaction(conn, |c| -> Result<OrgRow, ServiceError> {
-        let org = orgs::update(c, org_id, changes).map_err(|e| match e {
-            DbError::NotFound => org_not_found(org_id),
-            e if orgs::is_slug_conflict(&e) => slug_taken(changes.slug.as_deref().unwrap_or_default()),
-            e => e.into(),
-        })?;
-        after(c, &org)?;
-        Ok(org)
+/// The longest `description` accepted, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
+
+/// What an organization writes for its members is bounded: `description` at most
+/// [`DESCRIPTION_MAX_CHARS`], `settings` like a user's `preferences` (16 KiB of JSON, 8 levels).
+fn check_content(description: Option<&str>, settings: Option<&Value>) -> Result<(), ServiceError> {
+    let mut errors = Vec::new();
+    if description.is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS) {
+        errors.push(DomainError::constraint(
+            "description",
+            format!("String should have at most {DESCRIPTION_MAX_CHARS} characters"),
+        ));
+    }
+    if let Some(Err(e)) = settings.map(|s| crate::users::check_json_store("settings", "Settings", s)) {
+        errors.push(e);
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ServiceError::Validation(errors)) }
+}
+
+/// Updates inside the caller's transaction; maps a taken slug to 409.
+fn apply_update(c: &mut AnyConnection, org_id: uuid::Uuid, changes: &OrgChanges) -> Result<OrgRow, ServiceError> {
+    orgs::update(c, org_id, changes).map_err(|e| match e {
+        DbError::NotFound => org_not_found(org_id),
+        e if orgs::is_slug_conflict(&e) => slug_taken(changes.slug.as_deref().unwrap_or_default()),
+        e => e.into(),
     })
 }
 
@@ -235,6 +260,7 @@ pub struct AdminListFilter {
 /// `GET /admin/organizations`: one page, with member counts from one grouped query.
 pub fn admin_list(
     svc: &Services,
+    door: &Authenticated,
     filter: &AdminListFilter,
     page: PageRequest,
 ) -> Result<Page<Organization>, ServiceError> {
@@ -250,16 +276,18 @@ pub fn admin_list(
         sort: column,
         descending: filter.sort.order.is_desc(),
     };
-    let mut conn = svc.db.conn()?;
-    let rows = orgs::list(&mut conn, &db_filter, page.into())?;
-    Ok(Page { items: with_counts(&mut conn, rows.items)?, total: rows.total })
+    as_superuser(svc, door, SUPERUSER_REQUIRED, |c, _| {
+        let rows = orgs::list(c, &db_filter, page.into())?;
+        Ok(Page { items: with_counts(c, rows.items)?, total: rows.total })
+    })
 }
 
 /// `POST /admin/organizations`.
-pub fn admin_create(svc: &Services, admin: &Authenticated, new: NewOrganization) -> Result<Organization, ServiceError> {
+pub fn admin_create(svc: &Services, door: &Authenticated, new: NewOrganization) -> Result<Organization, ServiceError> {
     let (name, slug) = check_name_and_slug(Some(&new.name), Some(&new.slug))?;
+    check_content(new.description.as_deref(), new.settings.as_ref())?;
     let (name, slug) = (name.unwrap_or_default(), slug.unwrap_or_default());
-    let now = Ts(svc.now());
+    let now = svc.now();
     let row = NewOrg {
         id: Id(uuid::Uuid::new_v4()),
         name,
@@ -267,42 +295,39 @@ pub fn admin_create(svc: &Services, admin: &Authenticated, new: NewOrganization)
         description: new.description,
         is_active: new.is_active,
         settings: new.settings.map(Json),
-        created_at: now,
-        updated_at: now,
+        created_at: Ts(now),
+        updated_at: Ts(now),
     };
     let mut conn = svc.db.conn()?;
     let org = write_transaction(&mut conn, |c| -> Result<OrgRow, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
         let org = orgs::create(c, &row)
             .map_err(|e| if orgs::is_slug_conflict(&e) { slug_taken(&row.slug) } else { e.into() })?;
-        audit(
-            c,
-            svc,
-            admin,
-            SecurityEventKind::OrganizationCreated,
-            &org,
-            None,
-            serde_json::json!({"slug": org.slug}),
-        )?;
+        let detail = serde_json::json!({"slug": org.slug});
+        audit(c, now, &admin, SecurityEventKind::OrganizationCreated, &org, None, detail)?;
         Ok(org)
     })?;
     Ok(organization(org, 0))
 }
 
 /// `GET /admin/organizations/{id}`.
-pub fn admin_get(svc: &Services, org_id: uuid::Uuid) -> Result<Organization, ServiceError> {
-    let mut conn = svc.db.conn()?;
-    let org = orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
-    one_with_count(&mut conn, org)
+pub fn admin_get(svc: &Services, door: &Authenticated, org_id: uuid::Uuid) -> Result<Organization, ServiceError> {
+    as_superuser(svc, door, SUPERUSER_REQUIRED, |c, _| {
+        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+        one_with_count(c, org)
+    })
 }
 
 /// `PUT /admin/organizations/{id}`.
 pub fn admin_update(
     svc: &Services,
-    admin: &Authenticated,
+    door: &Authenticated,
     org_id: uuid::Uuid,
     update: OrganizationUpdate,
 ) -> Result<Organization, ServiceError> {
-    let changes = changes_for(&update, svc.now())?;
+    let now = svc.now();
+    let changes = changes_for(&update, now)?;
     let fields: Vec<&str> = [
         ("name", update.name.is_some()),
         ("slug", update.slug.is_some()),
@@ -314,26 +339,26 @@ pub fn admin_update(
     .filter_map(|(f, set)| set.then_some(f))
     .collect();
     let mut conn = svc.db.conn()?;
-    let org = apply_update(&mut conn, org_id, &changes, |c, org| {
-        audit(c, svc, admin, SecurityEventKind::OrganizationUpdated, org, None, serde_json::json!({"fields": fields}))
-    })?;
-    one_with_count(&mut conn, org)
+    write_transaction(&mut conn, |c| -> Result<Organization, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
+        let org = apply_update(c, org_id, &changes)?;
+        let detail = serde_json::json!({"fields": fields});
+        audit(c, now, &admin, SecurityEventKind::OrganizationUpdated, &org, None, detail)?;
+        one_with_count(c, org)
+    })
 }
 
 /// `DELETE /admin/organizations/{id}`: deletes the organization and its memberships; returns its name.
-pub fn admin_delete(svc: &Services, admin: &Authenticated, org_id: uuid::Uuid) -> Result<String, ServiceError> {
+pub fn admin_delete(svc: &Services, door: &Authenticated, org_id: uuid::Uuid) -> Result<String, ServiceError> {
+    let now = svc.now();
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<String, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
         let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
-        audit(
-            c,
-            svc,
-            admin,
-            SecurityEventKind::OrganizationDeleted,
-            &org,
-            None,
-            serde_json::json!({"slug": org.slug}),
-        )?;
+        let detail = serde_json::json!({"slug": org.slug});
+        audit(c, now, &admin, SecurityEventKind::OrganizationDeleted, &org, None, detail)?;
         if !orgs::delete(c, org_id)? {
             return Err(org_not_found(org_id));
         }
@@ -344,13 +369,15 @@ pub fn admin_delete(svc: &Services, admin: &Authenticated, org_id: uuid::Uuid) -
 /// `GET /admin/organizations/{id}/members`: 404 when the organization does not exist.
 pub fn admin_members(
     svc: &Services,
+    door: &Authenticated,
     org_id: uuid::Uuid,
     membership_active: bool,
     page: PageRequest,
 ) -> Result<Page<Member>, ServiceError> {
-    let mut conn = svc.db.conn()?;
-    orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
-    members_page(orgs::list_members(&mut conn, org_id, Some(membership_active), page.into())?)
+    as_superuser(svc, door, SUPERUSER_REQUIRED, |c, _| {
+        orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+        members_page(orgs::list_members(c, org_id, Some(membership_active), page.into())?)
+    })
 }
 
 /// Who was added to or removed from which organization, for the response message.
@@ -364,20 +391,22 @@ pub struct MembershipChange {
 /// membership with it. An active member is 409 `USER_002` (field `user_id`).
 pub fn admin_add_member(
     svc: &Services,
-    admin: &Authenticated,
+    door: &Authenticated,
     org_id: uuid::Uuid,
     user_id: uuid::Uuid,
     role: Role,
 ) -> Result<MembershipChange, ServiceError> {
-    let now = Ts(svc.now());
+    let now = svc.now();
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<MembershipChange, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
         let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
         let user =
             users::find_by_id(c, user_id)?.filter(|u| u.deleted_at.is_none()).ok_or_else(|| user_not_found(user_id))?;
         // An active membership makes the insert fail on the primary key (so two concurrent adds cannot
         // both win); the transaction then rolls back with the 409, before anything else is written.
-        let outcome = orgs::add_member(c, org_id, user_id, role, now).map_err(|e| {
+        let outcome = orgs::add_member(c, org_id, user_id, role, Ts(now)).map_err(|e| {
             if orgs::is_member_conflict(&e) {
                 ServiceError::Conflict {
                     code: "USER_002",
@@ -389,7 +418,7 @@ pub fn admin_add_member(
             }
         })?;
         let detail = serde_json::json!({"role": role.as_str(), "reactivated": outcome == AddOutcome::Reactivated});
-        audit(c, svc, admin, SecurityEventKind::MemberAdded, &org, Some(user_id), detail)?;
+        audit(c, now, &admin, SecurityEventKind::MemberAdded, &org, Some(user_id), detail)?;
         Ok(MembershipChange { email: user.email, organization_name: org.name })
     })
 }
@@ -398,22 +427,24 @@ pub fn admin_add_member(
 /// a removed member succeeds again; a user who never was a member is 404.
 pub fn admin_remove_member(
     svc: &Services,
-    admin: &Authenticated,
+    door: &Authenticated,
     org_id: uuid::Uuid,
     user_id: uuid::Uuid,
 ) -> Result<MembershipChange, ServiceError> {
-    let now = Ts(svc.now());
+    let now = svc.now();
     let mut conn = svc.db.conn()?;
     write_transaction(&mut conn, |c| -> Result<MembershipChange, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
         let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
         let user = users::find_by_id(c, user_id)?.ok_or_else(|| user_not_found(user_id))?;
-        match orgs::remove_member(c, org_id, user_id, now)? {
+        match orgs::remove_member(c, org_id, user_id, Ts(now))? {
             RemoveOutcome::NotMember => {
                 return Err(ServiceError::NotFound("User is not a member of this organization".into()));
             }
             RemoveOutcome::AlreadyRemoved => {}
             RemoveOutcome::Removed => {
-                audit(c, svc, admin, SecurityEventKind::MemberRemoved, &org, Some(user_id), serde_json::json!({}))?;
+                audit(c, now, &admin, SecurityEventKind::MemberRemoved, &org, Some(user_id), serde_json::json!({}))?;
             }
         }
         Ok(MembershipChange { email: user.email, organization_name: org.name })
@@ -423,8 +454,8 @@ pub fn admin_remove_member(
 /// Records an admin action on an organization (and, for memberships, on a user) in the audit trail.
 fn audit(
     c: &mut AnyConnection,
-    svc: &Services,
-    admin: &Authenticated,
+    now: chrono::DateTime<chrono::Utc>,
+    admin: &Superuser<'_>,
     kind: SecurityEventKind,
     org: &OrgRow,
     target_user: Option<uuid::Uuid>,
@@ -434,9 +465,9 @@ fn audit(
     if let Value::Object(map) = &mut detail {
         map.insert("organization_name".into(), Value::String(org.name.clone()));
     }
-    let mut event = Audit::by(admin.user_id()).organization(org.id.0);
+    let mut event = Audit::by(admin).organization(org.id.0);
     if let Some(user) = target_user {
         event = event.user(user);
     }
-    event.record(c, svc.now(), kind, Some(detail))
+    event.record(c, now, kind, Some(detail))
 }

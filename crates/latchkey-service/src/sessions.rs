@@ -7,6 +7,7 @@ use latchkey_domain::list::PageRequest;
 use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind};
 
 use crate::auth::{self, Authenticated};
+use crate::caller::Caller;
 use crate::counters;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
@@ -39,7 +40,7 @@ pub fn authenticate_and_list(
 /// Loads one of the caller's sessions, with the reference's 404/403.
 fn own_session(
     conn: &mut latchkey_db::AnyConnection,
-    caller: &Authenticated,
+    caller: &Caller,
     id: uuid::Uuid,
     forbidden: &str,
 ) -> Result<SessionRow, ServiceError> {
@@ -53,11 +54,12 @@ fn own_session(
 
 /// `DELETE /sessions/{id}`: ends one of the caller's sessions (their current one included); returns its
 /// device name. Ending an already ended session succeeds.
-pub fn revoke_mine(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Result<Option<String>, ServiceError> {
+pub fn revoke_mine(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> Result<Option<String>, ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
-    let session = own_session(&mut conn, caller, id, "You can only revoke your own sessions")?;
-    let revoked = write_transaction(&mut conn, |c| -> Result<bool, ServiceError> {
+    let (device_name, revoked) = write_transaction(&mut conn, |c| -> Result<_, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        let session = own_session(c, &caller, id, "You can only revoke your own sessions")?;
         let revoked = sessions::revoke(c, id, RevokeReason::UserRevoked.as_str(), Ts(now))?;
         if revoked {
             record_event(
@@ -70,20 +72,15 @@ pub fn revoke_mine(svc: &Services, caller: &Authenticated, id: uuid::Uuid) -> Re
                 ),
             )?;
         }
-        Ok(revoked)
+        Ok((session.device_name, revoked))
     })?;
     counters::sessions_revoked(RevokeReason::UserRevoked.as_str(), usize::from(revoked));
-    Ok(session.device_name)
+    Ok(device_name)
 }
 
 /// `PATCH /sessions/{id}`: names a live session's device (1..255 characters after trimming); an ended
 /// session is not found.
-pub fn rename_mine(
-    svc: &Services,
-    caller: &Authenticated,
-    id: uuid::Uuid,
-    name: &str,
-) -> Result<Session, ServiceError> {
+pub fn rename_mine(svc: &Services, door: &Authenticated, id: uuid::Uuid, name: &str) -> Result<Session, ServiceError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(DomainError::invalid("device_name", "Device name cannot be empty").into());
@@ -91,18 +88,26 @@ pub fn rename_mine(
     if name.chars().count() > 255 {
         return Err(DomainError::constraint("device_name", "String should have at most 255 characters").into());
     }
+    let now = svc.now();
     let mut conn = svc.db.conn()?;
-    own_session(&mut conn, caller, id, "You can only rename your own sessions")?;
-    // An ended session is gone as far as its owner is concerned (it is not listed): 404, as documented.
-    sessions::rename(&mut conn, id, name, Ts(svc.now()))?
-        .map(Session::from)
-        .ok_or_else(|| ServiceError::NotFound(format!("Session {id} not found")))
+    write_transaction(&mut conn, |c| -> Result<Session, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        own_session(c, &caller, id, "You can only rename your own sessions")?;
+        // An ended session is gone as far as its owner is concerned (it is not listed): 404, as documented.
+        sessions::rename(c, id, name, Ts(now))?
+            .map(Session::from)
+            .ok_or_else(|| ServiceError::NotFound(format!("Session {id} not found")))
+    })
 }
 
 /// `DELETE /sessions/me/expired`: deletes the caller's ended sessions; returns how many.
-pub fn delete_ended_mine(svc: &Services, caller: &Authenticated) -> Result<usize, ServiceError> {
+pub fn delete_ended_mine(svc: &Services, door: &Authenticated) -> Result<usize, ServiceError> {
+    let now = svc.now();
     let mut conn = svc.db.conn()?;
-    Ok(sessions::delete_ended_for_user(&mut conn, caller.user_id(), Ts(svc.now()))?)
+    write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+        let caller = Caller::readmit(c, door, now)?;
+        Ok(sessions::delete_ended_for_user(c, caller.user_id(), Ts(now))?)
+    })
 }
 
 /// `GET /sessions/me/history`: the caller's security events, newest first.

@@ -8,6 +8,7 @@ use latchkey_db::{Ts, write_transaction};
 use latchkey_domain::{DomainError, Email, RevokeReason, SecurityEventKind, validate_password};
 
 use crate::auth::Authenticated;
+use crate::caller::Caller;
 use crate::counters;
 use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
@@ -26,15 +27,16 @@ pub async fn change_password(
     validate_password(&new_password).map_err(|e| relabel(e, "new_password"))?;
     let attempt = check_current_password(svc, caller, Some(current_password)).await?;
     let hash = svc.hashing.hash(new_password).await?;
-    let caller = caller.clone();
+    let door = caller.clone();
     svc.blocking(move |svc| {
         let now = svc.now();
         let mut conn = svc.db.conn()?;
         let ended = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+            let caller = Caller::readmit(c, &door, now)?;
             throttle::clear(c, &attempt)?;
             // Written only over the hash that was just verified: of two concurrent changes one wins, the
             // other finds its current password no longer current.
-            if !users::swap_password_hash(c, caller.user_id(), caller.password_hash(), &hash, Ts(now))? {
+            if !users::swap_password_hash(c, caller.user_id(), door.password_hash(), &hash, Ts(now))? {
                 return Err(ServiceError::WrongCurrentPassword);
             }
             end_other_sessions(c, &caller, now)
@@ -103,13 +105,19 @@ pub async fn check_current_password(
     Ok(attempt)
 }
 
-/// The largest `preferences` object accepted, serialized as compact JSON.
+/// The largest `preferences` object accepted, serialized as compact JSON (an organization's `settings` too).
 pub const PREFERENCES_MAX_BYTES: usize = 16 * 1024;
 /// The deepest nesting accepted in `preferences` (the object itself is depth 1).
 pub const PREFERENCES_MAX_DEPTH: usize = 8;
 
 /// `preferences` is the client's settings store, not a file store: at most 16 KiB of JSON and 8 levels.
 pub fn check_preferences(preferences: &serde_json::Value) -> Result<(), DomainError> {
+    check_json_store("preferences", "Preferences", preferences)
+}
+
+/// The bounds of a JSON settings store (a user's `preferences`, an organization's `settings`): at most
+/// [`PREFERENCES_MAX_BYTES`] of compact JSON and [`PREFERENCES_MAX_DEPTH`] levels; `label` starts the message.
+pub fn check_json_store(field: &'static str, label: &str, value: &serde_json::Value) -> Result<(), DomainError> {
     fn depth(v: &serde_json::Value) -> usize {
         match v {
             serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
@@ -117,17 +125,17 @@ pub fn check_preferences(preferences: &serde_json::Value) -> Result<(), DomainEr
             _ => 0,
         }
     }
-    let size = serde_json::to_vec(preferences).map_or(usize::MAX, |bytes| bytes.len());
+    let size = serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len());
     if size > PREFERENCES_MAX_BYTES {
         return Err(DomainError::invalid(
-            "preferences",
-            format!("Preferences must be at most {PREFERENCES_MAX_BYTES} bytes of JSON (got {size})"),
+            field,
+            format!("{label} must be at most {PREFERENCES_MAX_BYTES} bytes of JSON (got {size})"),
         ));
     }
-    if depth(preferences) > PREFERENCES_MAX_DEPTH {
+    if depth(value) > PREFERENCES_MAX_DEPTH {
         return Err(DomainError::invalid(
-            "preferences",
-            format!("Preferences must not be nested more than {PREFERENCES_MAX_DEPTH} levels deep"),
+            field,
+            format!("{label} must not be nested more than {PREFERENCES_MAX_DEPTH} levels deep"),
         ));
     }
     Ok(())
@@ -136,7 +144,7 @@ pub fn check_preferences(preferences: &serde_json::Value) -> Result<(), DomainEr
 /// After the caller's password changed: ends their other sessions and records the change.
 fn end_other_sessions(
     c: &mut latchkey_db::AnyConnection,
-    caller: &Authenticated,
+    caller: &Caller,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, ServiceError> {
     let ended = sessions::revoke_all(
@@ -183,6 +191,17 @@ pub struct UserUpdate {
 /// caller's other sessions; deactivating the account ends all of them (reactivation never brings them
 /// back).
 pub async fn update_me(svc: &Arc<Services>, caller: &Authenticated, update: UserUpdate) -> Result<User, ServiceError> {
+    update_self(svc, caller, update, None).await
+}
+
+/// [`update_me`], through a route that also needs the caller to be a superuser (`PUT /admin/users/{own id}`):
+/// `superuser` is that route's refusal, checked with the rest of the admission inside the transaction.
+pub async fn update_self(
+    svc: &Arc<Services>,
+    caller: &Authenticated,
+    update: UserUpdate,
+    superuser: Option<&'static str>,
+) -> Result<User, ServiceError> {
     use latchkey_db::models::UserChanges;
     let missing_current = update.password.is_some() && update.current_password.is_none();
     let fields = UserFields {
@@ -217,16 +236,14 @@ pub async fn update_me(svc: &Arc<Services>, caller: &Authenticated, update: User
         Some(pw) => Some(svc.hashing.hash(pw).await?),
         None => None,
     };
-    let caller = caller.clone();
+    let door = caller.clone();
     svc.blocking(move |svc| {
-        let caller = &caller;
         let now = svc.now();
-        let deactivating = update.is_active == Some(false) && caller.user.is_active;
         let changes = UserChanges {
             first_name: fields.first_name,
             last_name: fields.last_name,
             phone_number: fields.phone_number,
-            password_hash: hash.clone().map(Some),
+            password_hash: None,
             preferences: fields.preferences.map(|p| p.map(latchkey_db::Json)),
             locale: fields.locale,
             is_active: update.is_active,
@@ -235,14 +252,31 @@ pub async fn update_me(svc: &Arc<Services>, caller: &Authenticated, update: User
         let mut conn = svc.db.conn()?;
         let mut ended = (0, 0);
         let user = write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+            let caller = Caller::readmit(c, &door, now)?;
+            if let Some(refusal) = superuser {
+                caller.superuser(refusal)?;
+            }
+            let deactivating = update.is_active == Some(false);
+            if deactivating && caller.is_superuser() {
+                // The admin API refuses this too: the last superuser could lock everyone out of it.
+                return Err(ServiceError::OperationForbidden(crate::admin::messages::CANNOT_DEACTIVATE_SELF.into()));
+            }
             if let Some(attempt) = &attempt {
                 throttle::clear(c, attempt)?;
+            }
+            if let Some(hash) = &hash {
+                // Written only over the hash that was just verified, as `PATCH /users/me/password` does: of
+                // two concurrent changes (or a change and a reset), the one that checked an outdated
+                // password fails instead of overwriting the newer one.
+                if !users::swap_password_hash(c, caller.user_id(), door.password_hash(), hash, Ts(now))? {
+                    return Err(ServiceError::WrongCurrentPassword);
+                }
             }
             let user = users::update(c, caller.user_id(), &changes)?;
             let ctx =
                 EventContext { user_id: Some(caller.user_id()), session_id: Some(caller.session_id()), device: None };
             if hash.is_some() {
-                ended.0 = end_other_sessions(c, caller, now)?;
+                ended.0 = end_other_sessions(c, &caller, now)?;
             }
             if deactivating {
                 ended.1 =

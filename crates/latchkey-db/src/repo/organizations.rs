@@ -154,12 +154,35 @@ pub fn membership(
 /// The user's role in the organization if their membership is active; `None` for non-members and
 /// removed members. One primary-key lookup: this is every organization route's permission check.
 pub fn active_role(conn: &mut AnyConnection, org_id: uuid::Uuid, user_id: uuid::Uuid) -> Result<Option<Role>, DbError> {
-    let role: Option<String> = m::table
-        .find((Id(user_id), Id(org_id)))
-        .filter(m::is_active.eq(true))
-        .select(m::role)
-        .get_result(conn)
-        .optional()?;
+    role_of(conn, org_id, user_id, false)
+}
+
+/// [`active_role`], with the membership row share-locked on PostgreSQL until the transaction ends: a
+/// change made on the strength of that role commits before a concurrent removal or role change of the
+/// membership, or sees it.
+pub fn active_role_shared(
+    conn: &mut AnyConnection,
+    org_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+) -> Result<Option<Role>, DbError> {
+    role_of(conn, org_id, user_id, true)
+}
+
+fn role_of(
+    conn: &mut AnyConnection,
+    org_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    shared: bool,
+) -> Result<Option<Role>, DbError> {
+    macro_rules! query {
+        () => {
+            m::table.find((Id(user_id), Id(org_id))).filter(m::is_active.eq(true)).select(m::role)
+        };
+    }
+    let role: Option<String> = match conn {
+        AnyConnection::Pg(pg) if shared => query!().for_share().get_result(pg).optional()?,
+        _ => query!().get_result(conn).optional()?,
+    };
     role.map(|r| {
         r.parse::<Role>().map_err(|_| {
             DbError::Other(diesel::result::Error::DeserializationError(

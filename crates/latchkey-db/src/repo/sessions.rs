@@ -19,6 +19,22 @@ pub fn find_by_id(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<Option<Ses
     Ok(s::table.find(Id(id)).select(SessionRow::as_select()).get_result(conn).optional()?)
 }
 
+/// The session with this id, in any state, share-locked on PostgreSQL until the transaction ends (SQLite's
+/// writing transactions are serial already). A change that re-admits its caller reads the caller's session
+/// this way, after locking the user's row: a concurrent revocation of it then either waits for the change
+/// to commit or is seen by it, never both missed and reported done before the change lands.
+pub fn find_shared(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<Option<SessionRow>, DbError> {
+    macro_rules! query {
+        () => {
+            s::table.find(Id(id)).select(SessionRow::as_select())
+        };
+    }
+    Ok(match conn {
+        AnyConnection::Pg(pg) => query!().for_share().get_result(pg).optional()?,
+        AnyConnection::Sqlite(lite) => query!().get_result(lite).optional()?,
+    })
+}
+
 /// The session whose current refresh jti this is, in any state.
 pub fn find_by_jti(conn: &mut AnyConnection, jti: &str) -> Result<Option<SessionRow>, DbError> {
     Ok(s::table.filter(s::refresh_token_jti.eq(jti)).select(SessionRow::as_select()).get_result(conn).optional()?)

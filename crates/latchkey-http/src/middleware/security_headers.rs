@@ -37,6 +37,7 @@ pub async fn add_security_headers(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let settings = req.app_data::<actix_web::web::Data<SecurityHeaders>>().map(|s| *s.get_ref());
     let docs = is_docs_path(req.path());
+    let private = is_private(&req);
     // Handlers' errors arrive here as responses; the middleware inside this one (size limit, rate limit)
     // also answer with responses rather than `Err`. A response made from an error that is not ours
     // (actix-cors refuses a preflight with a plain-text 400) is rendered again in the envelope here.
@@ -60,7 +61,19 @@ pub async fn add_security_headers(
     if docs {
         h.insert(HeaderName::from_static("content-security-policy"), HeaderValue::from_static(CSP_DOCS));
     }
+    if private && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     Ok(res)
+}
+
+/// Whether the answer may hold an account's data or tokens, which no cache (a browser's, a proxy's) may
+/// keep: every `/api/v1` answer and every answer to a request with credentials. The public documents (`/`,
+/// `/health`, the docs pages, the OpenAPI document) stay cacheable.
+fn is_private(req: &ServiceRequest) -> bool {
+    let path = req.path();
+    let public = path == "/api/v1/openapi.json" || path == "/api/v1/oauth/providers";
+    req.headers().contains_key(header::AUTHORIZATION) || (path.starts_with("/api/v1/") && !public)
 }
 
 /// The headers every API response carries (lower-case names); `hsts` adds `Strict-Transport-Security`.

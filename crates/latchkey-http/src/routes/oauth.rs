@@ -6,11 +6,14 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::error::Envelope;
+use crate::extract::AuthUser;
 use crate::routes::Endpoints;
 
 /// The oauth router's operations.
 pub fn routes(r: &mut Endpoints) {
     r.add(__path_providers, providers);
+    r.add(__path_accounts, accounts);
 }
 
 /// Which social-login providers are available.
@@ -33,4 +36,28 @@ pub struct OAuthProvidersResponse {
 )]
 pub async fn providers() -> HttpResponse {
     HttpResponse::Ok().json(OAuthProvidersResponse { enabled: false, providers: Vec::new() })
+}
+
+/// The caller's linked social-login accounts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthAccountsResponse {
+    /// Always empty: Latchkey links no social-login account.
+    #[schema(value_type = Vec<Object>)]
+    accounts: Vec<serde_json::Value>,
+}
+
+/// The caller's linked social-login accounts: none (`{"accounts": []}`), as the reference answers for an
+/// account with nothing linked, so its frontend's account page renders.
+#[utoipa::path(
+    get,
+    path = "/api/v1/oauth/accounts",
+    tag = "oauth",
+    security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "No linked account", body = OAuthAccountsResponse),
+        (status = 401, description = "Not authenticated", body = Envelope),
+    ),
+)]
+pub async fn accounts(_caller: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(OAuthAccountsResponse { accounts: Vec::new() })
 }

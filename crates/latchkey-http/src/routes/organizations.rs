@@ -42,13 +42,15 @@ pub struct OrganizationUpdateBody {
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = String, example = "acme-corp", min_length = 1, max_length = 255, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: Option<Option<String>>,
+    /// At most 10,000 characters.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
     description: Option<Option<String>>,
-    /// Not null.
+    /// Not null. Only a superuser changes it (others: 403 `AUTH_004`).
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = bool)]
     is_active: Option<Option<bool>>,
+    /// A JSON object of at most 16 KiB and 8 levels.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<Object>)]
     settings: Option<Option<Map<String, Value>>>,

@@ -216,7 +216,7 @@ pub async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     authz::require_superuser(&caller, authz::NOT_ENOUGH_PERMISSIONS)?;
     let (query, page) = (list.query.clone(), list.page);
-    let users = run(&state, move |svc| admin::list_users(svc, &query)).await?;
+    let users = run(&state, move |svc| admin::list_users(svc, &caller, Via::Users, &query)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(users, page, UserResponse::from)))
 }
 

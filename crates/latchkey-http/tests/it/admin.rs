@@ -244,13 +244,13 @@ async fn users_by_id_self_or_superuser() {
             (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
         );
 
-        // DELETE /users/{id}: superusers only, never yourself.
+        // DELETE /users/{id}: superusers only, never yourself (AUTH_007, as the admin API).
         let res = call(&app, delete(&path(&bob_id), &alice)).await;
         assert_eq!(res.error(), ("AUTH_004".into(), "Not enough permissions".into()));
         let res = call(&app, delete(&path(&admin_id), &admin)).await;
         assert_eq!(
             (res.status, res.error()),
-            (StatusCode::FORBIDDEN, ("AUTH_004".into(), "Cannot delete your own account".into()))
+            (StatusCode::FORBIDDEN, ("AUTH_007".into(), "Cannot delete your own account".into()))
         );
         let res = call(&app, delete(&path(&missing.to_string()), &admin)).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
@@ -530,15 +530,18 @@ async fn stats_come_from_the_database() {
         assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
         let growth = res.body["user_growth"].as_array().unwrap();
         assert_eq!(growth.len(), 30);
-        // t0 is 2026-11-28; the clock now says the 29th.
-        assert_eq!(growth[29], json!({"date": "Nov 29", "total_users": 3, "active_users": 2}), "{}", w.db.label);
+        // t0 is 2026-11-28; the clock now says the 29th. Every account row counts, the soft-deleted one too
+        // (as in the reference: "counts include soft-deleted users"), so the charts agree with each other.
+        assert_eq!(growth[29], json!({"date": "Nov 29", "total_users": 4, "active_users": 3}), "{}", w.db.label);
         assert_eq!(growth[28], json!({"date": "Nov 28", "total_users": 3, "active_users": 2}));
         assert_eq!(growth[0]["total_users"], 0);
         let activity = res.body["registration_activity"].as_array().unwrap();
         assert_eq!(activity.len(), 14);
         assert_eq!(activity[13], json!({"date": "Nov 29", "registrations": 1}));
         assert_eq!(activity[12], json!({"date": "Nov 28", "registrations": 3}), "deleted accounts still registered");
-        assert_eq!(res.body["user_status"], json!([{"name": "Active", "value": 2}, {"name": "Inactive", "value": 1}]));
+        assert_eq!(res.body["user_status"], json!([{"name": "Active", "value": 3}, {"name": "Inactive", "value": 1}]));
+        let registered: i64 = activity.iter().map(|d| d["registrations"].as_i64().unwrap()).sum();
+        assert_eq!(growth[29]["total_users"], registered, "{}: the charts agree", w.db.label);
         assert_eq!(res.body["organization_distribution"], json!([]));
     }
 }

@@ -405,3 +405,74 @@ async fn answers_actix_http_gives_before_the_app_runs_are_envelopes_too() {
 
     handle.stop(false).await;
 }
+
+/// A superuser cannot deactivate or delete their own account on any route (403 `AUTH_007`, as the admin
+/// API): the last superuser could otherwise lock everyone out of it. A normal user still may deactivate
+/// themselves.
+#[actix_web::test]
+async fn a_superuser_cannot_deactivate_or_delete_themselves_on_any_route() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        latchkey_service::auth::create_superuser(&w.state.services, "root@example.com", PASSWORD).unwrap();
+        let (root, _) = login(&app, "root@example.com", CHROME_MAC).await;
+        let id = call(&app, get("/api/v1/users/me", &root)).await.body["id"].as_str().unwrap().to_owned();
+        let cannot = |what: &str| ("AUTH_007".to_owned(), format!("Cannot {what} your own account"));
+        let off = json!({"is_active": false});
+        let res = call(&app, patch("/api/v1/users/me", &root, off.clone())).await;
+        assert_eq!((res.status, res.error()), (StatusCode::FORBIDDEN, cannot("deactivate")), "{}", w.db.label);
+        let res = call(&app, patch(&format!("/api/v1/users/{id}"), &root, off.clone())).await;
+        assert_eq!((res.status, res.error()), (StatusCode::FORBIDDEN, cannot("deactivate")), "{}", w.db.label);
+        let res = call(&app, bearer(TestRequest::delete().uri(&format!("/api/v1/users/{id}")), &root)).await;
+        assert_eq!((res.status, res.error()), (StatusCode::FORBIDDEN, cannot("delete")), "{}", w.db.label);
+        let me = call(&app, get("/api/v1/users/me", &root)).await;
+        assert_eq!((me.status, &me.body["is_active"]), (StatusCode::OK, &json!(true)), "{}", w.db.label);
+
+        register(&app, "ada@example.com").await;
+        let (ada, _) = login(&app, "ada@example.com", CHROME_MAC).await;
+        let res = call(&app, patch("/api/v1/users/me", &ada, off)).await;
+        assert_eq!((res.status, &res.body["is_active"]), (StatusCode::OK, &json!(false)), "{}", w.db.label);
+    }
+}
+
+/// Answers that carry an account's data are never cached; the public documents may be.
+#[actix_web::test]
+async fn authenticated_answers_are_not_cached() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "ada@example.com").await;
+        let (token, _) = login(&app, "ada@example.com", CHROME_MAC).await;
+        for path in [
+            "/api/v1/users/me",
+            "/api/v1/sessions/me",
+            "/api/v1/sessions/me/history",
+            "/api/v1/organizations/me",
+            "/api/v1/oauth/accounts",
+        ] {
+            let res = call(&app, get(path, &token)).await;
+            assert_eq!(res.status, StatusCode::OK, "{path}");
+            assert_eq!(res.headers.get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{path}");
+        }
+        // An error about an account is not cached either.
+        let res = call(&app, get("/api/v1/admin/users", &token)).await;
+        assert_eq!(
+            (res.status, res.headers.get("cache-control").map(|v| v.to_str().unwrap())),
+            (StatusCode::FORBIDDEN, Some("no-store"))
+        );
+        let res = call(&app, TestRequest::get().uri("/health")).await;
+        assert_eq!(res.headers.get("cache-control"), None, "/health");
+    }
+}
+
+/// The reference's web frontend asks for the caller's linked social-login accounts: none here.
+#[actix_web::test]
+async fn oauth_accounts_is_an_empty_list_for_a_caller() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        register(&app, "ada@example.com").await;
+        let (token, _) = login(&app, "ada@example.com", CHROME_MAC).await;
+        let res = call(&app, get("/api/v1/oauth/accounts", &token)).await;
+        assert_eq!((res.status, &res.body), (StatusCode::OK, &json!({"accounts": []})), "{}", w.db.label);
+        let res = call(&app, TestRequest::get().uri("/api/v1/oauth/accounts")).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", w.db.label);
+    }
+}

@@ -595,12 +595,92 @@ async fn my_organizations() {
             list.iter().map(|o| (o["slug"].as_str().unwrap(), &o["member_count"], &o["is_active"])).collect();
         assert_eq!(summary, [("alpha", &json!(2), &json!(true)), ("beta", &json!(1), &json!(false))], "{}", w.db.label);
 
+        let secret = json!({"description": "Q3 plans", "settings": {"vpn": "10.0.0.1"}});
+        assert_eq!(call(&app, put(&format!("{ADMIN_ORGS}/{a}"), &root, secret)).await.status, StatusCode::OK);
         call(&app, delete(&format!("{ADMIN_ORGS}/{a}/members/{me}"), &root)).await;
         let res = call(&app, get("/api/v1/organizations/me?is_active=false", &token)).await;
         let slugs: Vec<&Value> = res.body.as_array().unwrap().iter().map(|o| &o["slug"]).collect();
         assert_eq!(slugs, [&json!("alpha")]);
+        // A former member keeps what identifies the organization, not what it writes for its members.
+        let former = &res.body[0];
+        assert_eq!((&former["name"], &former["member_count"]), (&json!("Alpha"), &json!(1)), "{}", w.db.label);
+        assert_eq!((&former["settings"], &former["description"]), (&json!({}), &Value::Null), "{}", w.db.label);
         assert_eq!(call(&app, get("/api/v1/organizations/me", &token)).await.body.as_array().unwrap().len(), 1);
         let res = call(&app, TestRequest::get().uri("/api/v1/organizations/me")).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// Only a superuser changes an organization's `is_active`: an owner cannot undo a suspension (403 `AUTH_004`),
+/// and nothing is written.
+#[actix_web::test]
+async fn only_a_superuser_suspends_or_restores_an_organization() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        let root = superuser(&app, &w.state, "root@example.com").await;
+        let (owner, token) = user(&app, "owner@example.com").await;
+        let org = create_org(&app, &root, "Acme", "acme").await["id"].as_str().unwrap().to_owned();
+        add_member(&app, &root, &org, &owner, "owner").await;
+        let path = format!("/api/v1/organizations/{org}");
+        assert_eq!(call(&app, put(&path, &root, json!({"is_active": false}))).await.status, StatusCode::OK);
+        for is_active in [true, false] {
+            let res = call(&app, put(&path, &token, json!({"is_active": is_active, "name": "Renamed"}))).await;
+            assert_eq!(
+                (res.status, res.error()),
+                (
+                    StatusCode::FORBIDDEN,
+                    ("AUTH_004".into(), "Only a superuser can activate or deactivate an organization".into())
+                ),
+                "{}",
+                w.db.label
+            );
+        }
+        let now = call(&app, get(&format!("{ADMIN_ORGS}/{org}"), &root)).await;
+        assert_eq!((&now.body["is_active"], &now.body["name"]), (&json!(false), &json!("Acme")), "{}", w.db.label);
+        // The owner still manages everything else.
+        assert_eq!(call(&app, put(&path, &token, json!({"name": "Renamed"}))).await.status, StatusCode::OK);
+        assert_eq!(call(&app, put(&path, &root, json!({"is_active": true}))).await.status, StatusCode::OK);
+    }
+}
+
+/// What an organization stores for its members is bounded like a user's preferences: `settings` at most
+/// 16 KiB of JSON and 8 levels, `description` at most 10,000 characters; over it 422 and nothing stored.
+#[actix_web::test]
+async fn organization_settings_and_description_are_bounded() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        let root = superuser(&app, &w.state, "root@example.com").await;
+        let (owner, token) = user(&app, "owner@example.com").await;
+        let org = create_org(&app, &root, "Acme", "acme").await["id"].as_str().unwrap().to_owned();
+        add_member(&app, &root, &org, &owner, "owner").await;
+        let deep = (0..9).fold(json!(1), |inner, _| json!({"a": inner}));
+        let big = json!({"blob": "x".repeat(17 * 1024)});
+        let long = "d".repeat(10_001);
+        for (path, token) in [(format!("/api/v1/organizations/{org}"), &token), (format!("{ADMIN_ORGS}/{org}"), &root)]
+        {
+            for (body, field) in [
+                (json!({"settings": deep.clone()}), "settings"),
+                (json!({"settings": big.clone()}), "settings"),
+                (json!({"description": long.clone()}), "description"),
+            ] {
+                let res = call(&app, put(&path, token, body)).await;
+                assert_eq!(
+                    (res.status, res.body["errors"][0]["field"].as_str()),
+                    (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+                    "{} {path}: {:?}",
+                    w.db.label,
+                    res.body
+                );
+            }
+        }
+        let res = call(&app, post_as(ADMIN_ORGS, &root, json!({"name": "Big", "slug": "big", "settings": big}))).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", w.db.label);
+        let res =
+            call(&app, post_as(ADMIN_ORGS, &root, json!({"name": "Long", "slug": "long", "description": long}))).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", w.db.label);
+        // At the bounds it is stored.
+        let edge = json!({"description": "d".repeat(10_000), "settings": (0..7).fold(json!(1), |inner, _| json!({"a": inner}))});
+        let res = call(&app, put(&format!("/api/v1/organizations/{org}"), &token, edge)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
     }
 }

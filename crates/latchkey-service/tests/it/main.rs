@@ -2,6 +2,7 @@
 //! PostgreSQL.
 
 mod admin;
+mod admission;
 mod cleanup;
 mod errors;
 mod organizations;

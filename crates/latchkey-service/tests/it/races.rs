@@ -16,7 +16,7 @@ use latchkey_service::{Config, ServiceError, Services, password_reset};
 
 use crate::t0;
 
-const PASSWORD: &str = "Correct-Horse-9!";
+pub(crate) const PASSWORD: &str = "Correct-Horse-9!";
 
 #[derive(Debug)]
 struct NoMail;
@@ -29,7 +29,7 @@ impl EmailSender for NoMail {
 
 /// Services over the test database with a pool of 32 connections, so every thread gets its own, and a
 /// hashing queue that never sheds (these tests count verifications, not shed requests).
-fn services(t: &TestDb, tweak: impl FnOnce(&mut Config)) -> Arc<Services> {
+pub(crate) fn services(t: &TestDb, tweak: impl FnOnce(&mut Config)) -> Arc<Services> {
     let mut config = Config::for_tests(&t.url);
     config.hash_queue_limit = 10_000;
     config.hash_max_wait_ms = 60_000;
@@ -38,12 +38,12 @@ fn services(t: &TestDb, tweak: impl FnOnce(&mut Config)) -> Arc<Services> {
     Arc::new(Services::with_mailer(&config, db, Arc::new(ManualClock::new(t0())), Arc::new(NoMail)).unwrap())
 }
 
-fn block_on<F: Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
 
 /// Runs `f` on `n` threads at once: each waits at a barrier until all are ready.
-fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+pub(crate) fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let barrier = Barrier::new(n);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
@@ -63,7 +63,7 @@ fn device() -> DeviceInfo {
     DeviceInfo { device_name: "Test device".into(), device_id: None, ip_address: None, user_agent: None }
 }
 
-fn register(svc: &Arc<Services>, email: &str) -> uuid::Uuid {
+pub(crate) fn register(svc: &Arc<Services>, email: &str) -> uuid::Uuid {
     let r = Registration {
         email: email.into(),
         password: PASSWORD.into(),
@@ -74,7 +74,7 @@ fn register(svc: &Arc<Services>, email: &str) -> uuid::Uuid {
     block_on(auth::register(svc, r)).unwrap().id
 }
 
-fn login(svc: &Arc<Services>, email: &str, password: &str) -> Result<auth::IssuedTokens, ServiceError> {
+pub(crate) fn login(svc: &Arc<Services>, email: &str, password: &str) -> Result<auth::IssuedTokens, ServiceError> {
     block_on(auth::login(svc, email, password.to_owned(), device))
 }
 

@@ -69,7 +69,7 @@ pub struct AdminOrgListParams {
     ),
 )]
 pub async fn list(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     query: Result<List<AdminOrgList>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
@@ -81,7 +81,7 @@ pub async fn list(
         search: query.search.clone(),
         sort: query.sort_or(orgs::DEFAULT_SORT),
     };
-    let orgs = run(&state, move |svc| orgs::admin_list(svc, &filter, page)).await?;
+    let orgs = run(&state, move |svc| orgs::admin_list(svc, &admin, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(orgs, page, OrganizationResponse::from)))
 }
 
@@ -100,13 +100,15 @@ pub struct OrganizationCreateBody {
     /// 1..255 of `a-z`, `0-9` and `-`; no hyphen at either end, no `--`. Unique.
     #[schema(example = "acme-corp", min_length = 1, max_length = 255, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: String,
+    /// At most 10,000 characters.
     #[serde(default)]
+    #[schema(max_length = 10000)]
     description: Option<String>,
     /// Default true; not null.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = bool, default = true)]
     is_active: Option<Option<bool>>,
-    /// Default `{}`; null stores none.
+    /// Default `{}`; null stores none. A JSON object of at most 16 KiB and 8 levels.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(value_type = Option<Object>)]
     settings: Option<Option<Map<String, Value>>>,
@@ -174,12 +176,12 @@ pub async fn create(
     ),
 )]
 pub async fn get_one(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("org_id", &path)?;
-    let org = run(&state, move |svc| orgs::admin_get(svc, id)).await?;
+    let org = run(&state, move |svc| orgs::admin_get(svc, &admin, id)).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(org)))
 }
 
@@ -250,7 +252,7 @@ pub async fn delete(
     ),
 )]
 pub async fn members(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
     list: Result<List<MemberList>, ApiError>,
@@ -260,7 +262,7 @@ pub async fn members(
     let id = parse_uuid("org_id", &path)?;
     let page = list.page;
     let active = list.filter("is_active").unwrap_or(true);
-    let members = run(&state, move |svc| orgs::admin_members(svc, id, active, page)).await?;
+    let members = run(&state, move |svc| orgs::admin_members(svc, &admin, id, active, page)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(members, page, OrganizationMemberResponse::from)))
 }
 

@@ -38,12 +38,12 @@ impl ListSpec for SessionList {
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     list: List<SessionList>,
 ) -> Result<HttpResponse, ApiError> {
     let page = list.page;
     let only_active = list.filter("is_active").unwrap_or(true);
-    let sessions = run(&state, move |svc| admin::list_sessions(svc, only_active, page)).await?;
+    let sessions = run(&state, move |svc| admin::list_sessions(svc, &admin, only_active, page)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(sessions, page, AdminSessionResponse::from)))
 }
 

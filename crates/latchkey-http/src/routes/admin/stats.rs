@@ -25,7 +25,7 @@ pub fn routes(r: &mut Endpoints) {
     security(("OAuth2PasswordBearer" = [])),
     responses((status = 200, description = "The figures", body = StatsResponse)),
 )]
-pub async fn stats(state: web::Data<AppState>, _admin: AdminUser) -> Result<HttpResponse, ApiError> {
-    let stats = run(&state, admin::stats).await?;
+pub async fn stats(state: web::Data<AppState>, admin: AdminUser) -> Result<HttpResponse, ApiError> {
+    let stats = run(&state, move |svc| admin::stats(svc, &admin)).await?;
     Ok(HttpResponse::Ok().json(StatsResponse::from(stats)))
 }

@@ -61,11 +61,11 @@ impl ListSpec for AdminUserList {
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     list: List<AdminUserList>,
 ) -> Result<HttpResponse, ApiError> {
     let (query, page) = (list.query.clone(), list.page);
-    let users = run(&state, move |svc| admin::list_users(svc, &query)).await?;
+    let users = run(&state, move |svc| admin::list_users(svc, &admin, Via::Admin, &query)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(users, page, UserResponse::from)))
 }
 
@@ -133,11 +133,11 @@ pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: LaterJso
 )]
 pub async fn read(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let user = run(&state, move |svc| admin::get_user(svc, id)).await?;
+    let user = run(&state, move |svc| admin::get_user(svc, &admin, id)).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -337,13 +337,13 @@ pub async fn bulk_action(
 )]
 pub async fn sessions(
     state: web::Data<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     path: web::Path<String>,
     list: List<PageOnly>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
     let page = list.page;
-    let sessions = run(&state, move |svc| admin::user_sessions(svc, id, page)).await?;
+    let sessions = run(&state, move |svc| admin::user_sessions(svc, &admin, id, page)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(sessions, page, AdminSessionResponse::from)))
 }
 

@@ -1,0 +1,278 @@
+//! Authorization holds when the action runs, not only when its request arrived (the second security review,
+//! items 1, 3, 4 and 6). A request is admitted at the door when its headers arrive; the change it asks for
+//! may run minutes later (a body held back, a slow hash). Here the door's `Authenticated` is taken first,
+//! the caller then loses the right, and the use case runs with the old admission — exactly what a held
+//! body does — and the races run with real connections at a barrier, in repeated rounds, on SQLite and
+//! PostgreSQL.
+
+use std::sync::Arc;
+
+use latchkey_auth::password_fingerprint;
+use latchkey_db::Ts;
+use latchkey_db::repo::{sessions, users};
+use latchkey_db::testing::TestDb;
+use latchkey_domain::Role;
+use latchkey_service::admin::{self, NewAccount, Via};
+use latchkey_service::auth::{self, Authenticated};
+use latchkey_service::organizations::{self as orgs, NewOrganization, OrganizationUpdate};
+use latchkey_service::users::{self as accounts, UserUpdate};
+use latchkey_service::{ServiceError, Services, password_reset};
+
+use crate::races::{PASSWORD, block_on, login, register, services, together};
+use crate::t0;
+
+/// The door's admission of a fresh login.
+fn door(svc: &Arc<Services>, email: &str, password: &str) -> Authenticated {
+    let tokens = login(svc, email, password).unwrap();
+    auth::authenticate(svc, &tokens.access_token).unwrap()
+}
+
+fn superuser(svc: &Arc<Services>, email: &str) -> Authenticated {
+    assert!(auth::create_superuser(svc, email, PASSWORD).unwrap());
+    door(svc, email, PASSWORD)
+}
+
+fn user_row(svc: &Services, id: uuid::Uuid) -> latchkey_db::models::UserRow {
+    users::find_by_id(&mut svc.db.conn().unwrap(), id).unwrap().unwrap()
+}
+
+/// A refusal of the caller: their session ended (401), or they may no longer act (403).
+fn refused<T: std::fmt::Debug>(r: &Result<T, ServiceError>) -> bool {
+    matches!(r, Err(ServiceError::Unauthenticated(_) | ServiceError::Forbidden(_)))
+}
+
+fn org(slug: &str) -> NewOrganization {
+    NewOrganization { name: slug.into(), slug: slug.into(), description: None, is_active: true, settings: None }
+}
+
+#[test]
+fn a_change_is_refused_when_its_caller_lost_the_right_after_admission() {
+    for t in TestDb::all() {
+        let svc = services(&t, |_| {});
+        let root = superuser(&svc, "root@example.com");
+        let ada_id = register(&svc, "ada@example.com");
+
+        // `PATCH /users/me {"is_active": true}` admitted, then an administrator deactivates the account.
+        let ada = door(&svc, "ada@example.com", PASSWORD);
+        admin::set_active(&svc, &root, ada_id, false).unwrap();
+        let r =
+            block_on(accounts::update_me(&svc, &ada, UserUpdate { is_active: Some(true), ..UserUpdate::default() }));
+        assert!(refused(&r), "{}: {r:?}", t.label);
+        assert!(!user_row(&svc, ada_id).is_active, "{}: the account stays deactivated", t.label);
+        admin::set_active(&svc, &root, ada_id, true).unwrap();
+
+        // A superuser's `POST /admin/users {"is_superuser": true}` admitted, then that superuser logs out
+        // everywhere.
+        let held = door(&svc, "root@example.com", PASSWORD);
+        auth::logout_many(&svc, &held, false).unwrap();
+        let account = NewAccount {
+            email: "mallory@example.com".into(),
+            password: PASSWORD.into(),
+            first_name: "Mallory".into(),
+            last_name: None,
+            phone_number: None,
+            is_superuser: true,
+        };
+        let r = block_on(admin::create_user(&svc, &held, account.clone()));
+        assert!(refused(&r), "{}: {r:?}", t.label);
+        let created = users::find_by_email(&mut svc.db.conn().unwrap(), "mallory@example.com").unwrap();
+        assert!(created.is_none(), "{}: no superuser was created", t.label);
+        let root = door(&svc, "root@example.com", PASSWORD);
+
+        // A superuser deactivated after admission creates no organization and adds no owner.
+        let eve = {
+            let eve = NewAccount { email: "eve@example.com".into(), ..account.clone() };
+            block_on(admin::create_user(&svc, &root, eve)).unwrap();
+            door(&svc, "eve@example.com", PASSWORD)
+        };
+        let acme = orgs::admin_create(&svc, &root, org("acme")).unwrap();
+        admin::set_active(&svc, &root, eve.user_id(), false).unwrap();
+        let r = orgs::admin_create(&svc, &eve, org("evil"));
+        assert!(refused(&r), "{}: {r:?}", t.label);
+        let r = orgs::admin_add_member(&svc, &eve, acme.id, eve.user_id(), Role::Owner);
+        assert!(refused(&r), "{}: {r:?}", t.label);
+        let r = orgs::admin_update(
+            &svc,
+            &eve,
+            acme.id,
+            OrganizationUpdate { is_active: Some(false), ..Default::default() },
+        );
+        assert!(refused(&r), "{}: {r:?}", t.label);
+
+        // An owner removed from the organization (their sessions untouched) after admission: no update.
+        let ada = door(&svc, "ada@example.com", PASSWORD);
+        orgs::admin_add_member(&svc, &root, acme.id, ada_id, Role::Owner).unwrap();
+        let rename = OrganizationUpdate { name: Some("Taken over".into()), ..OrganizationUpdate::default() };
+        assert!(orgs::update(&svc, &ada, acme.id, rename.clone()).is_ok(), "{}: an owner may rename", t.label);
+        orgs::admin_remove_member(&svc, &root, acme.id, ada_id).unwrap();
+        let r = orgs::update(&svc, &ada, acme.id, rename.clone());
+        assert!(matches!(&r, Err(ServiceError::Forbidden(_))), "{}: {r:?}", t.label);
+        // A deleted owner neither.
+        orgs::admin_add_member(&svc, &root, acme.id, ada_id, Role::Owner).unwrap();
+        let ada = door(&svc, "ada@example.com", PASSWORD);
+        admin::delete_user(&svc, &root, ada_id, Via::Admin).unwrap();
+        let r = orgs::update(&svc, &ada, acme.id, rename);
+        assert!(refused(&r), "{}: {r:?}", t.label);
+
+        // A thief's `PATCH /users/me` and `PATCH /users/me/password`, admitted before the owner ended every
+        // session.
+        let bob_id = register(&svc, "bob@example.com");
+        let thief = door(&svc, "bob@example.com", PASSWORD);
+        let owner = door(&svc, "bob@example.com", PASSWORD);
+        auth::logout_many(&svc, &owner, false).unwrap();
+        let r = block_on(accounts::update_me(
+            &svc,
+            &thief,
+            UserUpdate { first_name: Some("Pwned".into()), ..UserUpdate::default() },
+        ));
+        assert!(refused(&r), "{}: {r:?}", t.label);
+        let r = block_on(accounts::change_password(&svc, &thief, PASSWORD.into(), "Thief-Password-9!".into()));
+        assert!(refused(&r), "{}: {r:?}", t.label);
+        assert_eq!(user_row(&svc, bob_id).first_name, "Ada", "{}", t.label);
+        assert!(login(&svc, "bob@example.com", PASSWORD).is_ok(), "{}: the owner's password stands", t.label);
+    }
+}
+
+/// Without a held body it is a plain race: an administrator deactivates the account while its owner's
+/// `PATCH /users/me {"is_active": true}` runs. Whatever the order, the account ends up deactivated.
+#[test]
+fn a_self_reactivation_racing_a_deactivation_never_wins() {
+    for t in TestDb::all() {
+        let svc = services(&t, |_| {});
+        let root = superuser(&svc, "root@example.com");
+        let ada_id = register(&svc, "ada@example.com");
+        for round in 0..6 {
+            let ada = door(&svc, "ada@example.com", PASSWORD);
+            let results = together(2, |i| {
+                if i == 0 {
+                    admin::set_active(&svc, &root, ada_id, false).map(|_| ())
+                } else {
+                    let update = UserUpdate { is_active: Some(true), ..UserUpdate::default() };
+                    block_on(accounts::update_me(&svc, &ada, update)).map(|_| ())
+                }
+            });
+            assert!(results[0].is_ok(), "{} round {round}: {results:?}", t.label);
+            assert!(!user_row(&svc, ada_id).is_active, "{} round {round}: {results:?}", t.label);
+            admin::set_active(&svc, &root, ada_id, true).unwrap();
+        }
+    }
+}
+
+/// Item 3: `PATCH /users/me {"password", "current_password"}` writes only over the hash it verified. A reset
+/// that committed first makes it fail instead of overwriting the newer password; raced, exactly one wins
+/// and the password is the winner's.
+#[test]
+fn a_password_update_never_overwrites_a_newer_password() {
+    for t in TestDb::all() {
+        let svc = services(&t, |c| c.hash_workers = 4);
+        let id = register(&svc, "ada@example.com");
+        let reset_token = |svc: &Services| {
+            let hash = user_row(svc, id).password_hash;
+            svc.reset_tokens.issue(id, &password_fingerprint(hash.as_deref()), t0())
+        };
+        let change = |n: usize| UserUpdate {
+            password: Some(format!("Self-Chosen-{n}!")),
+            current_password: Some(PASSWORD.into()),
+            ..UserUpdate::default()
+        };
+
+        // Admitted (and its current password verified against the old hash), then a reset lands.
+        let held = door(&svc, "ada@example.com", PASSWORD);
+        block_on(password_reset::confirm_reset(&svc, reset_token(&svc), "Reset-Password-1!".into())).unwrap();
+        // The reset ended the session (401); were it still live, the hash it verified is outdated (403).
+        let r = block_on(accounts::update_me(&svc, &held, change(0)));
+        assert!(
+            matches!(r, Err(ServiceError::Unauthenticated(_) | ServiceError::WrongCurrentPassword)),
+            "{}: {r:?}",
+            t.label
+        );
+        assert!(login(&svc, "ada@example.com", "Reset-Password-1!").is_ok(), "{}", t.label);
+
+        for round in 1..=4 {
+            let password = format!("Round-Start-{round}!");
+            let token = {
+                let root_hash = svc.hasher.hash(&password).unwrap();
+                users::set_password_hash(&mut svc.db.conn().unwrap(), id, &root_hash, Ts(t0())).unwrap();
+                reset_token(&svc)
+            };
+            let held = door(&svc, "ada@example.com", &password);
+            let update = UserUpdate { current_password: Some(password.clone()), ..change(round) };
+            let results = together(2, |i| {
+                if i == 0 {
+                    block_on(accounts::update_me(&svc, &held, update.clone())).map(|_| format!("Self-Chosen-{round}!"))
+                } else {
+                    let reset = format!("Reset-Password-{round}!");
+                    block_on(password_reset::confirm_reset(&svc, token.clone(), reset.clone())).map(|()| reset)
+                }
+            });
+            let winners: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+            assert_eq!(winners.len(), 1, "{} round {round}: {results:?}", t.label);
+            assert!(login(&svc, "ada@example.com", winners[0]).is_ok(), "{} round {round}", t.label);
+        }
+    }
+}
+
+/// Item 4: a login that verified the old password must not open its session after a change that ended every
+/// session (an admin-set password, a deactivation). Raced in rounds: whatever the order, once both are done
+/// no session of the account is live — a login that committed first was ended by the change, one that
+/// came second was refused.
+#[test]
+fn a_login_verified_before_a_password_set_or_deactivation_opens_no_session_after_it() {
+    for t in TestDb::all() {
+        let svc = services(&t, |c| c.hash_workers = 4);
+        let root = superuser(&svc, "root@example.com");
+        let id = register(&svc, "ada@example.com");
+        let live = |svc: &Services| sessions::count_active(&mut svc.db.conn().unwrap(), id, Ts(t0())).unwrap();
+        for round in 0..8 {
+            let password = format!("Round-Password-{round}!");
+            let hash = svc.hasher.hash(&password).unwrap();
+            users::set_password_hash(&mut svc.db.conn().unwrap(), id, &hash, Ts(t0())).unwrap();
+            let deactivate = round % 2 == 1;
+            let results = together(4, |i| match i {
+                0 if deactivate => admin::set_active(&svc, &root, id, false).map(|_| ()),
+                0 => {
+                    let update = UserUpdate { password: Some(format!("Admin-Set-{round}!")), ..UserUpdate::default() };
+                    block_on(admin::update_user(&svc, &root, id, update, Via::Admin)).map(|_| ())
+                }
+                _ => login(&svc, "ada@example.com", &password).map(|_| ()),
+            });
+            assert!(results[0].is_ok(), "{} round {round}: {results:?}", t.label);
+            assert_eq!(live(&svc), 0, "{} round {round} (deactivate: {deactivate}): {results:?}", t.label);
+            if deactivate {
+                admin::set_active(&svc, &root, id, true).unwrap();
+                assert_eq!(live(&svc), 0, "{} round {round}: reactivation brings no session back", t.label);
+            }
+        }
+    }
+}
+
+/// Item 6: a correct login and a password change of the same account take the user row and the throttle
+/// row in one order, so PostgreSQL never answers one of them with a deadlock (a 500).
+#[test]
+fn logins_and_password_changes_of_one_account_never_deadlock() {
+    for t in TestDb::all() {
+        let svc = services(&t, |c| c.hash_workers = 4);
+        register(&svc, "ada@example.com");
+        let mut password = PASSWORD.to_owned();
+        for round in 0..12 {
+            let caller = door(&svc, "ada@example.com", &password);
+            let next = format!("Changed-Password-{round}!");
+            let results = together(5, |i| {
+                if i == 0 {
+                    block_on(accounts::change_password(&svc, &caller, password.clone(), next.clone())).map(|_| ())
+                } else {
+                    login(&svc, "ada@example.com", &password).map(|_| ())
+                }
+            });
+            for r in &results {
+                assert!(
+                    !matches!(r, Err(ServiceError::Internal(_) | ServiceError::Unavailable(_))),
+                    "{} round {round}: {results:?}",
+                    t.label
+                );
+            }
+            assert!(results[0].is_ok(), "{} round {round}: {results:?}", t.label);
+            password = next;
+        }
+    }
+}
