@@ -6,7 +6,8 @@
 //! - `ci`: format check, clippy, the tests on both backends, and the crate-arrow checks;
 //! - `bench`: the release server measured over HTTP with wrk (login, health, auth check, sessions list,
 //!   refresh, memory; with `--flood`, the auth check during a login flood; with `--cleanup`, the cleanup
-//!   job on a million sessions under a read load);
+//!   job on a million sessions under a read load; with `--bodies`, large anonymous bodies' memory and
+//!   their effect on the auth check);
 //! - `openapi`: regenerate `docs/openapi.json`;
 //! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server;
 //! - `faults [--prebuilt]`: the release server through a database outage, SIGTERM under load, and two
@@ -17,6 +18,7 @@
 //! working when they do not compile.
 
 mod bench;
+mod bench_bodies;
 mod bench_cleanup;
 mod ci;
 mod e2e;
@@ -156,6 +158,17 @@ enum Cmd {
         /// latchkey-cleanup's --batch-size (with --cleanup; default: the job's own).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         batch_size: Option<u64>,
+        /// Instead of the usual runs: --body-count concurrent anonymous logins of --body-mib MiB each (three
+        /// kinds of body, a fresh SQLite server each) while another client reads GET /users/me; the server's
+        /// peak memory increase and that client's latency.
+        #[arg(long, conflicts_with_all = ["flood", "cleanup"])]
+        bodies: bool,
+        /// Concurrent bodies (with --bodies).
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        body_count: u64,
+        /// Size of each body in MiB (with --bodies; the server refuses more than 10).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+        body_mib: u64,
     },
 }
 
@@ -220,6 +233,15 @@ fn main() -> ExitCode {
                 connections: if connections == 32 { 4 } else { usize::try_from(connections).unwrap_or(usize::MAX) },
                 batch_size,
                 postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
+                json,
+            })
+        }
+        Cmd::Bench { bodies: true, body_count, body_mib, server_env, prebuilt, json, .. } => {
+            bench_bodies::run(&bench_bodies::Options {
+                count: usize::try_from(body_count).unwrap_or(usize::MAX),
+                mib: usize::try_from(body_mib).unwrap_or(usize::MAX),
+                server_env,
+                prebuilt,
                 json,
             })
         }

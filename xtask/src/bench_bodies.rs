@@ -1,0 +1,271 @@
+//! `cargo xtask bench --bodies`: what large anonymous request bodies cost the release server, and what
+//! they do to everyone else. For each kind of body, on a fresh server (SQLite; bodies never reach the
+//! database): `--body-count` connections (default 16) each send one `POST /api/v1/auth/login` of
+//! `--body-mib` MiB (default 8) at once, while another client, on its own thread and connection, sends
+//! `GET /users/me` one after another. Reported: the answers to the bodies, the server's peak memory
+//! increase (VmHWM after the wave minus VmRSS before it, from `/proc`), and the other client's latency
+//! undisturbed and during the wave.
+//!
+//! The kinds: an unknown field holding one long string; an unknown field holding an array of tiny values
+//! (`[0,0,…]`, the shape that costs most when parsed into a tree); a password as long as the body.
+//! Figures are printed, never asserted.
+
+use std::io::{Read as _, Write as _};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, ensure};
+
+use crate::bench::{Conn, Server, percentile_ms};
+use crate::{cargo, run_checked, workspace_root};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub count: usize,
+    pub mib: usize,
+    pub server_env: Vec<(String, String)>,
+    pub prebuilt: bool,
+    pub json: bool,
+}
+
+const PASSWORD: &str = "Bench-Password-9!";
+const WAVES: usize = 3;
+
+/// The kinds of body sent, by name.
+const KINDS: [&str; 3] = ["unknown field, one string", "unknown field, tiny values", "password"];
+
+fn body(kind: usize, bytes: usize) -> String {
+    let fill = |overhead: usize| bytes.saturating_sub(overhead);
+    match kind {
+        0 => {
+            format!(r#"{{"email":"nobody@example.com","password":"{PASSWORD}","padding":"{}"}}"#, "x".repeat(fill(80)))
+        }
+        1 => {
+            format!(
+                r#"{{"email":"nobody@example.com","password":"{PASSWORD}","padding":[{}0]}}"#,
+                "0,".repeat(fill(80) / 2)
+            )
+        }
+        _ => format!(r#"{{"email":"nobody@example.com","password":"{}"}}"#, "x".repeat(fill(50))),
+    }
+}
+
+#[expect(clippy::print_stderr, reason = "progress goes to stderr")]
+pub fn run(options: &Options) -> anyhow::Result<()> {
+    ensure!(options.count > 0 && options.mib > 0, "--body-count and --body-mib must be at least 1");
+    if !options.prebuilt {
+        run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
+    }
+    let binary = workspace_root().join("target/release/latchkey");
+    let dir = tempfile::tempdir()?;
+    let mut reports = Vec::new();
+    for (kind, name) in KINDS.iter().enumerate() {
+        eprintln!("xtask: {} bodies of {} MiB, {name}", options.count, options.mib);
+        let url = format!("sqlite://{}", dir.path().join(format!("bodies-{kind}.db")).display());
+        reports.push(measure(&binary, &url, options, kind)?);
+    }
+    for report in &reports {
+        report.print(options);
+    }
+    Ok(())
+}
+
+struct Report {
+    kind: &'static str,
+    /// (status, count) of the bodies' answers, over all waves.
+    answers: Vec<(u16, usize)>,
+    /// The slowest wave, from the first byte sent to the last answer.
+    wave_seconds: f64,
+    rss_before_kib: u64,
+    peak_kib: u64,
+    quiet: Latency,
+    during: Latency,
+}
+
+struct Latency {
+    n: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+impl Latency {
+    fn of(mut samples: Vec<Duration>) -> Latency {
+        samples.sort_unstable();
+        Latency {
+            n: samples.len(),
+            p50_ms: percentile_ms(&samples, 50.0),
+            p99_ms: percentile_ms(&samples, 99.0),
+            max_ms: samples.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({"requests": self.n, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "max_ms": self.max_ms})
+    }
+}
+
+impl Report {
+    #[expect(clippy::print_stdout, reason = "the report is the command's output")]
+    fn print(&self, options: &Options) {
+        let increase_mib = (self.peak_kib.saturating_sub(self.rss_before_kib)) as f64 / 1024.0;
+        if options.json {
+            let line = serde_json::json!({
+                "mode": "bodies",
+                "kind": self.kind,
+                "bodies": options.count,
+                "body_mib": options.mib,
+                "waves": WAVES,
+                "answers": self.answers.iter().map(|(s, n)| serde_json::json!({"status": s, "count": n})).collect::<Vec<_>>(),
+                "slowest_wave_seconds": self.wave_seconds,
+                "rss_before_kib": self.rss_before_kib,
+                "peak_rss_kib": self.peak_kib,
+                "peak_increase_mib": increase_mib,
+                "me_quiet": self.quiet.json(),
+                "me_during": self.during.json(),
+            });
+            println!("{line}");
+            return;
+        }
+        println!();
+        println!(
+            "{} concurrent anonymous POST /auth/login of {} MiB ({}), {WAVES} waves",
+            options.count, options.mib, self.kind
+        );
+        let answers: Vec<String> = self.answers.iter().map(|(s, n)| format!("{n}× {s}")).collect();
+        println!("  answers            {}; slowest wave {:.2} s", answers.join(", "), self.wave_seconds);
+        println!(
+            "  server memory      {:.0} MiB before, {:.0} MiB peak: +{increase_mib:.0} MiB",
+            self.rss_before_kib as f64 / 1024.0,
+            self.peak_kib as f64 / 1024.0
+        );
+        for (name, l) in [("undisturbed", &self.quiet), ("during the bodies", &self.during)] {
+            println!(
+                "  GET /users/me {name:<18} p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms  ({} requests)",
+                l.p50_ms, l.p99_ms, l.max_ms, l.n
+            );
+        }
+    }
+}
+
+fn measure(binary: &Path, database_url: &str, options: &Options, kind: usize) -> anyhow::Result<Report> {
+    let server = Server::start_with(binary, database_url, &options.server_env)?;
+    let addr = server.addr;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let bearer = runtime.block_on(bearer(addr))?;
+    let body: Arc<str> = body(kind, options.mib * 1024 * 1024).into();
+
+    let quiet = Latency::of(me_for(addr, &bearer, Duration::from_secs(3))?);
+    let (rss_before_kib, _) = server.memory()?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let me = {
+        let (stop, bearer) = (stop.clone(), bearer.clone());
+        std::thread::spawn(move || me_until(addr, &bearer, &stop))
+    };
+    // Let the other client settle on its connection before the bodies arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut answers: Vec<(u16, usize)> = Vec::new();
+    let mut wave_seconds: f64 = 0.0;
+    for _ in 0..WAVES {
+        let started = Instant::now();
+        let statuses = runtime.block_on(async {
+            let sends: Vec<_> = (0..options.count)
+                .map(|_| {
+                    let body = body.clone();
+                    tokio::spawn(async move {
+                        let mut conn = Conn::open(addr).await?;
+                        conn.send("POST", "/api/v1/auth/login", None, Some(&body)).await.map(|(status, _)| status)
+                    })
+                })
+                .collect();
+            let mut statuses = Vec::new();
+            for send in sends {
+                statuses.push(send.await.context("a sender panicked")??);
+            }
+            anyhow::Ok(statuses)
+        })?;
+        wave_seconds = wave_seconds.max(started.elapsed().as_secs_f64());
+        for status in statuses {
+            match answers.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, n)) => *n += 1,
+                None => answers.push((status, 1)),
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let during = Latency::of(me.join().map_err(|_| anyhow::anyhow!("the GET /users/me client panicked"))??);
+    let (_, peak_kib) = server.memory()?;
+    answers.sort_unstable();
+    Ok(Report { kind: KINDS[kind], answers, wave_seconds, rss_before_kib, peak_kib, quiet, during })
+}
+
+/// Registers a user and logs in: `Bearer <access token>`.
+async fn bearer(addr: SocketAddr) -> anyhow::Result<String> {
+    let mut conn = Conn::open(addr).await?;
+    let email = format!("bodies-{}@example.com", std::process::id());
+    let body = serde_json::json!({"email": email, "password": PASSWORD, "first_name": "Bench"}).to_string();
+    let (status, answer) = conn.send("POST", "/api/v1/auth/register", None, Some(&body)).await?;
+    ensure!(status == 201, "registering answered {status}: {answer}");
+    let body = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+    let (status, answer) = conn.send("POST", "/api/v1/auth/login", None, Some(&body)).await?;
+    ensure!(status == 200, "login answered {status}: {answer}");
+    let json: serde_json::Value = serde_json::from_str(&answer)?;
+    Ok(format!("Bearer {}", json["access_token"].as_str().context("login answered no token")?))
+}
+
+fn me_for(addr: SocketAddr, bearer: &str, how_long: Duration) -> anyhow::Result<Vec<Duration>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let timer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(how_long);
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let samples = me_until(addr, bearer, &stop);
+    let _ = timer.join();
+    samples
+}
+
+/// `GET /users/me` one after another on one keep-alive connection until `stop`: each one's latency.
+fn me_until(addr: SocketAddr, bearer: &str, stop: &AtomicBool) -> anyhow::Result<Vec<Duration>> {
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let request = format!("GET /api/v1/users/me HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {bearer}\r\n\r\n");
+    let mut samples = Vec::new();
+    let mut buf = Vec::with_capacity(4096);
+    while !stop.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        stream.write_all(request.as_bytes())?;
+        buf.clear();
+        // One small response: its head, then Content-Length bytes.
+        let mut chunk = [0u8; 4096];
+        let body_end = loop {
+            let n = stream.read(&mut chunk)?;
+            ensure!(n > 0, "the server closed the GET /users/me connection");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                ensure!(head.starts_with("http/1.1 200"), "GET /users/me answered {head}");
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .context("GET /users/me answered without Content-Length")?;
+                let end = head_end + 4 + length;
+                if buf.len() >= end {
+                    break end;
+                }
+            }
+        };
+        ensure!(buf.len() == body_end, "more than one response arrived");
+        samples.push(started.elapsed());
+    }
+    Ok(samples)
+}
