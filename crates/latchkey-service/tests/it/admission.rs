@@ -251,13 +251,16 @@ fn a_login_verified_before_a_password_set_or_deactivation_opens_no_session_after
 #[test]
 fn logins_and_password_changes_of_one_account_never_deadlock() {
     for t in TestDb::all() {
-        let svc = services(&t, |c| c.hash_workers = 4);
+        let svc = services(&t, |c| {
+            c.hash_workers = 8;
+            c.login_max_failures = 1000;
+        });
         register(&svc, "ada@example.com");
         let mut password = PASSWORD.to_owned();
-        for round in 0..12 {
+        for round in 0..40 {
             let caller = door(&svc, "ada@example.com", &password);
             let next = format!("Changed-Password-{round}!");
-            let results = together(5, |i| {
+            let results = together(8, |i| {
                 if i == 0 {
                     block_on(accounts::change_password(&svc, &caller, password.clone(), next.clone())).map(|_| ())
                 } else {
