@@ -6,26 +6,21 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use crate::AuthError;
+use crate::signed::Signer;
 
 /// How long a reset token stays valid, in seconds.
 pub const RESET_TOKEN_TTL_SECS: i64 = 3600;
 /// How long a reset token stays valid: one hour, as the reset email says.
 pub const RESET_TOKEN_TTL: TimeDelta = TimeDelta::seconds(RESET_TOKEN_TTL_SECS);
 
-type HmacSha256 = Hmac<Sha256>;
-
 const VERSION: u8 = 1;
 const PURPOSE: &[u8] = b"latchkey password reset v1";
-const MAC_LEN: usize = 32;
 /// Longer than any token we issue (fingerprints are 32 hex chars); anything longer is rejected before
 /// decoding so huge inputs cost nothing.
 const MAX_TOKEN_LEN: usize = 512;
@@ -34,7 +29,7 @@ const HEADER_LEN: usize = 1 + 16 + 8;
 /// Issues and verifies password-reset tokens with a key derived from the application secret.
 #[derive(Clone)]
 pub struct ResetTokens {
-    mac: HmacSha256,
+    signer: Signer,
 }
 
 impl fmt::Debug for ResetTokens {
@@ -84,9 +79,7 @@ impl ResetTokens {
     /// is never used directly for a second purpose.
     #[must_use]
     pub fn new(secret: &[u8]) -> ResetTokens {
-        let mut derive = hmac_with_key(secret);
-        derive.update(PURPOSE);
-        ResetTokens { mac: hmac_with_key(&derive.finalize().into_bytes()) }
+        ResetTokens { signer: Signer::new(secret, PURPOSE) }
     }
 
     /// A token for `user_id`, expiring `RESET_TOKEN_TTL_SECS` after `now`, bound to `password_fingerprint`
@@ -99,10 +92,7 @@ impl ResetTokens {
         payload.extend_from_slice(user_id.as_bytes());
         payload.extend_from_slice(&exp.to_be_bytes());
         payload.extend_from_slice(password_fingerprint.as_bytes());
-        let mut mac = self.mac.clone();
-        mac.update(&payload);
-        let tag = mac.finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag))
+        self.signer.sign(&payload)
     }
 
     /// Checks the MAC (constant time) and the expiry.
@@ -111,20 +101,7 @@ impl ResetTokens {
     /// `Expired` for an authentic token past its expiry; `Invalid` for anything else that is not an
     /// authentic, current token.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<ResetClaims, AuthError> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(AuthError::Invalid);
-        }
-        let (payload_b64, tag_b64) = token.split_once('.').ok_or(AuthError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| AuthError::Invalid)?;
-        let mut tag = [0u8; MAC_LEN];
-        match URL_SAFE_NO_PAD.decode_slice(tag_b64, &mut tag) {
-            Ok(MAC_LEN) => {}
-            _ => return Err(AuthError::Invalid),
-        }
-        let mut mac = self.mac.clone();
-        mac.update(&payload);
-        mac.verify_slice(&tag).map_err(|_| AuthError::Invalid)?;
-
+        let payload = self.signer.open(token, MAX_TOKEN_LEN)?;
         // Authentic from here on; parse failures still mean a token we would never have issued.
         let (header, fingerprint) = payload.split_at_checked(HEADER_LEN).ok_or(AuthError::Invalid)?;
         let (version, rest) = header.split_first().ok_or(AuthError::Invalid)?;
@@ -142,12 +119,10 @@ impl ResetTokens {
     }
 }
 
-fn hmac_with_key(key: &[u8]) -> HmacSha256 {
-    <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length")
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use chrono::TimeZone as _;
 
     use super::*;

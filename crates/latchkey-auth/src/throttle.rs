@@ -3,10 +3,7 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use crate::signed::Signer;
 
 /// What the throttle key is derived for, so the JWT secret is never used directly for a second purpose.
 const PURPOSE: &[u8] = b"latchkey login throttle v1";
@@ -14,7 +11,7 @@ const PURPOSE: &[u8] = b"latchkey login throttle v1";
 /// Derives throttle keys from the server secret.
 #[derive(Clone)]
 pub struct ThrottleKeys {
-    mac: HmacSha256,
+    signer: Signer,
 }
 
 impl fmt::Debug for ThrottleKeys {
@@ -27,25 +24,22 @@ impl ThrottleKeys {
     /// Keys derived as HMAC-SHA256(HMAC-SHA256(secret, purpose), email).
     #[must_use]
     pub fn new(secret: &[u8]) -> ThrottleKeys {
-        let mut derive = <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC accepts keys of any length");
-        derive.update(PURPOSE);
-        let key = derive.finalize().into_bytes();
-        ThrottleKeys { mac: <HmacSha256 as Mac>::new_from_slice(&key).expect("HMAC accepts keys of any length") }
+        ThrottleKeys { signer: Signer::new(secret, PURPOSE) }
     }
 
     /// The throttle key of an (already normalised) email: 32 hex characters.
     #[must_use]
     pub fn account_key(&self, email: &str) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut mac = self.mac.clone();
-        mac.update(email.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(32);
-        for byte in &digest[..16] {
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-        out
+        self.signer.hex_key(email.as_bytes())
+    }
+
+    /// The throttle key of a known device (a device token's id): its own budget, apart from the
+    /// account's, 32 hex characters prefixed `d:` so it can never equal an account's key.
+    #[must_use]
+    pub fn device_key(&self, device_id: &uuid::Uuid) -> String {
+        let mut key = String::from("d:");
+        key.push_str(&self.signer.hex_key(device_id.as_bytes()));
+        key
     }
 }
 

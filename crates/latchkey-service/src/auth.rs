@@ -49,6 +49,9 @@ pub struct IssuedTokens {
     pub expires_in: i64,
     pub user: User,
     pub session_id: uuid::Uuid,
+    /// A login's device token (see `latchkey_auth::DeviceTokens`): the client keeps it, and a later login
+    /// that presents it is not shut out by a lockout of the account. `None` for a refresh.
+    pub device_token: Option<String>,
 }
 
 /// A request that passed the authentication check: the caller's account and session as views (their
@@ -231,7 +234,26 @@ pub async fn login(
     password: String,
     device: impl FnOnce() -> DeviceInfo + Send + 'static,
 ) -> Result<IssuedTokens, ServiceError> {
-    let result = attempt_login(svc, email, password, device).await;
+    login_from(svc, Credentials { email, password, device_token: None }, device).await
+}
+
+/// What a login presents.
+#[derive(Debug, Clone)]
+pub struct Credentials<'a> {
+    pub email: &'a str,
+    pub password: String,
+    /// The device token a previous login of this device handed out (cookie or `X-Device-Token`), if any.
+    pub device_token: Option<String>,
+}
+
+/// [`login`], with the device token the client presents: while the account is throttled, a valid device
+/// token of that account still gets its password checked, against the device's own budget.
+pub async fn login_from(
+    svc: &Arc<Services>,
+    credentials: Credentials<'_>,
+    device: impl FnOnce() -> DeviceInfo + Send + 'static,
+) -> Result<IssuedTokens, ServiceError> {
+    let result = attempt_login(svc, credentials, device).await;
     match &result {
         Ok(_) => counters::login(LoginOutcome::Succeeded),
         Err(ServiceError::InvalidCredentials | ServiceError::InactiveAccount) => counters::login(LoginOutcome::Failed),
@@ -244,17 +266,20 @@ pub async fn login(
 
 async fn attempt_login(
     svc: &Arc<Services>,
-    email: &str,
-    password: String,
+    credentials: Credentials<'_>,
     device: impl FnOnce() -> DeviceInfo + Send + 'static,
 ) -> Result<IssuedTokens, ServiceError> {
+    let Credentials { email, password, device_token } = credentials;
     let email = Email::parse(email)?;
+    // A forged, expired or foreign token is simply no token: it exempts nothing and is replaced.
+    let known = device_token.and_then(|token| svc.device_tokens.verify(&token, svc.now()).ok());
     let ticket = svc.hashing.ticket().await?;
     let LoginCandidate { attempt, user, device } = svc
         .blocking(move |svc| {
             let mut conn = svc.db.conn()?;
-            let attempt = throttle::reserve(svc, &mut conn, &email, svc.now())?;
             let user = users::find_by_email(&mut conn, email.as_str())?.filter(|u| u.deleted_at.is_none());
+            let user_id = user.as_ref().map(|u| u.id.0);
+            let attempt = throttle::reserve_login(svc, &mut conn, &email, user_id, known.as_ref(), svc.now())?;
             Ok(LoginCandidate { attempt, user, device: device() })
         })
         .await?;
@@ -306,7 +331,9 @@ async fn attempt_login(
     } else {
         None
     };
-    svc.blocking(move |svc| open_session(svc, &user, &attempt, new_hash.as_deref(), &device)).await
+    // The device keeps its id (and so its budget) when it logs in to the same account again.
+    let device_id = known.filter(|k| k.user_id == user.id.0).map_or_else(uuid::Uuid::new_v4, |k| k.device_id);
+    svc.blocking(move |svc| open_session(svc, &user, &attempt, new_hash.as_deref(), &device, device_id)).await
 }
 
 /// The last step of a successful login: clears the throttle counter, upgrades the hash, makes room under
@@ -317,6 +344,7 @@ fn open_session(
     attempt: &throttle::Attempt,
     new_hash: Option<&str>,
     device: &DeviceInfo,
+    device_id: uuid::Uuid,
 ) -> Result<IssuedTokens, ServiceError> {
     let now = svc.now();
     let ctx = EventContext { user_id: Some(user.id.0), session_id: None, device: Some(device) };
@@ -400,6 +428,7 @@ fn open_session(
         expires_in: svc.policy.lifetimes.access.num_seconds(),
         user: user.clone().into(),
         session_id,
+        device_token: Some(svc.device_tokens.issue(user.id.0, device_id, now, svc.policy.known_device)),
     })
 }
 
@@ -452,6 +481,7 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
             expires_in: svc.policy.lifetimes.access.num_seconds(),
             user: user.into(),
             session_id: claims.sid,
+            device_token: None,
         });
     }
     // The swap lost: work out why, in a transaction, since reuse revokes the session and records it.

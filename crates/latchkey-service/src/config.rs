@@ -27,6 +27,11 @@ pub mod defaults {
     pub const REFRESH_REUSE_GRACE_SECONDS: i64 = 10;
     pub const MAX_SESSIONS_PER_USER: u32 = 0;
     pub const LOGIN_MAX_FAILURES: u32 = 20;
+    /// How long a device counts as known: a device token's life, and (with alerts) how far back a login
+    /// from the same device or country makes a new one not new.
+    pub const KNOWN_DEVICE_DAYS: i64 = 90;
+    /// Failed logins a known device may still try, in the throttle's window, while its account is throttled.
+    pub const DEVICE_MAX_FAILURES: u32 = 5;
     /// The per-account login throttle's window.
     pub const LOGIN_WINDOW_MINUTES: i64 = 15;
     pub const PROJECT_NAME: &str = "Latchkey";
@@ -162,6 +167,8 @@ pub struct Config {
     pub refresh_reuse_grace_seconds: i64,
     pub max_sessions_per_user: u32,
     pub login_max_failures: u32,
+    /// `KNOWN_DEVICE_DAYS`: a device token's life (and the window of known devices).
+    pub known_device_days: i64,
     pub db_pool_size: u32,
     /// HTTP worker threads (`WORKERS`); `None`: one per CPU, actix's default.
     pub workers: Option<usize>,
@@ -218,6 +225,7 @@ impl fmt::Debug for Config {
             .field("refresh_reuse_grace_seconds", &self.refresh_reuse_grace_seconds)
             .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("login_max_failures", &self.login_max_failures)
+            .field("known_device_days", &self.known_device_days)
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .field("auto_migrate", &self.auto_migrate)
@@ -382,6 +390,7 @@ impl Config {
             )? as u32,
             login_max_failures: int(&get, "LOGIN_MAX_FAILURES", i64::from(defaults::LOGIN_MAX_FAILURES), 1..=100_000)?
                 as u32,
+            known_device_days: int(&get, "KNOWN_DEVICE_DAYS", defaults::KNOWN_DEVICE_DAYS, 1..=3650)?,
             db_pool_size: int(&get, "DB_POOL_SIZE", i64::from(defaults::DB_POOL_SIZE), 1..=1000)? as u32,
             workers: match get("WORKERS") {
                 None => None,

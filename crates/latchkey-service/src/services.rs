@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use latchkey_auth::{PasswordHasher, ResetTokens, ThrottleKeys, TokenKeys};
+use latchkey_auth::{DeviceTokens, PasswordHasher, ResetTokens, ThrottleKeys, TokenKeys};
 use latchkey_db::models::EventRow;
 use latchkey_db::repo::events;
 use latchkey_db::{AnyConnection, Db, Id, Json, Ts};
@@ -28,6 +28,10 @@ pub struct Policy {
     /// Failed logins per account allowed in `login_window`; more get 429.
     pub login_max_failures: u32,
     pub login_window: Duration,
+    /// How long a device stays known: a device token's life.
+    pub known_device: Duration,
+    /// Failed logins a known device may still try in `login_window` while its account is throttled.
+    pub device_max_failures: u32,
     /// `last_used_at` is written at most this often by ordinary authenticated requests.
     pub touch_interval: Duration,
 }
@@ -45,6 +49,8 @@ impl Policy {
             max_sessions_per_user: config.max_sessions_per_user,
             login_max_failures: config.login_max_failures,
             login_window: Duration::minutes(crate::config::defaults::LOGIN_WINDOW_MINUTES),
+            known_device: Duration::days(config.known_device_days),
+            device_max_failures: crate::config::defaults::DEVICE_MAX_FAILURES,
             touch_interval: Duration::minutes(1),
         }
     }
@@ -61,6 +67,8 @@ pub struct Services {
     /// Every password hash and verification of a request goes through this pool.
     pub hashing: HashPool,
     pub reset_tokens: ResetTokens,
+    /// Signs the device tokens a login hands out (the lockout's exemption).
+    pub device_tokens: DeviceTokens,
     pub throttle_keys: ThrottleKeys,
     pub policy: Policy,
     /// Outgoing email (reset links), sent by one thread from a bounded queue.
@@ -116,6 +124,7 @@ impl Services {
             hasher,
             hashing,
             reset_tokens: ResetTokens::new(config.secret_key.expose()),
+            device_tokens: DeviceTokens::new(config.secret_key.expose()),
             throttle_keys: ThrottleKeys::new(config.secret_key.expose()),
             policy: Policy::from_config(config),
             mail: MailQueue::new(mailer, config.reset_mail_queue).map_err(ServiceError::Internal)?,

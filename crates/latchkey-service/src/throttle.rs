@@ -6,6 +6,7 @@
 //! account has that email, so the throttle answers the same for registered and unknown addresses.
 
 use chrono::{DateTime, Utc};
+use latchkey_auth::DeviceClaims;
 use latchkey_db::repo::throttle;
 use latchkey_db::{AnyConnection, PooledConn, Ts, write_transaction};
 use latchkey_domain::Email;
@@ -30,11 +31,46 @@ pub fn reserve(
     now: DateTime<Utc>,
 ) -> Result<Attempt, ServiceError> {
     let key = svc.throttle_keys.account_key(email.as_str());
+    reserve_key(svc, conn, key, svc.policy.login_max_failures, now)
+}
+
+/// Reserves one attempt for a login of `email` (the account `user_id`, `None` when no account has that
+/// email): on the account's counter; but when the account is throttled and the login presents a valid device
+/// token of that very account (`device`), on that device's own budget (`DEVICE_MAX_FAILURES` in the
+/// window) instead. So whoever knows only the email cannot lock the owner out of a device they used
+/// before, while the device's own wrong guesses are bounded like the account's. A device token of another
+/// account exempts nothing. Both reservations are one atomic upsert each: no more than the budget is ever
+/// verified, however many logins race.
+pub fn reserve_login(
+    svc: &Services,
+    conn: &mut PooledConn,
+    email: &Email,
+    user_id: Option<uuid::Uuid>,
+    device: Option<&DeviceClaims>,
+    now: DateTime<Utc>,
+) -> Result<Attempt, ServiceError> {
+    match (reserve(svc, conn, email, now), device) {
+        (Err(ServiceError::LoginThrottled { .. }), Some(device)) if Some(device.user_id) == user_id => {
+            let key = svc.throttle_keys.device_key(&device.device_id);
+            reserve_key(svc, conn, key, svc.policy.device_max_failures, now)
+        }
+        (outcome, _) => outcome,
+    }
+}
+
+/// Reserves one attempt on the counter `key`, allowing `limit` in the window.
+fn reserve_key(
+    svc: &Services,
+    conn: &mut PooledConn,
+    key: String,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<Attempt, ServiceError> {
     let window = svc.policy.login_window;
     let reservation = write_transaction(conn, |c| -> Result<_, ServiceError> {
         Ok(throttle::reserve(c, &key, Ts(now), Ts(now - window))?)
     })?;
-    if i64::from(reservation.attempts) > i64::from(svc.policy.login_max_failures) {
+    if i64::from(reservation.attempts) > i64::from(limit) {
         let wait = (reservation.window_start.0 + window - now).num_seconds().max(1);
         return Err(ServiceError::LoginThrottled { retry_after_secs: u64::try_from(wait).unwrap_or(1) });
     }

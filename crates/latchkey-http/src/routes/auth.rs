@@ -1,8 +1,10 @@
 //! `/api/v1/auth`: register, login (JSON and OAuth2 form), refresh, logout, logout-all, logout-others,
 //! password reset.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_service::auth::{self, Registration};
 use latchkey_service::password_reset;
 use serde::Deserialize;
@@ -92,15 +94,44 @@ impl Body for LoginBody {
     const REQUIRED: &'static [&'static str] = &["email", "password"];
 }
 
+/// The cookie a login leaves with the client: its device token (see `latchkey_auth::DeviceTokens`).
+pub const DEVICE_COOKIE: &str = "latchkey_device";
+/// The header a login answers the device token in, and a client may send it back in (apps without cookies).
+pub const DEVICE_TOKEN_HEADER: &str = "x-device-token";
+
+/// The device token a client presents: the `X-Device-Token` header, else the `latchkey_device` cookie.
+fn presented_device_token(req: &HttpRequest) -> Option<String> {
+    let header = req.headers().get(DEVICE_TOKEN_HEADER).and_then(|v| v.to_str().ok()).map(str::trim);
+    header
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .or_else(|| req.cookie(DEVICE_COOKIE).map(|c| c.value().to_owned()))
+}
+
 async fn login_with(
     state: &AppState,
+    req: &HttpRequest,
     client: ClientInfo,
     email: String,
     password: String,
 ) -> Result<HttpResponse, ApiError> {
     let devices = state.devices.clone();
-    let tokens = auth::login(&state.services, &email, password, move || client.device(&devices)).await?;
-    Ok(token_response(tokens))
+    let credentials = auth::Credentials { email: &email, password, device_token: presented_device_token(req) };
+    let tokens = auth::login_from(&state.services, credentials, move || client.device(&devices)).await?;
+    let mut res = token_response(tokens.clone());
+    if let Some(token) = tokens.device_token {
+        let cookie = Cookie::build(DEVICE_COOKIE, token.clone())
+            .path("/api/v1/auth")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(state.config.is_production())
+            .max_age(CookieDuration::days(state.config.known_device_days))
+            .finish();
+        res.add_cookie(&cookie).map_err(|e| ApiError::internal(format!("device cookie: {e}")))?;
+        let value = HeaderValue::from_str(&token).map_err(|e| ApiError::internal(format!("device token: {e}")))?;
+        res.headers_mut().insert(HeaderName::from_static(DEVICE_TOKEN_HEADER), value);
+    }
+    Ok(res)
 }
 
 /// 200 with the tokens, marked uncacheable (RFC 6749 §5.1): no browser, proxy or CDN may keep a copy of
@@ -118,9 +149,13 @@ fn token_response(tokens: auth::IssuedTokens) -> HttpResponse {
     path = "/api/v1/auth/login",
     tag = "auth",
     request_body = LoginBody,
-    params(("X-Device-Id" = Option<String>, Header, nullable = false, max_length = 255, description = "The client's own stable device id (at most 255 characters), stored with the session")),
+    params(
+        ("X-Device-Id" = Option<String>, Header, nullable = false, max_length = 255, description = "The client's own stable device id (at most 255 characters), stored with the session"),
+        ("X-Device-Token" = Option<String>, Header, nullable = false, description = "The device token a previous login of this device answered (or the `latchkey_device` cookie): while the account is locked by failed logins, a login presenting a valid device token of that account is still checked, against the device's own budget of 5 failures"),
+    ),
     responses(
-        (status = 200, description = "The tokens and the user", body = TokenResponse),
+        (status = 200, description = "The tokens and the user; the device token in `X-Device-Token` and the `latchkey_device` cookie", body = TokenResponse,
+            headers(("X-Device-Token" = String, description = "This device's token: send it back (or keep the cookie) on later logins"))),
         (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
         (status = 429, description = "Rate limited per client IP, or too many failed logins for this account; \
                                       `Retry-After` says when to retry", body = Envelope),
@@ -130,10 +165,11 @@ fn token_response(tokens: auth::IssuedTokens) -> HttpResponse {
 )]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     client: ClientInfo,
     Json(body): Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    login_with(&state, client, body.email, body.password).await
+    login_with(&state, &req, client, body.email, body.password).await
 }
 
 /// OAuth2's password-grant form.
@@ -159,9 +195,13 @@ impl Body for OAuthForm {
     path = "/api/v1/auth/login/oauth",
     tag = "auth",
     request_body(content = OAuthForm, content_type = "application/x-www-form-urlencoded"),
-    params(("X-Device-Id" = Option<String>, Header, nullable = false, max_length = 255, description = "The client's own stable device id (at most 255 characters), stored with the session")),
+    params(
+        ("X-Device-Id" = Option<String>, Header, nullable = false, max_length = 255, description = "The client's own stable device id (at most 255 characters), stored with the session"),
+        ("X-Device-Token" = Option<String>, Header, nullable = false, description = "The device token a previous login of this device answered (or the `latchkey_device` cookie): while the account is locked by failed logins, a login presenting a valid device token of that account is still checked, against the device's own budget of 5 failures"),
+    ),
     responses(
-        (status = 200, description = "The tokens and the user", body = TokenResponse),
+        (status = 200, description = "The tokens and the user; the device token in `X-Device-Token` and the `latchkey_device` cookie", body = TokenResponse,
+            headers(("X-Device-Token" = String, description = "This device's token: send it back (or keep the cookie) on later logins"))),
         (status = 401, description = "Wrong email or password, or an inactive account (`AUTH_001`)", body = Envelope),
         (status = 429, description = "Rate limited per client IP, or too many failed logins for this account; \
                                       `Retry-After` says when to retry", body = Envelope),
@@ -171,6 +211,7 @@ impl Body for OAuthForm {
 )]
 pub async fn login_oauth(
     state: web::Data<AppState>,
+    req: HttpRequest,
     client: ClientInfo,
     Form(form): Form<OAuthForm>,
 ) -> Result<HttpResponse, ApiError> {
@@ -180,7 +221,7 @@ pub async fn login_oauth(
             "String should match pattern '^password$'",
         )]));
     }
-    login_with(&state, client, form.username, form.password).await
+    login_with(&state, &req, client, form.username, form.password).await
 }
 
 /// `{refresh_token}`.

@@ -542,3 +542,64 @@ async fn tokens_that_are_not_access_tokens_are_401() {
         assert_eq!(res.error().1, "Not authenticated");
     }
 }
+
+/// Known devices beat the lockout: every login hands out a device token (cookie and header); while the
+/// account is throttled, a login presenting a valid device token of that account is still checked, with
+/// its own budget of 5 failures; other logins, and tokens of another account or forged ones, get 429.
+#[actix_web::test]
+async fn a_known_device_is_not_shut_out_by_a_lockout_of_its_account() {
+    for w in worlds_with(|c| c.login_max_failures = 3) {
+        let app = service(w.state.clone()).await;
+        register(&app, "owner@example.com").await;
+        register(&app, "other@example.com").await;
+        let login =
+            |email: &str, password: &str| post("/api/v1/auth/login", json!({"email": email, "password": password}));
+
+        let res = call(&app, login("owner@example.com", PASSWORD)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", w.db.label);
+        let token = res.headers.get("x-device-token").unwrap().to_str().unwrap().to_owned();
+        let cookie = res.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+        assert!(cookie.starts_with(&format!("latchkey_device={token};")), "{cookie}");
+        for attribute in ["HttpOnly", "SameSite=Lax", "Path=/api/v1/auth", "Max-Age=7776000"] {
+            assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+        }
+        assert!(!cookie.contains("Secure"), "not in development: {cookie}");
+        let other_token =
+            call(&app, login("other@example.com", PASSWORD)).await.headers.get("x-device-token").unwrap().clone();
+
+        // Someone who knows only the email locks the account.
+        for _ in 0..4 {
+            call(&app, login("owner@example.com", "Wrong-Pass-99!")).await;
+        }
+        let locked = call(&app, login("owner@example.com", PASSWORD)).await;
+        assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{}", w.db.label);
+        let with = |req: TestRequest, name: &str, value: &str| req.insert_header((name.to_owned(), value.to_owned()));
+        for refused in [
+            with(login("owner@example.com", PASSWORD), "x-device-token", other_token.to_str().unwrap()),
+            with(login("owner@example.com", PASSWORD), "x-device-token", &format!("{token}x")),
+            with(login("owner@example.com", PASSWORD), "cookie", "latchkey_device=forged.token"),
+        ] {
+            assert_eq!(call(&app, refused).await.status, StatusCode::TOO_MANY_REQUESTS, "{}", w.db.label);
+        }
+
+        // The owner's device still gets in, by header or by cookie, and keeps its device id.
+        let res = call(&app, with(login("owner@example.com", PASSWORD), "x-device-token", &token)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
+        let renewed = res.headers.get("x-device-token").unwrap().to_str().unwrap().to_owned();
+        let res =
+            call(&app, with(login("owner@example.com", PASSWORD), "cookie", &format!("latchkey_device={renewed}")))
+                .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", w.db.label);
+
+        // The device's own budget: 5 wrong passwords, then it is refused too, right password or not.
+        for i in 0..5 {
+            let res = call(&app, with(login("owner@example.com", "Wrong-Pass-99!"), "x-device-token", &renewed)).await;
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{} try {i}", w.db.label);
+        }
+        let res = call(&app, with(login("owner@example.com", PASSWORD), "x-device-token", &renewed)).await;
+        assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", w.db.label);
+        // A device token whose account is not throttled changes nothing.
+        let res = call(&app, with(login("other@example.com", PASSWORD), "x-device-token", &token)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", w.db.label);
+    }
+}

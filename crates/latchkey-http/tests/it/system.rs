@@ -119,7 +119,7 @@ async fn cors_allows_only_the_configured_origins() {
             .uri("/api/v1/auth/login")
             .insert_header(("origin", origin))
             .insert_header(("access-control-request-method", "POST"))
-            .insert_header(("access-control-request-headers", "content-type, x-device-id"))
+            .insert_header(("access-control-request-headers", "content-type, x-device-id, x-device-token"))
             .to_request()
     };
     let res = test::call_service(&app, preflight("http://localhost:3000")).await;
@@ -137,7 +137,10 @@ async fn cors_allows_only_the_configured_origins() {
     let req = test::TestRequest::get().uri("/health").insert_header(("origin", "http://localhost:3000")).to_request();
     let res = test::call_service(&app, req).await;
     assert_eq!(res.headers().get("access-control-allow-origin").unwrap(), "http://localhost:3000");
-    assert_eq!(res.headers().get("access-control-expose-headers").unwrap(), "content-length");
+    let exposed = res.headers().get("access-control-expose-headers").unwrap().to_str().unwrap();
+    let mut exposed: Vec<&str> = exposed.split(", ").collect();
+    exposed.sort_unstable();
+    assert_eq!(exposed, ["content-length", "x-device-token"], "a cross-site app reads the device token");
 }
 
 /// A database that cannot be reached is 503 `SYS_001` in the envelope, with the security headers and

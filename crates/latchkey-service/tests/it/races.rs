@@ -105,6 +105,37 @@ fn concurrent_wrong_logins_never_verify_more_than_the_limit_known_or_unknown_ema
     }
 }
 
+/// While the account is throttled, a known device's own budget holds under 60 concurrent wrong logins as
+/// the account's does: exactly `DEVICE_MAX_FAILURES` passwords verified, the rest refused before any.
+#[test]
+fn a_known_devices_budget_holds_under_concurrent_wrong_logins() {
+    for t in TestDb::all() {
+        let svc = services(&t, |c| {
+            c.login_max_failures = 3;
+            c.hash_workers = 8;
+        });
+        register(&svc, "owner@example.com");
+        let token = login(&svc, "owner@example.com", PASSWORD).unwrap().device_token.unwrap();
+        for _ in 0..4 {
+            let _ = login(&svc, "owner@example.com", "Wrong-Password-1!");
+        }
+        assert!(matches!(login(&svc, "owner@example.com", PASSWORD), Err(ServiceError::LoginThrottled { .. })));
+        let with_token = |password: &str| {
+            let credentials = auth::Credentials {
+                email: "owner@example.com",
+                password: password.to_owned(),
+                device_token: Some(token.clone()),
+            };
+            block_on(auth::login_from(&svc, credentials, device))
+        };
+        let results = together(60, |_| with_token("Wrong-Password-1!"));
+        let verified = results.iter().filter(|r| matches!(r, Err(ServiceError::InvalidCredentials))).count();
+        let throttled = results.iter().filter(|r| matches!(r, Err(ServiceError::LoginThrottled { .. }))).count();
+        assert_eq!((verified, throttled), (5, 55), "{}", t.label);
+        assert!(matches!(with_token(PASSWORD), Err(ServiceError::LoginThrottled { .. })), "{}", t.label);
+    }
+}
+
 #[test]
 fn the_window_passes_and_a_success_resets_the_count() {
     for t in TestDb::all() {
