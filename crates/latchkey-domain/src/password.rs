@@ -8,6 +8,16 @@ use crate::error::DomainError;
 pub const SPECIAL_CHARACTERS: &str = "!@#$%^&*()_+-=[]{}|;:,.<>?~`";
 /// Minimum length in characters.
 pub const MIN_LENGTH: usize = 12;
+/// Maximum length in characters (Django's cap): no one types more, and a password is held and hashed
+/// whole, so an unbounded one is a way to make the server hold and hash megabytes.
+pub const MAX_LENGTH: usize = 4096;
+
+/// Whether `pw` could be anyone's password: at most [`MAX_LENGTH`] characters. A login or a current
+/// password longer than that is wrong without being hashed.
+pub fn within_max_length(pw: &str) -> bool {
+    // Bytes first: a string of at most MAX_LENGTH bytes has at most MAX_LENGTH characters.
+    pw.len() <= MAX_LENGTH || pw.chars().nth(MAX_LENGTH).is_none()
+}
 
 const COMMON: &[&str] = &[
     "password",
@@ -37,6 +47,9 @@ const COMMON: &[&str] = &[
 
 /// Checks a new password against the policy; the error's field is `password`.
 pub fn validate_password(pw: &str) -> Result<(), DomainError> {
+    if !within_max_length(pw) {
+        return Err(DomainError::constraint("password", format!("String should have at most {MAX_LENGTH} characters")));
+    }
     if pw.chars().count() < MIN_LENGTH {
         return Err(DomainError::invalid("password", "Password must be at least 12 characters long"));
     }
@@ -116,5 +129,19 @@ mod tests {
         let pw = Password::new("hunter2");
         assert_eq!(format!("{pw:?}"), "Password(***)");
         assert_eq!(pw.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_password_is_at_most_4096_characters() {
+        let longest = format!("Aa1!{}", "é".repeat(MAX_LENGTH - 4));
+        assert!(within_max_length(&longest) && validate_password(&longest).is_ok(), "counted in characters");
+        let longer = format!("{longest}x");
+        assert!(!within_max_length(&longer));
+        let e = validate_password(&longer).unwrap_err();
+        assert_eq!(
+            (e.field(), e.message(), e.is_custom()),
+            ("password", "String should have at most 4096 characters", false)
+        );
+        assert!(!within_max_length(&"x".repeat(8 << 20)));
     }
 }

@@ -271,6 +271,11 @@ async fn attempt_login(
 ) -> Result<IssuedTokens, ServiceError> {
     let Credentials { email, password, device_token } = credentials;
     let email = Email::parse(email)?;
+    if !latchkey_domain::password::within_max_length(&password) {
+        // No account has such a password (the policy caps new ones): wrong, without holding it while the
+        // login waits for a hashing slot, or hashing megabytes.
+        return Err(ServiceError::InvalidCredentials);
+    }
     // A forged, expired or foreign token is simply no token: it exempts nothing and is replaced.
     let known = device_token.and_then(|token| svc.device_tokens.verify(&token, svc.now()).ok());
     let ticket = svc.hashing.ticket().await?;

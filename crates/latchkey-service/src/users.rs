@@ -65,6 +65,9 @@ pub async fn check_current_password(
             DomainError::invalid("current_password", "Current password is required to change the password").into()
         );
     };
+    if !latchkey_domain::password::within_max_length(&current_password) {
+        return Err(ServiceError::WrongCurrentPassword);
+    }
     let email = Email::parse(&caller.user.email)?;
     // The ticket first: a request that is shed costs the database nothing.
     let ticket = svc.hashing.ticket().await?;

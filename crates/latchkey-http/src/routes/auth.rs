@@ -39,7 +39,7 @@ pub struct RegisterBody {
     #[schema(example = "ada@example.com", format = Email)]
     email: String,
     /// At least 12 characters with a lower- and an upper-case letter, a digit and a special character.
-    #[schema(example = "Correct-Horse-9!", min_length = 12)]
+    #[schema(example = "Correct-Horse-9!", min_length = 12, max_length = 4096)]
     password: String,
     #[schema(max_length = 100)]
     first_name: String,
@@ -360,9 +360,9 @@ pub async fn reset_request(
 #[schema(as = PasswordResetConfirm)]
 pub struct ResetConfirmBody {
     token: String,
-    /// The password policy applies: at least 12 characters with a lower- and an upper-case letter, a digit
+    /// The password policy applies: 12 to 4096 characters with a lower- and an upper-case letter, a digit
     /// and a special character.
-    #[schema(min_length = 12)]
+    #[schema(min_length = 12, max_length = 4096)]
     new_password: String,
 }
 

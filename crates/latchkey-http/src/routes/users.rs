@@ -42,9 +42,9 @@ pub async fn me(AuthUser(caller): AuthUser) -> HttpResponse {
 #[schema(as = PasswordChange)]
 pub struct PasswordChangeBody {
     current_password: String,
-    /// The password policy applies: at least 12 characters with a lower- and an upper-case letter, a digit
+    /// The password policy applies: 12 to 4096 characters with a lower- and an upper-case letter, a digit
     /// and a special character.
-    #[schema(min_length = 12)]
+    #[schema(min_length = 12, max_length = 4096)]
     new_password: String,
 }
 
@@ -90,10 +90,10 @@ pub struct UserUpdateBody {
     #[serde(default, deserialize_with = "crate::validation::nullable")]
     #[schema(schema_with = crate::openapi::fields::phone_number)]
     phone_number: Option<Option<String>>,
-    /// A new password (not null); needs `current_password`. The password policy applies: at least 12
+    /// A new password (not null); needs `current_password`. The password policy applies: 12 to 4096
     /// characters with a lower- and an upper-case letter, a digit and a special character.
     #[serde(default, deserialize_with = "crate::validation::nullable")]
-    #[schema(value_type = String, min_length = 12)]
+    #[schema(value_type = String, min_length = 12, max_length = 4096)]
     password: Option<Option<String>>,
     /// The current password: required with `password` (missing is 422, wrong is 403 `AUTH_001`).
     #[serde(default, deserialize_with = "crate::validation::nullable")]

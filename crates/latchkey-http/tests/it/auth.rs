@@ -603,3 +603,25 @@ async fn a_known_device_is_not_shut_out_by_a_lockout_of_its_account() {
         assert_eq!(res.status, StatusCode::OK, "{}", w.db.label);
     }
 }
+
+/// A password longer than any account can have (4096 characters) is wrong at login without being hashed,
+/// and refused as a new password with 422.
+#[actix_web::test]
+async fn an_overlong_password_is_wrong_at_login_and_refused_as_a_new_one() {
+    for w in worlds() {
+        let app = service(w.state.clone()).await;
+        let long = format!("Aa1!{}", "x".repeat(5000));
+        let res = call(
+            &app,
+            post("/api/v1/auth/register", json!({"email": "l@example.com", "password": long, "first_name": "L"})),
+        )
+        .await;
+        assert_eq!(
+            (res.status, res.body["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
+        );
+        register(&app, "l@example.com").await;
+        let res = call(&app, post("/api/v1/auth/login", json!({"email": "l@example.com", "password": long}))).await;
+        assert_eq!((res.status, res.error().0), (StatusCode::UNAUTHORIZED, "AUTH_001".to_owned()), "{}", w.db.label);
+    }
+}

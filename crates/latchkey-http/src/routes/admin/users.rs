@@ -75,9 +75,9 @@ pub async fn list(
 pub struct UserCreateBody {
     #[schema(example = "ada@example.com", format = Email)]
     email: String,
-    /// The password policy applies: at least 12 characters with a lower- and an upper-case letter, a digit
+    /// The password policy applies: 12 to 4096 characters with a lower- and an upper-case letter, a digit
     /// and a special character.
-    #[schema(min_length = 12)]
+    #[schema(min_length = 12, max_length = 4096)]
     password: String,
     #[schema(max_length = 100)]
     first_name: String,
