@@ -92,6 +92,8 @@ pub struct NewSession {
     pub device_id: Option<String>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    pub location_city: Option<String>,
+    pub location_country: Option<String>,
     pub last_used_at: Ts,
     pub expires_at: Ts,
     pub absolute_expires_at: Ts,
@@ -117,6 +119,11 @@ pub struct EventRow {
     pub actor_id: Option<Id>,
     /// The organization an administrative action concerned.
     pub organization_id: Option<Id>,
+    /// The client's own device id (`X-Device-Id`), when it sent one.
+    pub device_id: Option<String>,
+    /// Where the client's IP resolved to (English names; `GEOIP_DATABASE`).
+    pub location_city: Option<String>,
+    pub location_country: Option<String>,
 }
 
 /// A row of `organizations`.

@@ -96,6 +96,9 @@ diesel::table! {
         occurred_at -> TimestampUtc,
         actor_id -> Nullable<Uuid>,
         organization_id -> Nullable<Uuid>,
+        device_id -> Nullable<Text>,
+        location_city -> Nullable<Text>,
+        location_country -> Nullable<Text>,
     }
 }
 

@@ -24,6 +24,16 @@ pub struct DeviceInfo {
     pub device_id: Option<String>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
+    /// Where `ip_address` is, in English names, when a GeoIP database knows it.
+    pub location: Location,
+}
+
+/// A place an IP address resolved to: English names, each `None` when unknown (no GeoIP database, a
+/// private or reserved address, an address the database does not know).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    pub city: Option<String>,
+    pub country: Option<String>,
 }
 
 /// The User-Agent parser, built once at start-up (about 0.1 s) and shared.

@@ -63,6 +63,9 @@ impl Audit {
             occurred_at: Ts(now),
             actor_id: Some(Id(self.actor)),
             organization_id: self.organization.map(Id),
+            device_id: None,
+            location_city: None,
+            location_country: None,
         };
         events::insert(conn, &row)?;
         Ok(())

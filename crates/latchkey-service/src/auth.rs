@@ -408,6 +408,8 @@ fn open_session(
                 device_id: device.device_id.clone(),
                 ip_address: device.ip_address.clone(),
                 user_agent: device.user_agent.clone(),
+                location_city: device.location.city.clone(),
+                location_country: device.location.country.clone(),
                 last_used_at: Ts(now),
                 expires_at: Ts(expires_at),
                 absolute_expires_at: Ts(absolute),

@@ -271,6 +271,9 @@ pub fn record_event(
         occurred_at: Ts(now),
         actor_id: None,
         organization_id: None,
+        device_id: ctx.device.and_then(|d| d.device_id.clone()),
+        location_city: ctx.device.and_then(|d| d.location.city.clone()),
+        location_country: ctx.device.and_then(|d| d.location.country.clone()),
     };
     events::insert(conn, &row)?;
     Ok(())

@@ -51,6 +51,8 @@ pub fn create_session(
         device_id: None,
         ip_address: Some("127.0.0.1".into()),
         user_agent: Some("Mozilla/5.0".into()),
+        location_city: None,
+        location_country: None,
         last_used_at: Ts(now),
         expires_at: Ts(now + expires_in),
         absolute_expires_at: Ts(now + Duration::days(30)),

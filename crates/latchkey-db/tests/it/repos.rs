@@ -186,6 +186,9 @@ fn event(user: Option<Id>, kind: &str, at: chrono::DateTime<chrono::Utc>) -> Eve
         occurred_at: Ts(at),
         actor_id: None,
         organization_id: None,
+        device_id: None,
+        location_city: None,
+        location_country: None,
     }
 }
 

@@ -10,6 +10,7 @@ use actix_web::http::header::{HeaderMap, USER_AGENT};
 use actix_web::{FromRequest, HttpRequest};
 use ipnet::IpNet;
 use latchkey_domain::DeviceInfo;
+use latchkey_domain::device::Location;
 use latchkey_domain::device::{DeviceParser, truncate_user_agent, validate_device_id};
 
 use crate::error::ApiError;
@@ -74,6 +75,7 @@ impl ClientInfo {
             device_id: self.device_id.clone(),
             ip_address: self.ip.map(|ip| ip.to_string()),
             user_agent: self.user_agent.clone(),
+            location: Location::default(),
         }
     }
 }

@@ -24,7 +24,13 @@ fn admin(svc: &Arc<Services>, email: &str) -> Authenticated {
 
 /// A new session of an account.
 fn log_in(svc: &Arc<Services>, email: &str) -> Authenticated {
-    let device = || DeviceInfo { device_name: "Test".into(), device_id: None, ip_address: None, user_agent: None };
+    let device = || DeviceInfo {
+        device_name: "Test".into(),
+        device_id: None,
+        ip_address: None,
+        user_agent: None,
+        location: Default::default(),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let tokens = runtime.block_on(auth::login(svc, email, PASSWORD.to_owned(), device)).unwrap();
     auth::authenticate(svc, &tokens.access_token).unwrap()

@@ -21,6 +21,8 @@ fn session(conn: &mut AnyConnection, user: Id, created: chrono::DateTime<chrono:
         device_id: None,
         ip_address: None,
         user_agent: None,
+        location_city: None,
+        location_country: None,
         last_used_at: Ts(created),
         expires_at: Ts(created + life),
         absolute_expires_at: Ts(created + Duration::days(365)),
@@ -44,6 +46,9 @@ fn event(conn: &mut AnyConnection, user: Option<Id>, at: chrono::DateTime<chrono
         occurred_at: Ts(at),
         actor_id: None,
         organization_id: None,
+        device_id: None,
+        location_city: None,
+        location_country: None,
     };
     events::insert(conn, &e).unwrap();
     e.id

@@ -17,7 +17,13 @@ fn services(t: &TestDb) -> Arc<Services> {
 fn admin(svc: &Arc<Services>) -> Authenticated {
     let password = "Correct-Horse-9!";
     auth::create_superuser(svc, "root@example.com", password).unwrap();
-    let device = DeviceInfo { device_name: "Test".into(), device_id: None, ip_address: None, user_agent: None };
+    let device = DeviceInfo {
+        device_name: "Test".into(),
+        device_id: None,
+        ip_address: None,
+        user_agent: None,
+        location: Default::default(),
+    };
     let login = auth::login(svc, "root@example.com", password.to_owned(), move || device);
     let tokens = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(login).unwrap();
     auth::authenticate(svc, &tokens.access_token).unwrap()

@@ -60,7 +60,13 @@ pub(crate) fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<
 }
 
 fn device() -> DeviceInfo {
-    DeviceInfo { device_name: "Test device".into(), device_id: None, ip_address: None, user_agent: None }
+    DeviceInfo {
+        device_name: "Test device".into(),
+        device_id: None,
+        ip_address: None,
+        user_agent: None,
+        location: Default::default(),
+    }
 }
 
 pub(crate) fn register(svc: &Arc<Services>, email: &str) -> uuid::Uuid {
