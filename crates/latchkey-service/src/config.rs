@@ -210,6 +210,8 @@ pub struct Config {
 
 /// Leaves out what may hold a password: the database URL (a PostgreSQL URL prints as
 /// `Postgres(..)`), the SMTP URL, the secret key and the first superuser's password.
+    /// `GEOIP_DATABASE`: the MaxMind DB file sessions are located with; `None`: locations stay empty.
+    pub geoip_database: Option<PathBuf>,
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -250,6 +252,7 @@ impl fmt::Debug for Config {
             .finish_non_exhaustive()
     }
 }
+            .field("geoip_database", &self.geoip_database)
 
 impl Config {
     /// Reads `.env` (if present) and the environment, then validates. A missing `SECRET_KEY` outside
@@ -451,6 +454,7 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.environment == "production"
     }
+            geoip_database: get("GEOIP_DATABASE").map(PathBuf::from),
 
     /// The parsed database URL (validated in `from_lookup`).
     pub fn database(&self) -> DatabaseUrl {

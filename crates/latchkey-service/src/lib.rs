@@ -19,6 +19,7 @@ pub mod counters;
 pub mod database;
 pub mod error;
 pub mod hash_pool;
+pub mod geoip;
 pub mod mail;
 pub mod organizations;
 pub mod password_reset;

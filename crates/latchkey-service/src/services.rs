@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::error::ServiceError;
+use crate::geoip::Locator;
 use crate::hash_pool::{HashPool, HashPoolOptions};
 use crate::mail::{EmailSender, LogSender, MailQueue, SmtpSender};
 
@@ -87,10 +88,13 @@ pub struct Services {
 struct DatabaseCheck {
     finished: Instant,
     outcome: Result<(), String>,
+    /// Where client addresses are (`GEOIP_DATABASE`); shared with the thread that reloads its file.
+    pub geoip: Arc<Locator>,
 }
 
 impl Services {
-    /// Builds the context; fails on an unusable SMTP setting or a broken JWT backend.
+    /// Builds the context; fails on an unusable SMTP setting, a broken JWT backend or a GeoIP file that
+    /// cannot be used.
     pub fn new(config: &Config, db: Db, clock: Arc<dyn Clock>) -> Result<Services, ServiceError> {
         Services::with_mailer(config, db, clock, default_mailer(config)?)
     }
@@ -126,7 +130,10 @@ impl Services {
             reset_tokens: ResetTokens::new(config.secret_key.expose()),
             device_tokens: DeviceTokens::new(config.secret_key.expose()),
             throttle_keys: ThrottleKeys::new(config.secret_key.expose()),
+        let geoip = Locator::from_setting(config.geoip_database.as_deref())
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
             policy: Policy::from_config(config),
+            geoip: Arc::new(geoip),
             mail: MailQueue::new(mailer, config.reset_mail_queue).map_err(ServiceError::Internal)?,
             frontend_url: config.frontend_url.clone(),
             reset_password_path: config.reset_password_path.clone(),
