@@ -137,6 +137,12 @@ pub struct EventResponse {
     pub event_type: String,
     pub occurred_at: DateTime<Utc>,
     pub ip_address: Option<String>,
+    /// The city of `ip_address` in English, when the server has a GeoIP file that knows it.
+    #[schema(example = "London")]
+    pub location_city: Option<String>,
+    /// The country of `ip_address` in English, when the server has a GeoIP file that knows it.
+    #[schema(example = "United Kingdom")]
+    pub location_country: Option<String>,
     pub device_name: Option<String>,
     pub session_id: Option<Uuid>,
 }
@@ -148,6 +154,8 @@ impl From<Event> for EventResponse {
             event_type: e.event_type,
             occurred_at: e.occurred_at,
             ip_address: e.ip_address,
+            location_city: e.location_city,
+            location_country: e.location_country,
             device_name: e.device_name,
             session_id: e.session_id,
         }

@@ -117,6 +117,34 @@ async fn stop_signal(draining: Draining) {
     draining.start();
 }
 
+/// Answers SIGHUP by asking the GeoIP watcher to re-read `GEOIP_DATABASE` at once (the watcher's thread
+/// does the work, off the event loop; requests go on with the file in use meanwhile). Without a GeoIP file
+/// a SIGHUP is logged and ignored: it never stops the server.
+pub async fn reload_on_sighup(geoip: Option<latchkey_service::geoip::ReloadTrigger>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGHUP: a new GeoIP file is picked up within a minute");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            match &geoip {
+                Some(trigger) => {
+                    tracing::info!("SIGHUP: reloading the GeoIP file");
+                    trigger.reload_now();
+                }
+                None => tracing::info!("SIGHUP: nothing to reload (GEOIP_DATABASE is not set)"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(geoip);
+}
+
 /// One of the dispatcher's own bare answers: how it starts, and the envelope that replaces it.
 struct BareAnswer {
     /// The status line and the header that follows it, as actix-http's encoder writes them (the version

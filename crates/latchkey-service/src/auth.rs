@@ -1,5 +1,6 @@
 //! Registration, login, refresh-token rotation, logout, and the per-request authentication check.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -285,7 +286,9 @@ async fn attempt_login(
             let user = users::find_by_email(&mut conn, email.as_str())?.filter(|u| u.deleted_at.is_none());
             let user_id = user.as_ref().map(|u| u.id.0);
             let attempt = throttle::reserve_login(svc, &mut conn, &email, user_id, known.as_ref(), svc.now())?;
-            Ok(LoginCandidate { attempt, user, device: device() })
+            let mut device = device();
+            device.location = svc.geoip.locate_text(device.ip_address.as_deref());
+            Ok(LoginCandidate { attempt, user, device })
         })
         .await?;
 
@@ -448,9 +451,10 @@ enum RefreshOutcome {
 
 /// `POST /auth/refresh`: rotates the refresh token. Presenting a token that was already rotated out is
 /// reuse: the session is revoked (unless the rotation happened within the grace window, which is how a
-/// client's concurrent double refresh looks).
-pub fn refresh(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, ServiceError> {
-    let result = rotate_refresh_token(svc, refresh_token);
+/// client's concurrent double refresh looks). A refresh from another address than the session's moves the
+/// session's `ip_address` and location there.
+pub fn refresh(svc: &Services, refresh_token: &str, client_ip: Option<IpAddr>) -> Result<IssuedTokens, ServiceError> {
+    let result = rotate_refresh_token(svc, refresh_token, client_ip);
     match &result {
         Ok(_) => counters::refresh(true),
         Err(ServiceError::Unauthenticated(_)) => counters::refresh(false),
@@ -459,7 +463,11 @@ pub fn refresh(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, Serv
     result
 }
 
-fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTokens, ServiceError> {
+fn rotate_refresh_token(
+    svc: &Services,
+    refresh_token: &str,
+    client_ip: Option<IpAddr>,
+) -> Result<IssuedTokens, ServiceError> {
     let now = svc.now();
     let claims = match svc.tokens.decode_refresh(refresh_token, now) {
         Ok(c) => c,
@@ -475,6 +483,9 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
         new_jti: &new_jti.to_string(),
         refresh_until: Ts(now + svc.policy.lifetimes.refresh),
         now: Ts(now),
+    // Looked up whether or not the address moved (the statement decides that): a few microseconds.
+    let ip = client_ip.map(|ip| ip.to_string());
+    let place = client_ip.map(|ip| svc.geoip.locate(ip)).unwrap_or_default();
     };
     let mut conn = svc.db.conn()?;
     // The usual case first, with no transaction (the compare-and-swap decides, and each statement is atomic):
@@ -482,6 +493,11 @@ fn rotate_refresh_token(svc: &Services, refresh_token: &str) -> Result<IssuedTok
     let rotated = write_statements(&mut conn, |c| sessions::rotate_for_user(c, &rotation))?;
     if let Some(sessions::Rotated { expires_at, user }) = rotated {
         let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, expires_at.0)?;
+        client: sessions::Client {
+            ip_address: ip.as_deref(),
+            location_city: place.city.as_deref(),
+            location_country: place.country.as_deref(),
+        },
         return Ok(IssuedTokens {
             access_token,
             refresh_token,

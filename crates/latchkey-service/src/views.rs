@@ -104,6 +104,9 @@ pub struct Event {
     /// `latchkey_domain::SecurityEventKind`'s text, e.g. `login_succeeded`.
     pub event_type: String,
     pub ip_address: Option<String>,
+    /// Where `ip_address` was, when a GeoIP file knew it.
+    pub location_city: Option<String>,
+    pub location_country: Option<String>,
     pub device_name: Option<String>,
     pub detail: Option<serde_json::Value>,
     pub occurred_at: DateTime<Utc>,
@@ -117,6 +120,8 @@ impl From<EventRow> for Event {
             session_id: e.session_id.map(|i| i.0),
             event_type: e.kind,
             ip_address: e.ip_address,
+            location_city: e.location_city,
+            location_country: e.location_country,
             device_name: e.device_name,
             detail: e.detail.map(|d| d.0),
             occurred_at: e.occurred_at.0,

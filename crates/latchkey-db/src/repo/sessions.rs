@@ -1,6 +1,7 @@
 //! `user_sessions`: one row per login, revoked rather than deleted, deleted later by cleanup.
 
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
 
 use crate::connection::AnyConnection;
 use crate::error::DbError;
@@ -103,12 +104,24 @@ pub struct Rotation<'a> {
     /// The new expiry before the session's absolute expiry caps it.
     pub refresh_until: Ts,
     pub now: Ts,
+    /// Where the refresh comes from. When it is known and differs from the session's `ip_address`, the
+    /// session's `ip_address`, `location_city` and `location_country` become these; otherwise they stay.
+    pub client: Client<'a>,
+}
+
+/// A client's address and where it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Client<'a> {
+    pub ip_address: Option<&'a str>,
+    pub location_city: Option<&'a str>,
+    pub location_country: Option<&'a str>,
 }
 
 /// The refresh's compare-and-swap, in one statement: swaps the refresh jti only while the session belongs
 /// to `user_id`, is active, unexpired and still holds `presented_jti`, and its user is active and not
 /// deleted — so two concurrent refreshes with one token cannot both win. The new expiry is
-/// `refresh_until`, capped by the session's absolute expiry. `None` when it lost (the caller works out why).
+/// `refresh_until`, capped by the session's absolute expiry. A refresh from another address moves the
+/// session's address and location in the same statement. `None` when it lost (the caller works out why).
 pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<SessionRow>, DbError> {
     let user_may_act = diesel::dsl::exists(
         users::table
@@ -118,6 +131,14 @@ pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<Sessi
     );
     let capped = diesel::dsl::case_when(s::absolute_expires_at.lt(r.refresh_until), s::absolute_expires_at)
         .otherwise(r.refresh_until);
+    // The same rule as `rotate_for_user`'s SQL: every right-hand side reads the row as it was.
+    let ip = || r.client.ip_address.into_sql::<Nullable<Text>>();
+    let moved = || ip().is_not_null().and(s::ip_address.is_null().or(s::ip_address.ne(ip())));
+    macro_rules! follow {
+        ($value:expr, $column:expr) => {
+            diesel::dsl::case_when(moved(), $value.into_sql::<Nullable<Text>>()).otherwise($column)
+        };
+    }
     let statement = diesel::update(
         s::table
             .filter(s::id.eq(Id(r.session_id)))
@@ -134,6 +155,9 @@ pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<Sessi
         s::expires_at.eq(capped),
         s::last_used_at.eq(r.now),
         s::updated_at.eq(r.now),
+        s::ip_address.eq(follow!(r.client.ip_address, s::ip_address)),
+        s::location_city.eq(follow!(r.client.location_city, s::location_city)),
+        s::location_country.eq(follow!(r.client.location_country, s::location_country)),
     ))
     .returning(s::all_columns);
     Ok(Prepared(statement).get_result(conn).optional()?)
@@ -156,7 +180,6 @@ pub fn rotate_for_user(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Opt
         return Ok(user.map(|user| Rotated { expires_at: session.expires_at, user }));
     };
     use crate::types::sql::{TimestampUtc, Uuid};
-    use diesel::sql_types::Text;
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(embed)]
@@ -167,7 +190,10 @@ pub fn rotate_for_user(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Opt
     let statement = diesel::sql_query(
         "UPDATE user_sessions AS s \
          SET refresh_token_jti = $1, previous_refresh_jti = $2, rotated_at = $3, \
-         expires_at = LEAST(s.absolute_expires_at, $4), last_used_at = $3, updated_at = $3 \
+         expires_at = LEAST(s.absolute_expires_at, $4), last_used_at = $3, updated_at = $3, \
+         ip_address = CASE WHEN $7 IS NOT NULL AND s.ip_address IS DISTINCT FROM $7 THEN $7 ELSE s.ip_address END, \
+         location_city = CASE WHEN $7 IS NOT NULL AND s.ip_address IS DISTINCT FROM $7 THEN $8 ELSE s.location_city END, \
+         location_country = CASE WHEN $7 IS NOT NULL AND s.ip_address IS DISTINCT FROM $7 THEN $9 ELSE s.location_country END \
          FROM users AS u \
          WHERE s.id = $5 AND s.user_id = $6 AND s.refresh_token_jti = $2 AND s.is_active AND s.expires_at > $3 \
          AND u.id = s.user_id AND u.is_active AND u.deleted_at IS NULL \
@@ -178,7 +204,10 @@ pub fn rotate_for_user(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Opt
     .bind::<TimestampUtc, _>(r.now)
     .bind::<TimestampUtc, _>(r.refresh_until)
     .bind::<Uuid, _>(Id(r.session_id))
-    .bind::<Uuid, _>(Id(r.user_id));
+    .bind::<Uuid, _>(Id(r.user_id))
+    .bind::<Nullable<Text>, _>(r.client.ip_address)
+    .bind::<Nullable<Text>, _>(r.client.location_city)
+    .bind::<Nullable<Text>, _>(r.client.location_country);
     let row: Option<Row> = Prepared(statement).get_result(pg).optional()?;
     Ok(row.map(|row| Rotated { expires_at: row.session_expires_at, user: row.user }))
 }

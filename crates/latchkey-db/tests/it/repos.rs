@@ -268,6 +268,66 @@ fn rotation_of<'a>(session: &'a SessionRow, new_jti: &'a str, now: Ts) -> sessio
         new_jti,
         refresh_until: Ts(t0() + Duration::days(8)),
         now,
+        client: sessions::Client::default(),
+    }
+}
+
+/// A refresh from another address moves the session's address and place with the rotation; one from the
+/// same address, or from an unknown one, leaves them — on both rotations (SQLite's `rotate`, PostgreSQL's
+/// one statement).
+#[test]
+fn a_rotation_from_another_address_moves_the_session_there() {
+    type Rotate = fn(&mut latchkey_db::AnyConnection, &sessions::Rotation<'_>) -> bool;
+    let rotations: [(&str, Rotate); 2] = [
+        ("rotate", |c, r| sessions::rotate(c, r).unwrap().is_some()),
+        ("rotate_for_user", |c, r| sessions::rotate_for_user(c, r).unwrap().is_some()),
+    ];
+    for t in TestDb::all() {
+        for (name, rotate) in rotations {
+            let mut conn = t.db.conn().unwrap();
+            let u = create_user(&mut conn, &format!("{name}@example.com"), t0());
+            let a = create_session(&mut conn, &u, t0(), Duration::days(7));
+            let place = |s: &SessionRow| (s.ip_address.clone(), s.location_city.clone(), s.location_country.clone());
+            let some = |s: &str| Some(s.to_owned());
+            let mut jti = a.refresh_token_jti.clone();
+            let mut step = |client: sessions::Client<'_>| {
+                let new_jti = uuid::Uuid::new_v4().to_string();
+                let r = sessions::Rotation { client, ..rotation_of(&a, &new_jti, Ts(t0() + Duration::minutes(1))) };
+                let r = sessions::Rotation { presented_jti: &jti, ..r };
+                assert!(rotate(&mut conn, &r), "{}: {name}", t.label);
+                jti = new_jti;
+                place(&sessions::find_by_id(&mut conn, a.id.0).unwrap().unwrap())
+            };
+            let london = sessions::Client {
+                ip_address: Some("81.2.69.142"),
+                location_city: Some("London"),
+                location_country: Some("United Kingdom"),
+            };
+            assert_eq!(
+                step(london),
+                (some("81.2.69.142"), some("London"), some("United Kingdom")),
+                "{}: {name}",
+                t.label
+            );
+            // The same address: the place stays what it was (even if the lookup now says otherwise).
+            let same = sessions::Client { location_city: None, location_country: Some("Elsewhere"), ..london };
+            assert_eq!(
+                step(same),
+                (some("81.2.69.142"), some("London"), some("United Kingdom")),
+                "{}: {name}",
+                t.label
+            );
+            // No address known: nothing moves.
+            assert_eq!(
+                step(sessions::Client::default()),
+                (some("81.2.69.142"), some("London"), some("United Kingdom")),
+                "{}: {name}",
+                t.label
+            );
+            // Another address the file does not know: the address moves and the place is cleared.
+            let unknown = sessions::Client { ip_address: Some("2a02:c7f::1"), ..sessions::Client::default() };
+            assert_eq!(step(unknown), (some("2a02:c7f::1"), None, None), "{}: {name}", t.label);
+        }
     }
 }
 

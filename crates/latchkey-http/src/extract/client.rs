@@ -89,9 +89,15 @@ impl FromRequest for ClientInfo {
     }
 }
 
-fn extract(req: &HttpRequest) -> Result<ClientInfo, ApiError> {
+/// The request's client IP (see [`client_ip`]), without the rest of [`ClientInfo`]: for a route that needs
+/// only the address and must not refuse a request over a malformed `X-Device-Id` (refresh).
+pub fn request_ip(req: &HttpRequest) -> Option<IpAddr> {
     let trusted = req.app_data::<actix_web::web::Data<AppState>>().map(|s| s.config.trusted_proxies.as_slice());
-    let ip = client_ip(req.peer_addr().map(|a| a.ip()), req.headers(), trusted.unwrap_or(&[]));
+    client_ip(req.peer_addr().map(|a| a.ip()), req.headers(), trusted.unwrap_or(&[]))
+}
+
+fn extract(req: &HttpRequest) -> Result<ClientInfo, ApiError> {
+    let ip = request_ip(req);
     let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).and_then(truncate_user_agent);
     let device_id = match req.headers().get("x-device-id") {
         None => None,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::{AuthUser, ClientInfo};
+use crate::extract::{AuthUser, ClientInfo, request_ip};
 use crate::openapi::RateLimited;
 use crate::responses::{MessageResponse, TokenResponse, UserResponse};
 use crate::routes::{Endpoints, run};
@@ -251,8 +251,14 @@ impl Body for RefreshBody {
         (status = 429, response = RateLimited),
     ),
 )]
-pub async fn refresh(state: web::Data<AppState>, Json(body): Json<RefreshBody>) -> Result<HttpResponse, ApiError> {
-    let tokens = run(&state, move |svc| auth::refresh(svc, &body.refresh_token)).await?;
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Json(body): Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    // The session follows its client's address (and place) when it refreshes from another.
+    let ip = request_ip(&req);
+    let tokens = run(&state, move |svc| auth::refresh(svc, &body.refresh_token, ip)).await?;
     Ok(token_response(tokens))
 }
 

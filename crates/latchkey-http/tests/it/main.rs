@@ -9,6 +9,7 @@ mod cli;
 mod docs;
 mod fuzz;
 mod hardening;
+mod geoip;
 mod observability;
 mod organizations;
 mod sessions;

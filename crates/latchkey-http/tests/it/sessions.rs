@@ -227,7 +227,19 @@ async fn expired_cleanup_and_history() {
             res.body["data"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
         assert_eq!(kinds, ["login_failed", "logout"]);
         let keys: Vec<&str> = res.body["data"][0].as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["id", "event_type", "occurred_at", "ip_address", "device_name", "session_id"]);
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "event_type",
+                "occurred_at",
+                "ip_address",
+                "location_city",
+                "location_country",
+                "device_name",
+                "session_id"
+            ]
+        );
         let res = call(&app, get("/api/v1/sessions/me/history?limit=101", &a)).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     }

@@ -219,7 +219,9 @@ fn a_refresh_token_rotates_exactly_once_under_concurrent_refreshes() {
         let svc = services(&t, |_| {});
         let user = register(&svc, "twice@example.com");
         let issued = login(&svc, "twice@example.com", PASSWORD).unwrap();
-        let results = together(16, |_| auth::refresh(&svc, &issued.refresh_token));
+        // From another address, so the swap also moves the session's address.
+        let moved_to: std::net::IpAddr = "81.2.69.142".parse().unwrap();
+        let results = together(16, |_| auth::refresh(&svc, &issued.refresh_token, Some(moved_to)));
         let winners: Vec<&auth::IssuedTokens> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(winners.len(), 1, "{}: {results:?}", t.label);
         assert!(
@@ -230,7 +232,8 @@ fn a_refresh_token_rotates_exactly_once_under_concurrent_refreshes() {
         // The losers replayed within the grace window: the session lives on, with the winner's token.
         let session = sessions::find_by_id(&mut svc.db.conn().unwrap(), issued.session_id).unwrap().unwrap();
         assert!(session.is_active, "{}", t.label);
-        let next = auth::refresh(&svc, &winners[0].refresh_token).unwrap();
+        assert_eq!(session.ip_address.as_deref(), Some("81.2.69.142"), "{}", t.label);
+        let next = auth::refresh(&svc, &winners[0].refresh_token, None).unwrap();
         assert_eq!(next.session_id, issued.session_id);
         assert_eq!(next.user.id, user);
     }
