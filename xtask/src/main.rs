@@ -8,6 +8,7 @@
 //!   refresh, memory; with `--flood`, the auth check during a login flood; with `--cleanup`, the cleanup
 //!   job on a million sessions under a read load; with `--bodies`, large anonymous bodies' memory and
 //!   their effect on the auth check);
+//! - `bench-geoip [--networks N] [--write PATH]`: the cost of one GeoIP lookup, on a synthetic file;
 //! - `openapi`: regenerate `docs/openapi.json`;
 //! - `e2e [--prebuilt] [--out DIR]`: the docs pages driven in headless Chromium against the release server;
 //! - `faults [--prebuilt]`: the release server through a database outage, SIGTERM under load, and two
@@ -20,6 +21,7 @@
 mod bench;
 mod bench_bodies;
 mod bench_cleanup;
+mod bench_geoip;
 mod ci;
 mod e2e;
 mod faults;
@@ -103,6 +105,19 @@ enum Cmd {
         /// Folder for the report and the server log (default: target/fuzz-api/run-<process id>).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
+    },
+    /// Build a synthetic GeoIP file and measure a lookup (tree walk + English city and country names) and
+    /// the file's load and check.
+    BenchGeoip {
+        /// Networks in the file (public /24s).
+        #[arg(long, default_value_t = 100_000)]
+        networks: u32,
+        /// Addresses looked up per measurement.
+        #[arg(long, default_value_t = 1_000_000)]
+        lookups: u32,
+        /// Keep the file here (for `bench --server-env GEOIP_DATABASE=PATH`).
+        #[arg(long, value_name = "PATH")]
+        write: Option<std::path::PathBuf>,
     },
     /// Measure the release server over HTTP: login latency, GET /users/me, refresh and /health throughput,
     /// memory. SQLite always; PostgreSQL as --backend says.
@@ -224,6 +239,9 @@ fn main() -> ExitCode {
         Cmd::Test { backend } => test::run(backend),
         Cmd::Ci => ci::run(),
         Cmd::Openapi => openapi::run(),
+        Cmd::BenchGeoip { networks, lookups, write } => {
+            bench_geoip::run(&bench_geoip::Options { networks, lookups, write })
+        }
         Cmd::E2e { prebuilt, out } => e2e::run(&e2e::Options { prebuilt, out }),
         Cmd::Faults { prebuilt, postgres_url, out } => faults::run(&faults::Options { prebuilt, postgres_url, out }),
         Cmd::Bench { backend, postgres_url, json, cleanup: true, sessions, batch_size, connections, .. } => {
