@@ -7,17 +7,22 @@ not go to the server aborted — the machine has no outside network, and the pag
 2. "Authorize" with a registered user's email and password succeeds through the OAuth2 password form
    (`POST /api/v1/auth/login/oauth`);
 3. "Try it out" on `GET /api/v1/users/me` shows a 200 with that user;
-4. `/redoc` renders the API description.
+4. `/redoc` renders the API description;
+5. a login from a new device sends an alert (the log mail backend writes it to the server log): its "not
+   me" link opens a page naming the device, the GET ends nothing, and the page's button ends that
+   session (its access token gets 401, the other session's still works).
 
 Any page error, Content-Security-Policy violation or attempted outside request fails the run. Screenshots
 go to the folder given in LATCHKEY_E2E_SCREENSHOTS.
 
 Environment: LATCHKEY_E2E_BASE_URL (the server), LATCHKEY_E2E_SCREENSHOTS (a folder), LATCHKEY_E2E_CHROMIUM
-(the browser binary), LATCHKEY_E2E_PROFILE (a fresh, empty user-data directory).
+(the browser binary), LATCHKEY_E2E_PROFILE (a fresh, empty user-data directory), LATCHKEY_E2E_SERVER_LOG
+(the server's log, where the alert email is captured).
 """
 
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -30,6 +35,11 @@ BASE = os.environ["LATCHKEY_E2E_BASE_URL"].rstrip("/")
 SHOTS = Path(os.environ["LATCHKEY_E2E_SCREENSHOTS"])
 CHROMIUM = os.environ.get("LATCHKEY_E2E_CHROMIUM", "/usr/bin/chromium")
 PROFILE = os.environ["LATCHKEY_E2E_PROFILE"]
+SERVER_LOG = Path(os.environ["LATCHKEY_E2E_SERVER_LOG"])
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.1 Mobile/15E148 Safari/604.1"
+)
 
 # The flags a closed network needs (Chromium otherwise keeps trying Google's services), plus the sandbox
 # and GPU ones a root, display-less CI machine needs.
@@ -152,6 +162,61 @@ def redoc(page: Page) -> None:
     shot(page, "5-redoc")
 
 
+def login(page: Page, email: str, user_agent: str) -> str:
+    res = page.request.post(
+        f"{BASE}/api/v1/auth/login",
+        data=json.dumps({"email": email, "password": PASSWORD}),
+        headers={"content-type": "application/json", "user-agent": user_agent},
+    )
+    assert res.status == 200, f"login answered {res.status}: {res.text()}"
+    return res.json()["access_token"]
+
+
+def users_me(page: Page, token: str) -> int:
+    return page.request.get(f"{BASE}/api/v1/users/me", headers={"authorization": f"Bearer {token}"}).status
+
+
+def captured_link(device: str) -> str:
+    """The "not me" link of the alert email about `device`, which the log mail backend wrote to the server
+    log (the first login from the browser, in Swagger UI, may have been alerted too)."""
+    pattern = re.compile(re.escape(BASE) + r"/api/v1/auth/not-me\?token=[A-Za-z0-9_.-]+")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = SERVER_LOG.read_text(errors="replace")
+        at = text.rfind(f"Device:   {device}")
+        if at >= 0 and (found := pattern.search(text, at)):
+            return found.group(0)
+        time.sleep(0.1)
+    raise AssertionError(f"no alert email about {device} with a not-me link in {SERVER_LOG}")
+
+
+def not_me(page: Page, email: str) -> None:
+    step("a login from a new device sends an alert; its link's page names the device")
+    laptop = login(page, email, "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")
+    phone = login(page, email, IPHONE)
+    link = captured_link("Mobile Safari on iOS")
+    response = page.goto(link, wait_until="load")
+    assert response is not None and response.status == 200, f"GET {link} did not answer 200"
+    assert "script-src 'self'" in (response.headers.get("content-security-policy") or ""), "no strict CSP"
+    expect(page.locator("h1")).to_have_text("Was this you?")
+    expect(page.locator("#device")).to_have_text("Mobile Safari on iOS")
+    expect(page.locator("#ip")).to_have_text("127.0.0.1")
+    assert page.locator("script").count() == 0, "the page has a script"
+    shot(page, "6-not-me-page")
+    assert users_me(page, phone) == 200, "opening the link ended the session"
+
+    step('"This was not me" ends that session, and only that one')
+    with page.expect_navigation():
+        page.get_by_role("button", name="This was not me: end that session").click()
+    expect(page.locator("h1")).to_have_text("Session ended")
+    expect(page.locator("#done")).to_contain_text("reset your password")
+    shot(page, "7-not-me-done")
+    assert users_me(page, phone) == 401, "the disowned session still works"
+    assert users_me(page, laptop) == 200, "the other session ended too"
+    response = page.goto(link, wait_until="load")
+    assert response is not None and response.status == 400, "a used link still opens its page"
+
+
 def main() -> int:
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems = Problems()
@@ -184,6 +249,7 @@ def main() -> int:
             email = register(page)
             swagger(page, email)
             redoc(page)
+            not_me(page, email)
         except Exception:
             try:
                 shot(page, "failure")

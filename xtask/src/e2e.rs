@@ -3,7 +3,8 @@
 //! Starts the release `latchkey` on a free loopback port with a fresh SQLite database and runs
 //! `xtask/e2e/docs_pages.py`: Python Playwright driving Debian's headless Chromium through Swagger UI
 //! (operation list, "Authorize" through the OAuth2 password form, "Try it out" on `GET /users/me`) and
-//! ReDoc, with every request that does not go to the server aborted. Screenshots and the server's log go
+//! ReDoc, and a new-device alert's "not me" page and button (the alert email captured from the server's
+//! log), with every request that does not go to the server aborted. Screenshots and the server's log go
 //! to a folder the command prints.
 //!
 //! What it needs, it installs when missing: the `chromium` package (apt-get, as root) and a virtualenv
@@ -64,6 +65,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             .env("LATCHKEY_E2E_SCREENSHOTS", &out)
             .env("LATCHKEY_E2E_CHROMIUM", CHROMIUM)
             .env("LATCHKEY_E2E_PROFILE", &profile)
+            .env("LATCHKEY_E2E_SERVER_LOG", out.join("server.log"))
             // Playwright must use the browser it is given, never fetch one.
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
     );

@@ -4,6 +4,7 @@
 //! It must never depend on diesel, actix or tokio; hashing is CPU-bound, so callers run it on a thread of
 //! their own (the service's hashing pool), each with a reused [`HashMemory`].
 
+mod alert;
 mod device;
 mod error;
 mod jwt;
@@ -12,6 +13,7 @@ mod reset;
 mod signed;
 mod throttle;
 
+pub use alert::{ALERT_TOKEN_TTL, AlertClaims, AlertTokens};
 pub use device::{DeviceClaims, DeviceTokens};
 pub use error::AuthError;
 pub use jwt::{AccessClaims, LEEWAY_SECS, RefreshClaims, TokenKeys, TokenType};

@@ -113,6 +113,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::types::sql::{TimestampUtc, Uuid};
+
+    account_logins (user_id) {
+        user_id -> Uuid,
+        first_login_at -> TimestampUtc,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::types::sql::{TimestampUtc, Uuid};
+
+    not_me_answers (alert_id) {
+        alert_id -> Uuid,
+        user_id -> Uuid,
+        session_id -> Uuid,
+        answered_at -> TimestampUtc,
+    }
+}
+
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(security_events -> users (user_id));
 diesel::joinable!(user_organizations -> users (user_id));

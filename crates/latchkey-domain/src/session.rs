@@ -67,6 +67,8 @@ string_enum! {
         UserDeactivated => "user_deactivated",
         UserDeleted => "user_deleted",
         Evicted => "evicted",
+        // The user said "not me" to a new-device alert about this session.
+        Disowned => "disowned",
     }
 }
 
@@ -80,6 +82,10 @@ string_enum! {
         RefreshTokenReuse => "refresh_token_reuse",
         PasswordChanged => "password_changed",
         PasswordReset => "password_reset",
+        // A login from a device (or country) the account had not used within `KNOWN_DEVICE_DAYS`: an alert
+        // was sent; and the user's "not me" answer to one (the session ended, a reset link was sent).
+        NewDeviceLogin => "new_device_login",
+        LoginDisowned => "login_disowned",
         // Administrative actions (the audit trail; the acting administrator is recorded with them).
         UserCreated => "user_created",
         UserUpdated => "user_updated",
@@ -96,7 +102,8 @@ string_enum! {
 
 impl SecurityEventKind {
     /// Whether the user whose account an event concerns sees it in `GET /sessions/me/history`: their
-    /// logins, logouts, revocations (an administrator's included), token reuse and password changes. The
+    /// logins, logouts, revocations (an administrator's included), token reuse, password changes, new-device
+    /// alerts and the "not me" answers to them. The
     /// administrative bookkeeping around them stays in the audit trail.
     pub fn in_user_history(self) -> bool {
         match self {
@@ -106,7 +113,9 @@ impl SecurityEventKind {
             | SecurityEventKind::SessionRevoked
             | SecurityEventKind::RefreshTokenReuse
             | SecurityEventKind::PasswordChanged
-            | SecurityEventKind::PasswordReset => true,
+            | SecurityEventKind::PasswordReset
+            | SecurityEventKind::NewDeviceLogin
+            | SecurityEventKind::LoginDisowned => true,
             SecurityEventKind::UserCreated
             | SecurityEventKind::UserUpdated
             | SecurityEventKind::UserActivated

@@ -11,9 +11,11 @@ use latchkey_db::{DbError, Id, Json, PooledConn, Ts, write_statements, write_tra
 use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
+use crate::alerts;
 use crate::caller::Caller;
 use crate::counters::{self, LoginOutcome};
 use crate::error::ServiceError;
+use crate::mail;
 use crate::services::{EventContext, Services, record_event};
 use crate::throttle;
 use crate::user_fields::UserFields;
@@ -364,7 +366,7 @@ fn open_session(
     let max_sessions = svc.policy.max_sessions_per_user as usize;
 
     let mut conn = svc.db.conn()?;
-    let evicted = write_transaction(&mut conn, |c| -> Result<usize, ServiceError> {
+    let (evicted, alert) = write_transaction(&mut conn, |c| -> Result<(usize, Option<mail::Email>), ServiceError> {
         // Session creation for one user runs one at a time (the row lock is held until commit), so
         // concurrent logins cannot both see room under the limit. The locked row must still be the account
         // the password was verified against: a password set, a reset, a deactivation or a deletion that
@@ -421,6 +423,8 @@ fn open_session(
                 updated_at: Ts(now),
             },
         )?;
+        // Judged before this login's own event is written, under the user's row lock (see `alerts`).
+        let alert = alerts::judge_login(svc, c, user, session_id, device, now)?;
         record_event(
             c,
             now,
@@ -428,8 +432,11 @@ fn open_session(
             EventContext { session_id: Some(session_id), ..ctx },
             None,
         )?;
-        Ok(evicted_count)
+        Ok((evicted_count, alert))
     })?;
+    if let Some(alert) = alert {
+        alerts::send(svc, alert);
+    }
     counters::session_created();
     counters::sessions_revoked(RevokeReason::Evicted.as_str(), evicted);
     Ok(IssuedTokens {
@@ -476,6 +483,9 @@ fn rotate_refresh_token(
     };
     let presented = claims.jti.to_string();
     let new_jti = uuid::Uuid::new_v4();
+    // Looked up whether or not the address moved (the statement decides that): a few microseconds.
+    let ip = client_ip.map(|ip| ip.to_string());
+    let place = client_ip.map(|ip| svc.geoip.locate(ip)).unwrap_or_default();
     let rotation = sessions::Rotation {
         session_id: claims.sid,
         user_id: claims.sub,
@@ -483,9 +493,11 @@ fn rotate_refresh_token(
         new_jti: &new_jti.to_string(),
         refresh_until: Ts(now + svc.policy.lifetimes.refresh),
         now: Ts(now),
-    // Looked up whether or not the address moved (the statement decides that): a few microseconds.
-    let ip = client_ip.map(|ip| ip.to_string());
-    let place = client_ip.map(|ip| svc.geoip.locate(ip)).unwrap_or_default();
+        client: sessions::Client {
+            ip_address: ip.as_deref(),
+            location_city: place.city.as_deref(),
+            location_country: place.country.as_deref(),
+        },
     };
     let mut conn = svc.db.conn()?;
     // The usual case first, with no transaction (the compare-and-swap decides, and each statement is atomic):
@@ -493,11 +505,6 @@ fn rotate_refresh_token(
     let rotated = write_statements(&mut conn, |c| sessions::rotate_for_user(c, &rotation))?;
     if let Some(sessions::Rotated { expires_at, user }) = rotated {
         let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, expires_at.0)?;
-        client: sessions::Client {
-            ip_address: ip.as_deref(),
-            location_city: place.city.as_deref(),
-            location_country: place.country.as_deref(),
-        },
         return Ok(IssuedTokens {
             access_token,
             refresh_token,

@@ -169,6 +169,10 @@ pub struct Config {
     pub login_max_failures: u32,
     /// `KNOWN_DEVICE_DAYS`: a device token's life (and the window of known devices).
     pub known_device_days: i64,
+    /// `NEW_DEVICE_ALERTS`: email the user about a login from a new device or country.
+    pub new_device_alerts: bool,
+    /// `PUBLIC_URL`: where clients reach this server (the "not me" link of an alert); no trailing slash.
+    pub public_url: String,
     pub db_pool_size: u32,
     /// HTTP worker threads (`WORKERS`); `None`: one per CPU, actix's default.
     pub workers: Option<usize>,
@@ -206,12 +210,12 @@ pub struct Config {
     pub body_read_timeout_seconds: u64,
     /// `BODY_MEMORY_BUDGET_MB`, in bytes: what request bodies in flight may hold together.
     pub body_memory_budget_bytes: usize,
+    /// `GEOIP_DATABASE`: the MaxMind DB file sessions are located with; `None`: locations stay empty.
+    pub geoip_database: Option<PathBuf>,
 }
 
 /// Leaves out what may hold a password: the database URL (a PostgreSQL URL prints as
 /// `Postgres(..)`), the SMTP URL, the secret key and the first superuser's password.
-    /// `GEOIP_DATABASE`: the MaxMind DB file sessions are located with; `None`: locations stay empty.
-    pub geoip_database: Option<PathBuf>,
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -228,6 +232,8 @@ impl fmt::Debug for Config {
             .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("login_max_failures", &self.login_max_failures)
             .field("known_device_days", &self.known_device_days)
+            .field("new_device_alerts", &self.new_device_alerts)
+            .field("public_url", &self.public_url)
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .field("auto_migrate", &self.auto_migrate)
@@ -246,13 +252,13 @@ impl fmt::Debug for Config {
             .field("reset_mail_queue", &self.reset_mail_queue)
             .field("body_read_timeout_seconds", &self.body_read_timeout_seconds)
             .field("body_memory_budget_bytes", &self.body_memory_budget_bytes)
+            .field("geoip_database", &self.geoip_database)
             .field("access_log", &self.access_log)
             .field("metrics_enabled", &self.metrics_enabled)
             .field("metrics_addr", &self.metrics_addr)
             .finish_non_exhaustive()
     }
 }
-            .field("geoip_database", &self.geoip_database)
 
 impl Config {
     /// Reads `.env` (if present) and the environment, then validates. A missing `SECRET_KEY` outside
@@ -367,10 +373,21 @@ impl Config {
             return Err(ConfigError("METRICS_ADDR is set but METRICS=false turns the metrics off".into()));
         }
 
+        let host = get("HOST").unwrap_or_else(|| defaults::HOST.to_owned());
+        let port = int(&get, "PORT", i64::from(defaults::PORT), 0..=65535)? as u16;
+        let public_url = match get("PUBLIC_URL") {
+            Some(url) => public_url(url.trim())?,
+            None => format!("http://{host}:{port}"),
+        };
+        let new_device_alerts =
+            get("NEW_DEVICE_ALERTS").map(|v| parse_bool("NEW_DEVICE_ALERTS", &v)).transpose()?.unwrap_or(true);
+
         Ok(Config {
             database_url,
-            host: get("HOST").unwrap_or_else(|| defaults::HOST.to_owned()),
-            port: int(&get, "PORT", i64::from(defaults::PORT), 0..=65535)? as u16,
+            host,
+            port,
+            new_device_alerts,
+            public_url,
             secret_key,
             secret_source,
             environment,
@@ -437,6 +454,7 @@ impl Config {
             )? as usize
                 * 1024
                 * 1024,
+            geoip_database: get("GEOIP_DATABASE").map(PathBuf::from),
         })
     }
 
@@ -454,7 +472,6 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.environment == "production"
     }
-            geoip_database: get("GEOIP_DATABASE").map(PathBuf::from),
 
     /// The parsed database URL (validated in `from_lookup`).
     pub fn database(&self) -> DatabaseUrl {
@@ -552,6 +569,21 @@ fn check_origin(origin: &str) -> Result<String, ConfigError> {
         )));
     }
     Ok(origin.to_owned())
+}
+
+/// `PUBLIC_URL`: `http(s)://host[:port][/path]`, kept without a trailing slash (the alert's link appends
+/// `/api/v1/...`).
+fn public_url(url: &str) -> Result<String, ConfigError> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let ok = rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with(['/', ':']) && !r.contains(['?', '#', ' ']) && !r.chars().any(char::is_control)
+    });
+    if !ok {
+        return Err(ConfigError(format!(
+            "PUBLIC_URL must be an http or https URL such as https://auth.example.com, got '{url}'"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 fn check_secret_key(key: &str, production: bool) -> Result<(), ConfigError> {

@@ -24,6 +24,9 @@ pub const SESSIONS_CREATED: &str = "latchkey_sessions_created_total";
 pub const SESSIONS_REVOKED: &str = "latchkey_sessions_revoked_total";
 /// `latchkey_password_resets_total{step}`: `requested` (a link was issued) or `completed`.
 pub const PASSWORD_RESETS: &str = "latchkey_password_resets_total";
+/// `latchkey_new_device_alerts_total{outcome}`: alert emails `queued`, or `dropped` because the mail queue
+/// was full.
+pub const NEW_DEVICE_ALERTS: &str = "latchkey_new_device_alerts_total";
 
 /// How a login attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,11 @@ pub fn sessions_revoked(reason: &'static str, n: usize) {
 }
 
 /// A password-reset link was issued.
+pub fn alert(queued: bool) {
+    counter!(NEW_DEVICE_ALERTS, "outcome" => if queued { "queued" } else { "dropped" }).increment(1);
+}
+
+/// One password-reset link issued.
 pub fn password_reset_requested() {
     counter!(PASSWORD_RESETS, "step" => "requested").increment(1);
 }

@@ -9,6 +9,7 @@
 //! other HTTP type.
 
 pub mod admin;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -18,9 +19,10 @@ pub mod config;
 pub mod counters;
 pub mod database;
 pub mod error;
-pub mod hash_pool;
 pub mod geoip;
+pub mod hash_pool;
 pub mod mail;
+pub mod not_me;
 pub mod organizations;
 pub mod password_reset;
 pub mod services;

@@ -1,4 +1,4 @@
-//! Outgoing email: the password-reset link. With `SMTP_URL` set it is sent with lettre; without it the
+//! Outgoing email: the password-reset link and the new-device alert. With `SMTP_URL` set it is sent with lettre; without it the
 //! log backend writes the message to the server log in development, and in production logs only that a
 //! message could not be sent (a reset link is a credential and never reaches a production log).
 //! Messages go through one bounded queue served by one thread ([`MailQueue`]).
@@ -110,6 +110,43 @@ impl EmailSender for SmtpSender {
             .body(email.body.clone())
             .map_err(|e| e.to_string())?;
         self.transport.send(&message).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// What a new-device alert says.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSignIn<'a> {
+    pub device: &'a str,
+    pub ip_address: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The "not me" link.
+    pub link: &'a str,
+}
+
+/// The new-device alert's text.
+pub fn new_sign_in_email(to: &str, s: &NewSignIn<'_>) -> Email {
+    let place = match (s.city, s.country) {
+        (Some(city), Some(country)) => format!("{city}, {country}"),
+        (None, Some(country)) => country.to_owned(),
+        (Some(city), None) => city.to_owned(),
+        (None, None) => "unknown".to_owned(),
+    };
+    Email {
+        to: to.to_owned(),
+        subject: "New sign-in to your account".to_owned(),
+        body: format!(
+            "Your account was just signed in to from a device or place it has not used recently.\n\n\
+             Device:   {}\nIP:       {}\nLocation: {place}\nTime:     {} UTC\n\n\
+             If this was you, there is nothing to do.\n\n\
+             If it was not you, open this link to end that session and get a link to reset your password:\n\
+             {}\n\nThe link works once and expires in 7 days.",
+            s.device,
+            s.ip_address.unwrap_or("unknown"),
+            s.at.format("%Y-%m-%d %H:%M"),
+            s.link,
+        ),
     }
 }
 

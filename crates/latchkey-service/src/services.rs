@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use latchkey_auth::{DeviceTokens, PasswordHasher, ResetTokens, ThrottleKeys, TokenKeys};
+use latchkey_auth::{AlertTokens, DeviceTokens, PasswordHasher, ResetTokens, ThrottleKeys, TokenKeys};
 use latchkey_db::models::EventRow;
 use latchkey_db::repo::events;
 use latchkey_db::{AnyConnection, Db, Id, Json, Ts};
@@ -57,6 +57,13 @@ impl Policy {
     }
 }
 
+/// New-device alerts: `NEW_DEVICE_ALERTS` and the `PUBLIC_URL` their "not me" links start with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertSettings {
+    pub enabled: bool,
+    pub public_url: String,
+}
+
 /// The use cases' shared context.
 #[derive(Debug)]
 pub struct Services {
@@ -70,6 +77,10 @@ pub struct Services {
     pub reset_tokens: ResetTokens,
     /// Signs the device tokens a login hands out (the lockout's exemption).
     pub device_tokens: DeviceTokens,
+    /// Signs the "not me" links of new-device alerts.
+    pub alert_tokens: AlertTokens,
+    /// Whether and where new-device alerts are sent.
+    pub alerts: AlertSettings,
     pub throttle_keys: ThrottleKeys,
     pub policy: Policy,
     /// Outgoing email (reset links), sent by one thread from a bounded queue.
@@ -77,6 +88,8 @@ pub struct Services {
     pub frontend_url: String,
     /// The frontend page of the reset link (`RESET_PASSWORD_PATH`).
     pub reset_password_path: String,
+    /// Where client addresses are (`GEOIP_DATABASE`); shared with the thread that reloads its file.
+    pub geoip: Arc<Locator>,
     /// One permit per pool connection: see [`Services::blocking`].
     db_slots: Arc<Semaphore>,
     /// The latest database check, which concurrent checks share: see [`Services::check_database`].
@@ -88,8 +101,6 @@ pub struct Services {
 struct DatabaseCheck {
     finished: Instant,
     outcome: Result<(), String>,
-    /// Where client addresses are (`GEOIP_DATABASE`); shared with the thread that reloads its file.
-    pub geoip: Arc<Locator>,
 }
 
 impl Services {
@@ -119,7 +130,10 @@ impl Services {
             },
         )?;
         let db_slots = Arc::new(Semaphore::new(db.pool_state().max_size as usize));
+        let geoip = Locator::from_setting(config.geoip_database.as_deref())
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(Services {
+            geoip: Arc::new(geoip),
             db_slots,
             db_check: tokio::sync::Mutex::new(None),
             db,
@@ -129,11 +143,10 @@ impl Services {
             hashing,
             reset_tokens: ResetTokens::new(config.secret_key.expose()),
             device_tokens: DeviceTokens::new(config.secret_key.expose()),
+            alert_tokens: AlertTokens::new(config.secret_key.expose()),
+            alerts: AlertSettings { enabled: config.new_device_alerts, public_url: config.public_url.clone() },
             throttle_keys: ThrottleKeys::new(config.secret_key.expose()),
-        let geoip = Locator::from_setting(config.geoip_database.as_deref())
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
             policy: Policy::from_config(config),
-            geoip: Arc::new(geoip),
             mail: MailQueue::new(mailer, config.reset_mail_queue).map_err(ServiceError::Internal)?,
             frontend_url: config.frontend_url.clone(),
             reset_password_path: config.reset_password_path.clone(),

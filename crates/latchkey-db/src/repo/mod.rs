@@ -9,6 +9,7 @@ use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 
+pub mod alerts;
 pub mod events;
 pub mod organizations;
 pub mod sessions;

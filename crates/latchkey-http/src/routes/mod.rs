@@ -12,6 +12,7 @@ pub mod admin;
 pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod not_me;
 pub mod oauth;
 pub mod organizations;
 pub mod root;
@@ -152,6 +153,7 @@ pub fn all() -> Endpoints {
     let mut endpoints = Endpoints::default();
     health::routes(&mut endpoints);
     auth::routes(&mut endpoints);
+    not_me::routes(&mut endpoints);
     users::routes(&mut endpoints);
     sessions::routes(&mut endpoints);
     admin::routes(&mut endpoints);

@@ -2,14 +2,15 @@
 //! `LATCHKEY_TEST_POSTGRES_URL` is set) PostgreSQL.
 
 mod admin;
+mod alerts;
 mod arrows;
 mod auth;
 mod bodies;
 mod cli;
 mod docs;
 mod fuzz;
-mod hardening;
 mod geoip;
+mod hardening;
 mod observability;
 mod organizations;
 mod sessions;

@@ -279,3 +279,77 @@ fn logins_and_password_changes_of_one_account_never_deadlock() {
         }
     }
 }
+
+fn alerts_of(svc: &Services, user: uuid::Uuid) -> usize {
+    let kinds = ["new_device_login"];
+    latchkey_db::repo::events::list_for_user(
+        &mut svc.db.conn().unwrap(),
+        user,
+        &kinds,
+        latchkey_db::repo::Window::page(1, 100),
+    )
+    .unwrap()
+    .total as usize
+}
+
+fn login_as(svc: &Arc<Services>, name: &str, ip: &str) -> Result<auth::IssuedTokens, ServiceError> {
+    let device = latchkey_domain::DeviceInfo {
+        device_name: name.to_owned(),
+        device_id: None,
+        ip_address: Some(ip.to_owned()),
+        user_agent: None,
+        location: latchkey_domain::device::Location::default(),
+    };
+    block_on(auth::login(svc, "ada@example.com", PASSWORD.to_owned(), move || device))
+}
+
+/// A GeoIP file where `81.2.69.0/24` is in France and `89.160.20.0/24` in Germany.
+fn two_countries() -> std::path::PathBuf {
+    use mmdb_writer::{Value, Writer};
+    let country =
+        |name: &str| Value::map([("country", Value::map([("names", Value::map([("en", Value::from(name))]))]))]);
+    let mut w = Writer::builder("Test-Country").description(&[("en", "Latchkey test file")]).build();
+    w.insert_value("81.2.69.0/24".parse::<ipnet::IpNet>().unwrap(), country("France")).unwrap();
+    w.insert_value("89.160.20.0/24".parse::<ipnet::IpNet>().unwrap(), country("Germany")).unwrap();
+    let path = std::env::temp_dir().join(format!("latchkey-countries-{}.mmdb", uuid::Uuid::new_v4()));
+    std::fs::write(&path, w.to_bytes().unwrap()).unwrap();
+    path
+}
+
+/// Many concurrent logins of one new device send one alert: the decision runs under the user's row lock,
+/// each login seeing the ones before it.
+#[test]
+fn concurrent_logins_of_one_new_device_send_one_alert() {
+    for t in TestDb::all() {
+        let svc = services(&t, |c| c.hash_workers = 8);
+        let id = register(&svc, "ada@example.com");
+        login_as(&svc, "Laptop", "203.0.113.7").unwrap();
+        assert_eq!(alerts_of(&svc, id), 0, "{}: the first login is not alerted", t.label);
+        for round in 0..3 {
+            let device = format!("Phone {round}");
+            let results = together(16, |_| login_as(&svc, &device, "203.0.113.7").map(|_| ()));
+            assert!(results.iter().all(Result::is_ok), "{}: {results:?}", t.label);
+            assert_eq!(alerts_of(&svc, id), round + 1, "{} round {round}", t.label);
+        }
+    }
+}
+
+/// A known device from a country the account has not used within the window is alerted too; an unknown
+/// country (a reserved address, no GeoIP data) never is.
+#[test]
+fn a_known_device_from_a_new_country_is_alerted() {
+    let file = two_countries();
+    for t in TestDb::all() {
+        let svc = services(&t, |c| c.geoip_database = Some(file.clone()));
+        let id = register(&svc, "ada@example.com");
+        login_as(&svc, "Laptop", "81.2.69.1").unwrap();
+        login_as(&svc, "Laptop", "81.2.69.2").unwrap();
+        login_as(&svc, "Laptop", "203.0.113.7").unwrap();
+        assert_eq!(alerts_of(&svc, id), 0, "{}", t.label);
+        login_as(&svc, "Laptop", "89.160.20.1").unwrap();
+        assert_eq!(alerts_of(&svc, id), 1, "{}", t.label);
+        login_as(&svc, "Laptop", "89.160.20.2").unwrap();
+        assert_eq!(alerts_of(&svc, id), 1, "{}: Germany is known now", t.label);
+    }
+    std::fs::remove_file(file).unwrap();
+}
