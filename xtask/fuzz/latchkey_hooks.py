@@ -158,6 +158,9 @@ class RuleException:
             return False
         if self.error is None:
             return True
+        if response.headers.get("content-type", "").startswith("text/html"):
+            # A page (the "not me" link's) says what is wrong in its text.
+            return re.search(self.error, response.text) is not None
         try:
             errors = response.json().get("errors") or []
         except ValueError:
@@ -189,6 +192,16 @@ EXCEPTIONS: list[RuleException] = [
         operation=r"POST /api/v1/auth/password-reset/confirm",
         status=400,
         error=r"^VAL_006 None: Invalid or expired password reset token$",
+    ),
+    RuleException(
+        name="not-me token",
+        reason="whether a new-device alert's token is valid is a secret the server keeps (signed, single use, "
+        "7 days), not a shape: any string is well-formed, and an unknown one is 400 — VAL_006 in JSON, a page "
+        "saying so for the link (GET) and its form",
+        failure="RejectedPositiveData",
+        operation=r"(GET|POST) /api/v1/auth/not-me",
+        status=400,
+        error=r"^VAL_006 None: Invalid or expired token$|This link is not valid",
     ),
     RuleException(
         name="email taken at registration",

@@ -84,8 +84,10 @@ pub async fn page(state: web::Data<AppState>, query: web::Query<TokenQuery>) -> 
         (NotMeBody = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "The session ended and a reset link was sent: JSON, or a page (HTML) for a form", body = MessageResponse),
-        (status = 400, description = "A used, expired or forged token (`VAL_006`; a page for a form)", body = Envelope),
+        (status = 200, description = "The session ended and a reset link was sent: JSON, or a page (HTML) for a form",
+            content((MessageResponse = "application/json"), (String = "text/html"))),
+        (status = 400, description = "A used, expired or forged token (`VAL_006`; a page for a form)",
+            content((Envelope = "application/json"), (String = "text/html"))),
         (status = 429, description = "Rate limited per client IP", body = Envelope),
     ),
 )]
