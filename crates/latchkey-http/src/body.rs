@@ -5,7 +5,7 @@
 //!   request arrived is answered 408 in the envelope and its connection is closed. Authentication happens
 //!   when the head arrives, so without it a client holding back its last byte would keep a request (and
 //!   whatever it holds) open for ever. Waiting for the budget counts against the deadline too.
-//! - **Budget** (`BODY_MEMORY_BUDGET_MB`, default 64 MiB): the bytes that bodies being read and parsed
+//! - **Budget** (`BODY_MEMORY_BUDGET_MB`, default 32 MiB): the bytes that bodies being read and parsed
 //!   hold together. A body with a `Content-Length` reserves all of it before its first byte is read, so
 //!   bodies never hold part of what they need while waiting for the rest (no two can starve each other);
 //!   a chunked body reserves as it grows, and the deadline bounds how long it can hold a part. A body

@@ -45,7 +45,7 @@ pub mod defaults {
     /// How long a request body may take to arrive, counted from the request's arrival.
     pub const BODY_READ_TIMEOUT_SECONDS: u64 = 15;
     /// What the request bodies being read and parsed may hold together, in MiB.
-    pub const BODY_MEMORY_BUDGET_MB: usize = 64;
+    pub const BODY_MEMORY_BUDGET_MB: usize = 32;
 }
 
 /// Secret keys that are public knowledge: the reference's shipped default and template placeholders.
