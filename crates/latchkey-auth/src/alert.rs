@@ -15,7 +15,6 @@ use crate::signed::Signer;
 
 const VERSION: u8 = 1;
 const PURPOSE: &[u8] = b"latchkey not-me v1";
-const PAYLOAD_LEN: usize = 1 + 16 * 3 + 8;
 /// Longer than any token we issue (about 130 characters); longer input is refused before decoding.
 const MAX_TOKEN_LEN: usize = 256;
 /// How long a "not me" link works.
@@ -56,13 +55,7 @@ impl AlertTokens {
     #[must_use]
     pub fn issue(&self, alert_id: Uuid, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> String {
         let exp = now.timestamp().saturating_add(ALERT_TOKEN_TTL.num_seconds());
-        let mut payload = Vec::with_capacity(PAYLOAD_LEN);
-        payload.push(VERSION);
-        for id in [alert_id, user_id, session_id] {
-            payload.extend_from_slice(id.as_bytes());
-        }
-        payload.extend_from_slice(&exp.to_be_bytes());
-        self.signer.sign(&payload)
+        self.signer.sign_ids(VERSION, [alert_id, user_id, session_id], exp)
     }
 
     /// Checks the MAC (constant time) and the expiry.
@@ -70,17 +63,8 @@ impl AlertTokens {
     /// # Errors
     /// `Expired` for an authentic token past its expiry; `Invalid` for anything else.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AlertClaims, AuthError> {
-        let payload = self.signer.open(token, MAX_TOKEN_LEN)?;
-        let Some((&VERSION, rest)) = payload.split_first() else { return Err(AuthError::Invalid) };
-        if rest.len() != PAYLOAD_LEN - 1 {
-            return Err(AuthError::Invalid);
-        }
-        let id = |at: usize| Uuid::from_slice(&rest[at..at + 16]).map_err(|_| AuthError::Invalid);
-        let (alert_id, user_id, session_id) = (id(0)?, id(16)?, id(32)?);
-        let exp = i64::from_be_bytes(rest[48..].try_into().map_err(|_| AuthError::Invalid)?);
-        if now.timestamp() > exp {
-            return Err(AuthError::Expired);
-        }
+        let ([alert_id, user_id, session_id], exp) =
+            self.signer.open_ids(token, MAX_TOKEN_LEN, VERSION, now.timestamp())?;
         Ok(AlertClaims { alert_id, user_id, session_id, exp })
     }
 }

@@ -19,7 +19,6 @@ use crate::signed::Signer;
 
 const VERSION: u8 = 1;
 const PURPOSE: &[u8] = b"latchkey device token v1";
-const PAYLOAD_LEN: usize = 1 + 16 + 16 + 8;
 /// Longer than any token we issue (about 100 characters); longer input is refused before decoding.
 const MAX_TOKEN_LEN: usize = 256;
 
@@ -56,13 +55,7 @@ impl DeviceTokens {
     /// A token for `device_id` on `user_id`'s account, valid for `ttl` from `now`.
     #[must_use]
     pub fn issue(&self, user_id: Uuid, device_id: Uuid, now: DateTime<Utc>, ttl: TimeDelta) -> String {
-        let exp = now.timestamp().saturating_add(ttl.num_seconds());
-        let mut payload = Vec::with_capacity(PAYLOAD_LEN);
-        payload.push(VERSION);
-        payload.extend_from_slice(user_id.as_bytes());
-        payload.extend_from_slice(device_id.as_bytes());
-        payload.extend_from_slice(&exp.to_be_bytes());
-        self.signer.sign(&payload)
+        self.signer.sign_ids(VERSION, [user_id, device_id], now.timestamp().saturating_add(ttl.num_seconds()))
     }
 
     /// Checks the MAC (constant time) and the expiry.
@@ -70,19 +63,7 @@ impl DeviceTokens {
     /// # Errors
     /// `Expired` for an authentic token past its expiry; `Invalid` for anything else.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<DeviceClaims, AuthError> {
-        let payload = self.signer.open(token, MAX_TOKEN_LEN)?;
-        let Some((&VERSION, rest)) = payload.split_first() else { return Err(AuthError::Invalid) };
-        if rest.len() != PAYLOAD_LEN - 1 {
-            return Err(AuthError::Invalid);
-        }
-        let (user_id, rest) = rest.split_at(16);
-        let (device_id, exp) = rest.split_at(16);
-        let user_id = Uuid::from_slice(user_id).map_err(|_| AuthError::Invalid)?;
-        let device_id = Uuid::from_slice(device_id).map_err(|_| AuthError::Invalid)?;
-        let exp = i64::from_be_bytes(exp.try_into().map_err(|_| AuthError::Invalid)?);
-        if now.timestamp() > exp {
-            return Err(AuthError::Expired);
-        }
+        let ([user_id, device_id], exp) = self.signer.open_ids(token, MAX_TOKEN_LEN, VERSION, now.timestamp())?;
         Ok(DeviceClaims { user_id, device_id, exp })
     }
 }

@@ -12,6 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use uuid::Uuid;
+
 use crate::AuthError;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -87,5 +89,44 @@ impl Signer {
         mac.update(&payload);
         mac.verify_slice(&tag).map_err(|_| AuthError::Invalid)?;
         Ok(payload)
+    }
+
+    /// A token of `N` ids and an expiry (Unix seconds): `version || id (16 bytes) × N || exp (i64 big-endian)`.
+    pub(crate) fn sign_ids<const N: usize>(&self, version: u8, ids: [Uuid; N], exp: i64) -> String {
+        let mut payload = Vec::with_capacity(1 + 16 * N + 8);
+        payload.push(version);
+        for id in ids {
+            payload.extend_from_slice(id.as_bytes());
+        }
+        payload.extend_from_slice(&exp.to_be_bytes());
+        self.sign(&payload)
+    }
+
+    /// The ids and expiry of a token [`Signer::sign_ids`] made with `version`, if it has not expired at
+    /// `now` (Unix seconds).
+    ///
+    /// # Errors
+    /// `Expired` for an authentic token past its expiry; `Invalid` for anything else.
+    pub(crate) fn open_ids<const N: usize>(
+        &self,
+        token: &str,
+        max_len: usize,
+        version: u8,
+        now: i64,
+    ) -> Result<([Uuid; N], i64), AuthError> {
+        let payload = self.open(token, max_len)?;
+        let Some((&found, rest)) = payload.split_first() else { return Err(AuthError::Invalid) };
+        if found != version || rest.len() != 16 * N + 8 {
+            return Err(AuthError::Invalid);
+        }
+        let mut ids = [Uuid::nil(); N];
+        for (i, id) in ids.iter_mut().enumerate() {
+            *id = Uuid::from_slice(&rest[16 * i..16 * (i + 1)]).map_err(|_| AuthError::Invalid)?;
+        }
+        let exp = i64::from_be_bytes(rest[16 * N..].try_into().map_err(|_| AuthError::Invalid)?);
+        if now > exp {
+            return Err(AuthError::Expired);
+        }
+        Ok((ids, exp))
     }
 }
