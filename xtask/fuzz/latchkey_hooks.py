@@ -158,7 +158,10 @@ class RuleException:
             return False
         if self.error is None:
             return True
-        if response.headers.get("content-type", "").startswith("text/html"):
+        content_type = response.headers.get("content-type") or ""
+        if isinstance(content_type, list):  # schemathesis keeps every value of a header
+            content_type = content_type[0] if content_type else ""
+        if content_type.startswith("text/html"):
             # A page (the "not me" link's) says what is wrong in its text.
             return re.search(self.error, response.text) is not None
         try:
