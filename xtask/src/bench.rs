@@ -8,6 +8,8 @@
 //! - **sessions**: `GET /sessions/me` for a user with 5 sessions;
 //! - **refresh**: `POST /auth/refresh`, each connection following its own rotation chain (one write
 //!   transaction per call);
+//! - **logins**: `POST /auth/login` with one account's right password from `--login-connections` (8)
+//!   connections: the password-hashing pool's throughput;
 //! - the server's resident memory after each run and its peak (VmHWM).
 //!
 //! Each run gets a warm-up first; `--rounds N` repeats the runs interleaved and reports each one's median
@@ -47,6 +49,8 @@ pub struct Options {
     pub connections: usize,
     pub threads: usize,
     pub logins: usize,
+    /// Connections of the concurrent login run.
+    pub login_connections: usize,
     pub postgres_url: Option<String>,
     pub json: bool,
     /// `--flood`: the number of flooding connections.
@@ -330,7 +334,7 @@ fn bench_backend(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let accounts = runtime.block_on(accounts(addr, options.logins))?;
 
-    let names = ["GET /health", "GET /users/me", "GET /sessions/me", "POST /auth/refresh"];
+    let names = ["GET /health", "GET /users/me", "GET /sessions/me", "POST /auth/refresh", "POST /auth/login"];
     let mut rounds: Vec<Vec<(Outcome, u64)>> = vec![Vec::new(); names.len()];
     let mut command_lines = vec![String::new(); names.len()];
     for round in 0..options.rounds {
@@ -346,6 +350,7 @@ fn bench_backend(
                 authorization: None,
                 user_agent: USER_AGENT,
                 refresh_tokens: &[],
+                body: None,
             };
             let outcome = match i {
                 0 => measure(&base, options.warmup, dir)?,
@@ -356,6 +361,20 @@ fn bench_backend(
                 )?,
                 2 => measure(
                     &wrk::Run { path: "/api/v1/sessions/me", authorization: Some(&accounts.lister), ..base },
+                    options.warmup,
+                    dir,
+                )?,
+                4 => measure(
+                    // Correct logins of one account from --login-connections connections: the hashing pool's
+                    // throughput (each login is one argon2id verification).
+                    &wrk::Run {
+                        method: "POST",
+                        path: "/api/v1/auth/login",
+                        connections: options.login_connections,
+                        threads: options.threads.min(options.login_connections),
+                        body: Some(&accounts.credentials),
+                        ..base
+                    },
                     options.warmup,
                     dir,
                 )?,
@@ -392,7 +411,8 @@ fn bench_backend(
 }
 
 /// The paths of the runs, for their command lines.
-const PATHS: [&str; 4] = ["/health", "/api/v1/users/me", "/api/v1/sessions/me", "/api/v1/auth/refresh"];
+const PATHS: [&str; 5] =
+    ["/health", "/api/v1/users/me", "/api/v1/sessions/me", "/api/v1/auth/refresh", "/api/v1/auth/login"];
 
 /// A warm-up run (discarded), then the measured one.
 fn measure(run: &wrk::Run<'_>, warmup: Duration, dir: &Path) -> anyhow::Result<Outcome> {
@@ -508,6 +528,7 @@ fn flood_backend(
         authorization: Some(&accounts.me),
         user_agent: USER_AGENT,
         refresh_tokens: &[],
+        body: None,
     };
     let quiet = measure(&me, options.warmup, dir)?;
     // The flood fills the server's queues for a while before and after the measured run.

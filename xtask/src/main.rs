@@ -143,6 +143,9 @@ enum Cmd {
         /// Sequential logins timed.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         logins: u64,
+        /// Connections of the concurrent login run (the hashing pool's throughput).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        login_connections: u64,
         /// A PostgreSQL server to make a scratch database on (with psql); defaults to
         /// LATCHKEY_TEST_POSTGRES_URL.
         #[arg(long, env = "LATCHKEY_TEST_POSTGRES_URL", value_name = "URL")]
@@ -274,6 +277,7 @@ fn main() -> ExitCode {
             connections,
             threads,
             logins,
+            login_connections,
             postgres_url,
             json,
             flood,
@@ -297,6 +301,7 @@ fn main() -> ExitCode {
                 },
                 flood: flood.then(|| usize::try_from(flood_connections).unwrap_or(usize::MAX)),
                 logins: usize::try_from(logins).unwrap_or(usize::MAX),
+                login_connections: count(login_connections),
                 postgres_url: postgres_url.filter(|u| !u.trim().is_empty()),
                 json,
                 server_env,

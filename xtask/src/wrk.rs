@@ -43,6 +43,8 @@ pub struct Run<'a> {
     /// Refresh tokens, [`Run::tokens_needed`] of them: the run posts `{"refresh_token": …}` and follows
     /// each chain.
     pub refresh_tokens: &'a [String],
+    /// A JSON body every request sends (e.g. a login's credentials).
+    pub body: Option<&'a str>,
 }
 
 /// What one run measured.
@@ -89,6 +91,10 @@ impl Run<'_> {
         writeln!(s, "wrk.headers[\"User-Agent\"] = {}", lua_string(self.user_agent))?;
         if let Some(value) = self.authorization {
             writeln!(s, "wrk.headers[\"Authorization\"] = {}", lua_string(value))?;
+        }
+        if let Some(body) = self.body {
+            writeln!(s, "wrk.headers[\"Content-Type\"] = \"application/json\"")?;
+            writeln!(s, "wrk.body = {}", lua_string(body))?;
         }
         if !self.refresh_tokens.is_empty() {
             ensure!(
