@@ -260,7 +260,7 @@ impl Report {
             self.cleanup.as_secs_f64(),
             self.job["duration_ms"].as_u64().map_or("-".to_owned(), |n| n.to_string())
         );
-        for table in ["user_sessions", "security_events", "login_throttle"] {
+        for table in ["user_sessions", "security_events", "login_throttle", "not_me_answers"] {
             println!(
                 "    {:<16} {:>8} deleted in {:>5} batches, longest batch {:>5} ms, longest checkpoint {:>5} ms",
                 table,

@@ -1,5 +1,5 @@
-//! The cleanup job: deletes sessions that ended long enough ago, old security events, and login-throttle
-//! counters whose window is over. `latchkey-cleanup` (run by cron) is a thin shell around [`run`].
+//! The cleanup job: deletes sessions that ended long enough ago, old security events, login-throttle
+//! counters whose window is over, and "not me" answers whose link has expired. `latchkey-cleanup` (run by cron) is a thin shell around [`run`].
 //! Each table is cleaned on its own: a failure on one is reported and the others are still cleaned.
 //!
 //! Batches are sized by time as well as by count: each DELETE is its own short transaction, and how long one
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
-use latchkey_db::repo::{events, sessions, throttle};
+use latchkey_db::repo::{alerts, events, sessions, throttle};
 use latchkey_db::{Db, DbError, Ts, checkpoint_wal, set_wal_autocheckpoint};
 use serde::Serialize;
 
@@ -65,6 +65,7 @@ pub struct TableCounts {
     pub user_sessions: u64,
     pub security_events: u64,
     pub login_throttle: u64,
+    pub not_me_answers: u64,
 }
 
 /// The one-line JSON report the binary prints.
@@ -99,6 +100,9 @@ impl CleanupReport {
     }
 }
 
+/// One table's run: rows deleted, batches, the longest batch, the longest checkpoint.
+type TableRun = (u64, u64, StdDuration, StdDuration);
+
 /// How long a login-throttle counter lives: its window (see `Policy::login_window`).
 fn throttle_window() -> Duration {
     Duration::minutes(crate::config::defaults::LOGIN_WINDOW_MINUTES)
@@ -111,6 +115,9 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
     let session_cutoff = Ts(now - policy.session_retention);
     let event_cutoff = Ts(now - policy.event_retention);
     let throttle_cutoff = Ts(now - throttle_window());
+    // A "not me" link lives 7 days from its alert, and is answered after its alert: an answer older than
+    // that guards a link that no longer works.
+    let answer_cutoff = Ts(now - latchkey_auth::ALERT_TOKEN_TTL);
     let max_batch = policy.batch_size.max(1);
     let dry = policy.dry_run;
 
@@ -119,7 +126,7 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
     let mut clean = |table: &'static str,
                      count: &dyn Fn(&mut latchkey_db::AnyConnection) -> Result<i64, DbError>,
                      delete: &dyn Fn(&mut latchkey_db::AnyConnection, i64) -> Result<usize, DbError>|
-     -> (u64, u64, StdDuration, StdDuration) {
+     -> TableRun {
         let (mut done, mut batches) = (0u64, 0u64);
         let (mut longest, mut longest_checkpoint) = (StdDuration::ZERO, StdDuration::ZERO);
         let outcome = db.conn().and_then(|mut conn| {
@@ -179,12 +186,21 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
     let t = clean("login_throttle", &|c| throttle::count_before(c, throttle_cutoff), &|c, n| {
         throttle::delete_before(c, throttle_cutoff, n)
     });
+    let a = clean("not_me_answers", &|c| alerts::count_answers_before(c, answer_cutoff), &|c, n| {
+        alerts::delete_answers_before(c, answer_cutoff, n)
+    });
     let ok = tables.values().all(|outcome| outcome == "ok");
+    let counts = |f: &dyn Fn(&TableRun) -> u64| TableCounts {
+        user_sessions: f(&s),
+        security_events: f(&e),
+        login_throttle: f(&t),
+        not_me_answers: f(&a),
+    };
     CleanupReport {
-        deleted: TableCounts { user_sessions: s.0, security_events: e.0, login_throttle: t.0 },
-        batches: TableCounts { user_sessions: s.1, security_events: e.1, login_throttle: t.1 },
-        max_batch_ms: TableCounts { user_sessions: ms(s.2), security_events: ms(e.2), login_throttle: ms(t.2) },
-        max_checkpoint_ms: TableCounts { user_sessions: ms(s.3), security_events: ms(e.3), login_throttle: ms(t.3) },
+        deleted: counts(&|x| x.0),
+        batches: counts(&|x| x.1),
+        max_batch_ms: counts(&|x| ms(x.2)),
+        max_checkpoint_ms: counts(&|x| ms(x.3)),
         tables,
         ok,
         dry_run: dry,

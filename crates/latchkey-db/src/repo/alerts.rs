@@ -128,3 +128,18 @@ pub fn find_alert(
         .first(conn)
         .optional()?)
 }
+
+/// Counts the answers recorded before `cutoff`.
+pub fn count_answers_before(conn: &mut AnyConnection, cutoff: Ts) -> Result<i64, DbError> {
+    Ok(a::table.filter(a::answered_at.lt(cutoff)).count().get_result(conn)?)
+}
+
+/// Deletes up to `batch` answers recorded before `cutoff` (their links have expired: the single-use record
+/// is no longer needed); returns how many.
+pub fn delete_answers_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> Result<usize, DbError> {
+    let ids: Vec<Id> = a::table.filter(a::answered_at.lt(cutoff)).select(a::alert_id).limit(batch).load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(a::table.filter(a::alert_id.eq_any(&ids))).execute(conn)?)
+}

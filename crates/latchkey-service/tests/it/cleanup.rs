@@ -153,7 +153,12 @@ fn cleanup_reports_its_batches_and_stops_at_a_short_one() {
         // nothing. The throttle table is empty: one batch that finds nothing.
         let one = cleanup::run(&t.db, t0(), &policy(false));
         assert_eq!((one.deleted.user_sessions, one.deleted.security_events), (2, 2), "{}", t.label);
-        assert_eq!(one.batches, TableCounts { user_sessions: 3, security_events: 3, login_throttle: 1 }, "{}", t.label);
+        assert_eq!(
+            one.batches,
+            TableCounts { user_sessions: 3, security_events: 3, login_throttle: 1, not_me_answers: 1 },
+            "{}",
+            t.label
+        );
         assert!(one.max_batch_ms.user_sessions <= one.duration_ms, "{one:?}");
     }
     for t in TestDb::all() {
@@ -163,7 +168,7 @@ fn cleanup_reports_its_batches_and_stops_at_a_short_one() {
         assert_eq!((report.deleted.user_sessions, report.deleted.security_events), (2, 2), "{}", t.label);
         assert_eq!(
             report.batches,
-            TableCounts { user_sessions: 1, security_events: 1, login_throttle: 1 },
+            TableCounts { user_sessions: 1, security_events: 1, login_throttle: 1, not_me_answers: 1 },
             "{}",
             t.label
         );
@@ -193,6 +198,15 @@ fn cleanup_goes_on_past_a_failing_table_and_reports_each_outcome() {
             Ts(t0() - Duration::minutes(15)),
         )
         .unwrap();
+        // A "not me" answer whose link has expired (8 days old), and a recent one, which still guards its link.
+        let answer = |id: uuid::Uuid, days: i64| {
+            let at = Ts(t0() - Duration::days(days));
+            let ids = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+            assert!(latchkey_db::repo::alerts::answer(&mut t.db.conn().unwrap(), id, ids.0, ids.1, at).unwrap());
+        };
+        let (old_answer, recent_answer) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        answer(old_answer, 8);
+        answer(recent_answer, 6);
         // Sessions can no longer be cleaned: the table is gone.
         t.db.conn().unwrap().batch_execute("DROP TABLE user_sessions").unwrap();
 
@@ -202,6 +216,10 @@ fn cleanup_goes_on_past_a_failing_table_and_reports_each_outcome() {
         assert_eq!(report.tables["security_events"], "ok");
         assert_eq!(report.tables["login_throttle"], "ok");
         assert_eq!((report.deleted.security_events, report.deleted.login_throttle), (2, 1), "{}", t.label);
+        assert_eq!((report.tables["not_me_answers"].as_str(), report.deleted.not_me_answers), ("ok", 1), "{}", t.label);
+        let mut conn = t.db.conn().unwrap();
+        assert!(!latchkey_db::repo::alerts::is_answered(&mut conn, old_answer).unwrap(), "{}", t.label);
+        assert!(latchkey_db::repo::alerts::is_answered(&mut conn, recent_answer).unwrap(), "{}", t.label);
         assert_eq!(report.failures().map(|(table, _)| table).collect::<Vec<_>>(), ["user_sessions"]);
         let _ = seeded;
     }
