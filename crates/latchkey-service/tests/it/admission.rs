@@ -353,3 +353,36 @@ fn a_known_device_from_a_new_country_is_alerted() {
     }
     std::fs::remove_file(file).unwrap();
 }
+
+/// A change that re-admits its caller share-locks the caller's session and may then end it (logout-all
+/// ends the caller's own session too), while refreshes of that very session wait on its row: the lock is
+/// upgraded by its holder, never a deadlock (a 500). Raced at a barrier, in rounds, on both databases.
+#[test]
+fn a_logout_all_racing_refreshes_of_its_own_session_never_deadlocks() {
+    for t in TestDb::all() {
+        let svc = services(&t, |c| c.hash_workers = 4);
+        register(&svc, "ada@example.com");
+        for round in 0..10 {
+            let tokens = login(&svc, "ada@example.com", PASSWORD).unwrap();
+            let caller = auth::authenticate(&svc, &tokens.access_token).unwrap();
+            let results = together(6, |i| {
+                if i == 0 {
+                    auth::logout_many(&svc, &caller, false).map(|_| ())
+                } else {
+                    auth::refresh(&svc, &tokens.refresh_token, None).map(|_| ())
+                }
+            });
+            for r in &results {
+                assert!(
+                    !matches!(r, Err(ServiceError::Internal(_) | ServiceError::Unavailable(_))),
+                    "{} round {round}: {results:?}",
+                    t.label
+                );
+            }
+            assert!(results[0].is_ok(), "{} round {round}: {results:?}", t.label);
+            // Whatever the order, the session ended: a token rotated before the logout died with it.
+            let live = sessions::count_active(&mut svc.db.conn().unwrap(), caller.user_id(), Ts(t0())).unwrap();
+            assert_eq!(live, 0, "{} round {round}: {results:?}", t.label);
+        }
+    }
+}
