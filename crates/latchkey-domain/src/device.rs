@@ -36,6 +36,18 @@ pub struct Location {
     pub country: Option<String>,
 }
 
+impl Location {
+    /// The place as a person reads it: "City, Country", or whichever of the two is known; `None` when
+    /// neither is.
+    pub fn place(&self) -> Option<String> {
+        match (&self.city, &self.country) {
+            (Some(city), Some(country)) => Some(format!("{city}, {country}")),
+            (Some(one), None) | (None, Some(one)) => Some(one.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
 /// The User-Agent parser, built once at start-up (about 0.1 s) and shared.
 pub struct DeviceParser(UserAgentParser);
 
@@ -187,5 +199,16 @@ mod tests {
         assert_eq!(e.message(), "String should have at most 255 characters");
         assert_eq!(e.field(), "X-Device-Id");
         assert!(!e.is_custom());
+    }
+
+    #[test]
+    fn a_place_reads_city_then_country() {
+        let at = |city: Option<&str>, country: Option<&str>| {
+            Location { city: city.map(str::to_owned), country: country.map(str::to_owned) }.place()
+        };
+        assert_eq!(at(Some("London"), Some("United Kingdom")).as_deref(), Some("London, United Kingdom"));
+        assert_eq!(at(None, Some("Sweden")).as_deref(), Some("Sweden"));
+        assert_eq!(at(Some("Atlantis"), None).as_deref(), Some("Atlantis"));
+        assert_eq!(at(None, None), None);
     }
 }

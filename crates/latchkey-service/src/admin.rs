@@ -263,6 +263,14 @@ impl Via {
             Via::Admin => messages::SUPERUSER_REQUIRED,
         }
     }
+
+    /// How the route refuses a caller who may not update someone else's account.
+    fn update_refusal(self) -> &'static str {
+        match self {
+            Via::Users => messages::CANNOT_UPDATE,
+            Via::Admin => messages::SUPERUSER_REQUIRED,
+        }
+    }
 }
 
 /// `PATCH /users/{id}` and `PUT /admin/users/{id}`. On your own account this is `PATCH /users/me` (a new
@@ -284,13 +292,7 @@ pub async fn update_user(
         return crate::users::update_self(svc, door, update, needs).await;
     }
     // A quick refusal before any password is hashed; the decision that counts is taken again below.
-    require_superuser(
-        door,
-        match via {
-            Via::Users => messages::CANNOT_UPDATE,
-            Via::Admin => messages::SUPERUSER_REQUIRED,
-        },
-    )?;
+    require_superuser(door, via.update_refusal())?;
     let now = svc.now();
     let Checked { changes, new_password } = check_update(svc, update, now).await?;
     let door = door.clone();
@@ -298,10 +300,7 @@ pub async fn update_user(
         let mut conn = svc.db.conn()?;
         write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
             let (caller, rows) = Caller::readmit_with(c, &door, &[id], now)?;
-            let admin = caller.superuser(match via {
-                Via::Users => messages::CANNOT_UPDATE,
-                Via::Admin => messages::SUPERUSER_REQUIRED,
-            })?;
+            let admin = caller.superuser(via.update_refusal())?;
             let before = the_target(rows, id)?;
             let user = users::update(c, id, &changes)?;
             let audit = Audit::by(&admin).user(id);

@@ -63,8 +63,7 @@ pub(crate) fn judge_login(
         &NewSignIn {
             device: &device.device_name,
             ip_address: device.ip_address.as_deref(),
-            city: device.location.city.as_deref(),
-            country: device.location.country.as_deref(),
+            location: &device.location,
             at: now,
             link: &link,
         },

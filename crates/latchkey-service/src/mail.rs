@@ -118,8 +118,7 @@ impl EmailSender for SmtpSender {
 pub struct NewSignIn<'a> {
     pub device: &'a str,
     pub ip_address: Option<&'a str>,
-    pub city: Option<&'a str>,
-    pub country: Option<&'a str>,
+    pub location: &'a latchkey_domain::device::Location,
     pub at: chrono::DateTime<chrono::Utc>,
     /// The "not me" link.
     pub link: &'a str,
@@ -127,12 +126,7 @@ pub struct NewSignIn<'a> {
 
 /// The new-device alert's text.
 pub fn new_sign_in_email(to: &str, s: &NewSignIn<'_>) -> Email {
-    let place = match (s.city, s.country) {
-        (Some(city), Some(country)) => format!("{city}, {country}"),
-        (None, Some(country)) => country.to_owned(),
-        (Some(city), None) => city.to_owned(),
-        (None, None) => "unknown".to_owned(),
-    };
+    let place = s.location.place().unwrap_or_else(|| "unknown".to_owned());
     Email {
         to: to.to_owned(),
         subject: "New sign-in to your account".to_owned(),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use latchkey_auth::AlertClaims;
 use latchkey_db::repo::{alerts, sessions, users};
 use latchkey_db::{Ts, write_transaction};
+use latchkey_domain::device::Location;
 use latchkey_domain::{RevokeReason, SecurityEventKind};
 
 use crate::counters;
@@ -22,8 +23,7 @@ pub const INVALID_TOKEN: &str = "Invalid or expired token";
 pub struct AlertedLogin {
     pub device_name: Option<String>,
     pub ip_address: Option<String>,
-    pub location_city: Option<String>,
-    pub location_country: Option<String>,
+    pub location: Location,
     pub at: DateTime<Utc>,
 }
 
@@ -37,8 +37,7 @@ fn alerted_login(c: &mut latchkey_db::AnyConnection, claims: &AlertClaims) -> Re
     Ok(AlertedLogin {
         device_name: event.device_name,
         ip_address: event.ip_address,
-        location_city: event.location_city,
-        location_country: event.location_country,
+        location: Location { city: event.location_city, country: event.location_country },
         at: event.occurred_at.0,
     })
 }

@@ -148,12 +148,7 @@ fn document(title: &str, main: &str) -> String {
 
 fn alert_page(login: &AlertedLogin, token: &str) -> String {
     let unknown = || "unknown".to_owned();
-    let place = match (&login.location_city, &login.location_country) {
-        (Some(city), Some(country)) => format!("{city}, {country}"),
-        (None, Some(country)) => country.clone(),
-        (Some(city), None) => city.clone(),
-        (None, None) => unknown(),
-    };
+    let place = login.location.place().unwrap_or_else(unknown);
     let main = format!(
         "<h1>Was this you?</h1>\n\
          <p>Your account was signed in to from a device or place it had not used recently.</p>\n\
@@ -200,8 +195,7 @@ mod tests {
         let login = AlertedLogin {
             device_name: Some("<script>alert(1)</script> \"x\" & 'y'".into()),
             ip_address: Some("203.0.113.7".into()),
-            location_city: None,
-            location_country: Some("France".into()),
+            location: latchkey_domain::device::Location { city: None, country: Some("France".into()) },
             at: chrono::DateTime::UNIX_EPOCH,
         };
         let page = alert_page(&login, "tok\"en");
