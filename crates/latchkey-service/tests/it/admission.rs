@@ -386,3 +386,32 @@ fn a_logout_all_racing_refreshes_of_its_own_session_never_deadlocks() {
         }
     }
 }
+
+/// A "not me" link works once, even when its answers overlap: the answer is an insert on the alert's id,
+/// and of concurrent ones exactly one goes on to end the session.
+#[test]
+fn concurrent_not_me_answers_end_the_session_once() {
+    for t in TestDb::all() {
+        let svc = services(&t, |_| {});
+        let id = register(&svc, "ada@example.com");
+        login_as(&svc, "Laptop", "203.0.113.7").unwrap();
+        let phone = login_as(&svc, "Phone", "203.0.113.7").unwrap();
+        let kinds = ["new_device_login"];
+        let page = latchkey_db::repo::events::list_for_user(
+            &mut svc.db.conn().unwrap(),
+            id,
+            &kinds,
+            latchkey_db::repo::Window::page(1, 1),
+        )
+        .unwrap();
+        let alert_id: uuid::Uuid =
+            page.items[0].detail.as_ref().unwrap().0["alert_id"].as_str().unwrap().parse().unwrap();
+        let token = svc.alert_tokens.issue(alert_id, id, phone.session_id, t0());
+        let results = together(8, |_| latchkey_service::not_me::disown(&svc, &token).map(|_| ()));
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        let refused = results.iter().filter(|r| matches!(r, Err(ServiceError::BadRequest(_)))).count();
+        assert_eq!((done, refused), (1, 7), "{}: {results:?}", t.label);
+        let phone_session = sessions::find_by_id(&mut svc.db.conn().unwrap(), phone.session_id).unwrap().unwrap();
+        assert_eq!(phone_session.revoked_reason.as_deref(), Some("disowned"), "{}", t.label);
+    }
+}
