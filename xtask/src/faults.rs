@@ -426,8 +426,12 @@ async fn sigterm(ctx: &Ctx) -> anyhow::Result<String> {
 async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
     // No grace window: an old refresh token presented at once must count as reuse.
     let env = [("REFRESH_REUSE_GRACE_SECONDS", "0")];
+    // Node 2 listens for the session cache's change notifications through a proxy that can cut it.
+    let listen_proxy = Proxy::start(ctx.upstream.clone())?;
+    let listen_url = via_proxy(&ctx.database_url, listen_proxy.port)?;
+    let env_two = [env[0], ("SESSION_CACHE_LISTEN_URL", listen_url.as_str())];
     let mut one = Server::start(ctx, "node-1", &ctx.database_url, &env).await?;
-    let mut two = Server::start(ctx, "node-2", &ctx.database_url, &env).await?;
+    let mut two = Server::start(ctx, "node-2", &ctx.database_url, &env_two).await?;
     let mut c1 = Client::new(one.addr);
     let mut c2 = Client::new(two.addr);
     let user = register_users(one.addr, "nodes", 1).await?.remove(0);
@@ -482,6 +486,9 @@ async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
     let reuses = res.body.matches("refresh_token_reuse").count();
     ensure!(reuses >= 2, "the history should show 2 refresh-token reuses, shows {reuses}: {}", res.body);
 
+    let heard = hearing_delays(&mut c1, &mut c2, &user).await?;
+    let deaf = deaf_listener(&listen_proxy, &mut c1, &mut c2, &user).await?;
+
     drop((c1, c2));
     for server in [&mut one, &mut two] {
         server.terminate()?;
@@ -497,7 +504,164 @@ async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
     for line in lines {
         writeln!(out, "    {line}")?;
     }
+    out.push_str(&heard);
+    out.push_str(&deaf);
     Ok(out)
+}
+
+/// Tries per kind of change in [`hearing_delays`].
+const REVOCATIONS: usize = 40;
+const PASSWORD_CHANGES: usize = 15;
+const PROFILE_CHANGES: usize = 200;
+/// Node 2 must hear of a change within this (the goal is a p99 under 50 ms).
+const HEAR_LIMIT: Duration = Duration::from_secs(3);
+
+/// How long node 2 goes on answering from its session cache after node 1 answered a change: from node 1's
+/// answer to the end of node 2's first answer that shows it, each try with the session cached on node 2
+/// first. Kinds: a session revoked (`DELETE /sessions/{id}`), a password changed (the other sessions end),
+/// a profile changed (`PATCH /users/me`; node 2 must show the new name).
+async fn hearing_delays(c1: &mut Client, c2: &mut Client, user: &User) -> anyhow::Result<String> {
+    let mut delays: Vec<(&str, Duration)> = Vec::new();
+    let mut password = PASSWORD.to_owned();
+    for i in 0..REVOCATIONS + PASSWORD_CHANGES {
+        let other = login_with(c1, &user.email, &password).await?;
+        warm_on(c2, &other.access).await?;
+        let (kind, answered) = if i < REVOCATIONS {
+            let session = current_session(c1, &other.access).await?;
+            let x = c1.send("DELETE", &format!("/api/v1/sessions/{session}"), Some(&user.access), None).await;
+            expect_ok(x.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?, "node 1: DELETE /sessions/{id}")?;
+            ("session revoked", x.finished)
+        } else {
+            // The caller's own session stays: the user's token keeps working, `other` ends.
+            let next = format!("Faults-Password-{i}!");
+            let body = json!({"current_password": password, "new_password": next});
+            let x = c1.send("PATCH", "/api/v1/users/me/password", Some(&user.access), Some(&body)).await;
+            expect_ok(x.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?, "node 1: PATCH /users/me/password")?;
+            password = next;
+            ("password changed", x.finished)
+        };
+        delays.push((kind, first_after(c2, &other.access, answered, |r| r.status == 401).await?));
+    }
+    warm_on(c2, &user.access).await?;
+    for i in 0..PROFILE_CHANGES {
+        let name = format!("Renamed {i}");
+        let x = c1.send("PATCH", "/api/v1/users/me", Some(&user.access), Some(&json!({"first_name": name}))).await;
+        expect_ok(x.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?, "node 1: PATCH /users/me")?;
+        let shows = |r: &Response| r.status == 200 && r.json().is_some_and(|j| j["first_name"] == name.as_str());
+        delays.push(("profile changed", first_after(c2, &user.access, x.finished, shows).await?));
+    }
+    let mut out = String::from("    node 2 hears node 1's changes (from node 1's answer to node 2's first answer showing it):\n");
+    for kind in ["session revoked", "password changed", "profile changed", "all"] {
+        let mut d: Vec<Duration> =
+            delays.iter().filter(|(k, _)| kind == "all" || *k == kind).map(|(_, d)| *d).collect();
+        d.sort_unstable();
+        let at = |q: f64| d[((d.len() as f64 * q).ceil() as usize).clamp(1, d.len()) - 1].as_secs_f64() * 1e3;
+        writeln!(
+            out,
+            "      {kind:<17} n={:<4} p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            d.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        )?;
+    }
+    Ok(out)
+}
+
+/// Logs in with `password`.
+async fn login_with(client: &mut Client, email: &str, password: &str) -> anyhow::Result<User> {
+    let res = client
+        .send("POST", "/api/v1/auth/login", None, Some(&json!({"email": email, "password": password})))
+        .await
+        .result?;
+    expect_ok(&res, "POST /auth/login")?;
+    let json = res.json().context("login answered no JSON")?;
+    Ok(User {
+        email: email.to_owned(),
+        access: json["access_token"].as_str().context("login answered no access token")?.to_owned(),
+        refresh: json["refresh_token"].as_str().context("login answered no refresh token")?.to_owned(),
+    })
+}
+
+/// Two admitted `GET /users/me` on the node: the second is answered from its cache when it serves.
+async fn warm_on(client: &mut Client, access: &str) -> anyhow::Result<()> {
+    for _ in 0..2 {
+        let res = client.send("GET", "/api/v1/users/me", Some(access), None).await.result?;
+        expect_ok(&res, "GET /users/me")?;
+    }
+    Ok(())
+}
+
+/// Asks `GET /users/me` until an answer satisfies `shows`; the time from `since` to that answer. Any other
+/// answer than the old one (200) fails.
+async fn first_after(
+    client: &mut Client,
+    access: &str,
+    since: Instant,
+    shows: impl Fn(&Response) -> bool,
+) -> anyhow::Result<Duration> {
+    loop {
+        let x = client.send("GET", "/api/v1/users/me", Some(access), None).await;
+        let res = x.result?;
+        if shows(&res) {
+            return Ok(x.finished - since);
+        }
+        ensure!(res.status == 200, "node 2 answered {} {} while the change was on its way", res.status, res.body);
+        ensure!(since.elapsed() < HEAR_LIMIT, "node 2 did not hear of the change within {HEAR_LIMIT:?}");
+    }
+}
+
+/// The value of an unlabelled metric on a node's `/metrics`.
+async fn metric(client: &mut Client, name: &str) -> anyhow::Result<f64> {
+    let res = client.send("GET", "/metrics", None, None).await.result?;
+    expect_ok(&res, "GET /metrics")?;
+    let prefix = format!("{name} ");
+    res.body
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix).and_then(|v| v.trim().parse().ok()))
+        .with_context(|| format!("no {name} in /metrics"))
+}
+
+/// Node 2's listener cut through the proxy: it must stop answering from its cache at once, refuse every
+/// revoked session on the next request (answering from the database), and serve from its cache again
+/// once it listens again.
+async fn deaf_listener(proxy: &Proxy, c1: &mut Client, c2: &mut Client, user: &User) -> anyhow::Result<String> {
+    const SERVING: &str = "latchkey_session_cache_serving";
+    const HITS: &str = "latchkey_session_cache_lookups_total{outcome=\"hit\"}";
+    ensure!(metric(c2, SERVING).await? == 1.0, "node 2's cache does not serve before the cut");
+    proxy.set_up(false);
+    let cut = Instant::now();
+    while metric(c2, SERVING).await? != 0.0 {
+        ensure!(cut.elapsed() < Duration::from_secs(3), "node 2 still serves from its cache 3 s after the cut");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let noticed = cut.elapsed();
+    let tries = 10;
+    for _ in 0..tries {
+        let other = login(c1, &user.email).await?;
+        warm_on(c2, &other.access).await?;
+        let session = current_session(c1, &other.access).await?;
+        let res = c1.send("DELETE", &format!("/api/v1/sessions/{session}"), Some(&user.access), None).await.result?;
+        expect_ok(&res, "node 1: DELETE /sessions/{id}")?;
+        let res = c2.send("GET", "/api/v1/users/me", Some(&other.access), None).await.result?;
+        expect_error(&res, 401, "AUTH_006", None, "node 2, deaf: the revoked session's next request")?;
+    }
+    proxy.set_up(true);
+    let back = Instant::now();
+    while metric(c2, SERVING).await? != 1.0 {
+        ensure!(back.elapsed() < Duration::from_secs(10), "node 2's cache does not serve 10 s after the cut ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let listening = back.elapsed();
+    let hits = metric(c2, HITS).await?;
+    warm_on(c2, &user.access).await?;
+    ensure!(metric(c2, HITS).await? > hits, "node 2 listens again but answers nothing from its cache");
+    Ok(format!(
+        "    node 2's listener cut: cache off after {:.1} ms; {tries} sessions revoked meanwhile, each refused by \
+         node 2 on its next request; serving from the cache again {:.0} ms after the cut ended\n",
+        noticed.as_secs_f64() * 1e3,
+        listening.as_secs_f64() * 1e3
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -705,17 +869,7 @@ async fn register_users(addr: SocketAddr, prefix: &str, n: usize) -> anyhow::Res
 }
 
 async fn login(client: &mut Client, email: &str) -> anyhow::Result<User> {
-    let res = client
-        .send("POST", "/api/v1/auth/login", None, Some(&json!({"email": email, "password": PASSWORD})))
-        .await
-        .result?;
-    expect_ok(&res, "POST /auth/login")?;
-    let json = res.json().context("login answered no JSON")?;
-    Ok(User {
-        email: email.to_owned(),
-        access: json["access_token"].as_str().context("login answered no access token")?.to_owned(),
-        refresh: json["refresh_token"].as_str().context("login answered no refresh token")?.to_owned(),
-    })
+    login_with(client, email, PASSWORD).await
 }
 
 /// The id of the session `access` belongs to.

@@ -281,6 +281,8 @@ pub struct Db {
     /// between tries: most of the refresh path's tail latency under load). Other processes on the same
     /// file are still kept in order by `BEGIN IMMEDIATE` and `busy_timeout`.
     writers: Option<Arc<Mutex<()>>>,
+    /// The URL, for the connections a pool does not hold (the cache's `LISTEN`).
+    url: DatabaseUrl,
 }
 
 impl fmt::Debug for Db {
@@ -315,7 +317,7 @@ impl Db {
             .build_unchecked(Manager { url: url.clone() });
         let backend = url.backend();
         let writers = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { pool, backend, writers })
+        Ok(Db { pool, backend, writers, url: url.clone() })
     }
 
     /// Parses the URL and builds the pool.
@@ -326,6 +328,14 @@ impl Db {
     /// The backend behind this pool.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The PostgreSQL URL the pool connects to (`None` on SQLite), for a connection of its own.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => Some(url.as_str()),
+            DatabaseUrl::Sqlite(_) => None,
+        }
     }
 
     /// How long a checkout waits for a connection before the database counts as unavailable.

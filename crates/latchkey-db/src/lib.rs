@@ -6,6 +6,7 @@
 
 pub mod connection;
 pub mod error;
+pub mod listen;
 pub mod migrations;
 pub mod models;
 pub mod repo;

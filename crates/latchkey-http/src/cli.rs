@@ -131,11 +131,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .await??;
     let config = Arc::clone(&state.config);
 
-    // A new GeoIP file is picked up within a minute, or at once on SIGHUP.
+    // A new GeoIP file is picked up within a minute, or at once on SIGHUP (which also empties the session
+    // cache).
     let geoip =
         latchkey_service::geoip::watch(Arc::clone(&state.services.geoip), latchkey_service::geoip::CHECK_INTERVAL)
             .context("starting the GeoIP watcher thread")?;
-    actix_web::rt::spawn(crate::server::reload_on_sighup(geoip));
+    actix_web::rt::spawn(crate::server::reload_on_sighup(Arc::clone(&state.services.cache), geoip));
 
     // Rate-limit state grows with distinct clients; forget the idle ones every minute.
     let limits = state.limits.clone();

@@ -39,6 +39,15 @@ const DB_POOL_MAX: &str = "latchkey_db_pool_max_connections";
 const HASHES_IN_FLIGHT: &str = "latchkey_password_hashes_in_flight";
 const HASHES_QUEUED: &str = "latchkey_password_hashes_queued";
 const HASHES_SHED: &str = "latchkey_password_hashes_shed_total";
+const CACHE_LOOKUPS: &str = "latchkey_session_cache_lookups_total";
+const CACHE_INVALIDATIONS: &str = "latchkey_session_cache_invalidations_total";
+const CACHE_NOTIFICATIONS: &str = "latchkey_session_cache_notifications_total";
+const CACHE_CONNECTS: &str = "latchkey_session_cache_listener_connects_total";
+const CACHE_SERVING: &str = "latchkey_session_cache_serving";
+const CACHE_ENTRIES: &str = "latchkey_session_cache_entries";
+const CACHE_BYTES: &str = "latchkey_session_cache_bytes";
+const CACHE_LAG: &str = "latchkey_session_cache_notification_lag_seconds";
+const CACHE_SILENCE: &str = "latchkey_session_cache_listener_silence_seconds";
 
 /// The process's recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
@@ -75,6 +84,15 @@ fn describe() {
     describe_gauge!(HASHES_IN_FLIGHT, "Password hashes and checks being computed by the hashing pool.");
     describe_gauge!(HASHES_QUEUED, "Requests waiting for the password-hashing pool.");
     describe_counter!(HASHES_SHED, "Requests answered 503 because the hashing queue was full or too slow.");
+    describe_counter!(CACHE_LOOKUPS, "Authentication checks the session cache answered (hit) or sent to the database (miss).");
+    describe_counter!(CACHE_INVALIDATIONS, "Sessions and users the session cache forgot because they changed.");
+    describe_counter!(CACHE_NOTIFICATIONS, "Change notifications the session cache's listener received (PostgreSQL).");
+    describe_counter!(CACHE_CONNECTS, "Times the session cache's listener connected (PostgreSQL); each one starts empty.");
+    describe_gauge!(CACHE_SERVING, "1 while the session cache answers checks; 0 when off or deaf (answers come from the database).");
+    describe_gauge!(CACHE_ENTRIES, "Entries in the session cache, by kind (session, user).");
+    describe_gauge!(CACHE_BYTES, "Bytes the session cache's entries hold (as weighed against SESSION_CACHE_MB).");
+    describe_gauge!(CACHE_LAG, "The latest change notification's delay from its trigger to this node (PostgreSQL).");
+    describe_gauge!(CACHE_SILENCE, "Time since the listener last proved its connection (PostgreSQL; deaf past 1 s).");
 }
 
 /// Runs the recorder's periodic housekeeping (drains histogram samples between scrapes); the server
@@ -94,6 +112,18 @@ pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
     gauge!(HASHES_QUEUED).set(hashing.queued as f64);
     // The pool keeps the running total; the counter takes it as it is.
     counter!(HASHES_SHED).absolute(hashing.shed);
+    let cache = state.services.cache.report();
+    counter!(CACHE_LOOKUPS, "outcome" => "hit").absolute(cache.hits);
+    counter!(CACHE_LOOKUPS, "outcome" => "miss").absolute(cache.misses);
+    counter!(CACHE_INVALIDATIONS).absolute(cache.invalidations);
+    counter!(CACHE_NOTIFICATIONS).absolute(cache.notices);
+    counter!(CACHE_CONNECTS).absolute(cache.connects);
+    gauge!(CACHE_SERVING).set(f64::from(u8::from(cache.serving)));
+    gauge!(CACHE_ENTRIES, "kind" => "session").set(cache.sessions as f64);
+    gauge!(CACHE_ENTRIES, "kind" => "user").set(cache.users as f64);
+    gauge!(CACHE_BYTES).set(cache.bytes as f64);
+    gauge!(CACHE_LAG).set(cache.lag_seconds);
+    gauge!(CACHE_SILENCE).set(cache.silence_seconds);
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(handle().render())
 }
 

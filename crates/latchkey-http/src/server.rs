@@ -117,10 +117,13 @@ async fn stop_signal(draining: Draining) {
     draining.start();
 }
 
-/// Answers SIGHUP by asking the GeoIP watcher to re-read `GEOIP_DATABASE` at once (the watcher's thread
-/// does the work, off the event loop; requests go on with the file in use meanwhile). Without a GeoIP file
-/// a SIGHUP is logged and ignored: it never stops the server.
-pub async fn reload_on_sighup(geoip: Option<latchkey_service::geoip::ReloadTrigger>) {
+/// Answers SIGHUP: the session cache forgets everything (after a hand edit of a SQLite database, say), and
+/// the GeoIP watcher is asked to re-read `GEOIP_DATABASE` at once (its thread does the work, off the event
+/// loop; requests go on with the file in use meanwhile). A SIGHUP never stops the server.
+pub async fn reload_on_sighup(
+    cache: std::sync::Arc<latchkey_service::session_cache::SessionCache>,
+    geoip: Option<latchkey_service::geoip::ReloadTrigger>,
+) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -132,17 +135,18 @@ pub async fn reload_on_sighup(geoip: Option<latchkey_service::geoip::ReloadTrigg
             }
         };
         while hangups.recv().await.is_some() {
+            cache.forget_all();
             match &geoip {
                 Some(trigger) => {
-                    tracing::info!("SIGHUP: reloading the GeoIP file");
+                    tracing::info!("SIGHUP: session cache emptied; reloading the GeoIP file");
                     trigger.reload_now();
                 }
-                None => tracing::info!("SIGHUP: nothing to reload (GEOIP_DATABASE is not set)"),
+                None => tracing::info!("SIGHUP: session cache emptied (no GeoIP file to reload)"),
             }
         }
     }
     #[cfg(not(unix))]
-    drop(geoip);
+    drop((cache, geoip));
 }
 
 /// One of the dispatcher's own bare answers: how it starts, and the envelope that replaces it.

@@ -298,7 +298,7 @@ pub async fn update_user(
     let door = door.clone();
     svc.blocking(move |svc| {
         let mut conn = svc.db.conn()?;
-        write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+        let result = write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
             let (caller, rows) = Caller::readmit_with(c, &door, &[id], now)?;
             let admin = caller.superuser(via.update_refusal())?;
             let before = the_target(rows, id)?;
@@ -320,7 +320,9 @@ pub async fn update_user(
                 _ => {}
             }
             Ok(user.into())
-        })
+        });
+        svc.cache.forget_users(&[id]);
+        result
     })
     .await
 }
@@ -349,7 +351,7 @@ fn changed_fields(c: &UserChanges) -> Vec<&'static str> {
 pub fn delete_user(svc: &Services, door: &Authenticated, id: uuid::Uuid, via: Via) -> Result<User, ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+    let result = write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
         let (caller, rows) = Caller::readmit_with(c, door, &[id], now)?;
         let admin = caller.superuser(via.superuser_refusal())?;
         if id == admin.user_id() {
@@ -362,7 +364,9 @@ pub fn delete_user(svc: &Services, door: &Authenticated, id: uuid::Uuid, via: Vi
         }
         end_sessions(c, &admin, &[id], RevokeReason::UserDeleted, now)?;
         Ok(user.into())
-    })
+    });
+    svc.cache.forget_users(&[id]);
+    result
 }
 
 /// `POST /admin/users/{id}/activate` and `/deactivate`. Deactivating ends every session of the user, and
@@ -370,7 +374,7 @@ pub fn delete_user(svc: &Services, door: &Authenticated, id: uuid::Uuid, via: Vi
 pub fn set_active(svc: &Services, door: &Authenticated, id: uuid::Uuid, active: bool) -> Result<User, ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
+    let result = write_transaction(&mut conn, |c| -> Result<User, ServiceError> {
         let (caller, rows) = Caller::readmit_with(c, door, &[id], now)?;
         let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
         if !active && id == admin.user_id() {
@@ -390,7 +394,9 @@ pub fn set_active(svc: &Services, door: &Authenticated, id: uuid::Uuid, active: 
             end_sessions(c, &admin, &[id], RevokeReason::UserDeactivated, now)?;
         }
         Ok(user.into())
-    })
+    });
+    svc.cache.forget_users(&[id]);
+    result
 }
 
 /// What a bulk action does.
@@ -460,7 +466,9 @@ pub fn bulk_action(
             end_sessions(c, &admin, &affected, reason, now)?;
         }
         Ok(affected)
-    })?;
+    });
+    svc.cache.forget_users(&ids);
+    let affected = affected?;
     Ok(BulkOutcome { affected: affected.len(), skipped: ids.len() - affected.len() })
 }
 
@@ -505,7 +513,7 @@ pub fn user_sessions(
 pub fn revoke_session(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> Result<AdminSession, ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<AdminSession, ServiceError> {
+    let result = write_transaction(&mut conn, |c| -> Result<AdminSession, ServiceError> {
         let caller = Caller::readmit(c, door, now)?;
         let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
         let not_found = || ServiceError::NotFound(format!("Session {id} not found"));
@@ -520,7 +528,9 @@ pub fn revoke_session(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> R
             crate::counters::sessions_revoked(RevokeReason::AdminRevoked.as_str(), 1);
         }
         Ok(admin_session(session, &user))
-    })
+    });
+    svc.cache.forget_sessions(&[id]);
+    result
 }
 
 /// `POST /admin/users/{id}/revoke-sessions`: ends every session of the user; returns the user and how
@@ -532,13 +542,15 @@ pub fn revoke_user_sessions(
 ) -> Result<(User, usize), ServiceError> {
     let now = svc.now();
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<(User, usize), ServiceError> {
+    let result = write_transaction(&mut conn, |c| -> Result<(User, usize), ServiceError> {
         let (caller, rows) = Caller::readmit_with(c, door, &[id], now)?;
         let admin = caller.superuser(messages::SUPERUSER_REQUIRED)?;
         let user = the_target(rows, id)?;
         let n = end_sessions(c, &admin, &[id], RevokeReason::AdminRevoked, now)?;
         Ok((user.into(), n))
-    })
+    });
+    svc.cache.forget_users(&[id]);
+    result
 }
 
 // --- Statistics --------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use latchkey_auth::{AccessClaims, AuthError, RefreshClaims, TokenType, Verification};
 use latchkey_db::models::{NewSession, NewUser, SessionRow, UserRow};
 use latchkey_db::repo::{sessions, users};
-use latchkey_db::{DbError, Id, Json, PooledConn, Ts, write_statements, write_transaction};
+use latchkey_db::{DbError, Id, Json, Ts, write_statements, write_transaction};
 use latchkey_domain::{DeviceInfo, Email, RevokeReason, SecurityEventKind, validate_password};
 use serde_json::json;
 
@@ -59,12 +59,19 @@ pub struct IssuedTokens {
 
 /// A request that passed the authentication check: the caller's account and session as views (their
 /// fields moved out of the rows the check loaded, never copied).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Authenticated {
     pub user: User,
     pub session: Session,
     /// What a password check (`PATCH /users/me/password`) verifies against; it never leaves this crate.
     password_hash: Option<String>,
+}
+
+/// Leaves the password hash out.
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated").field("user", &self.user).field("session", &self.session).finish_non_exhaustive()
+    }
 }
 
 impl Authenticated {
@@ -366,7 +373,7 @@ fn open_session(
     let max_sessions = svc.policy.max_sessions_per_user as usize;
 
     let mut conn = svc.db.conn()?;
-    let (evicted, alert) = write_transaction(&mut conn, |c| -> Result<(usize, Option<mail::Email>), ServiceError> {
+    let (evicted, alert) = write_transaction(&mut conn, |c| -> Result<(Vec<uuid::Uuid>, Option<mail::Email>), ServiceError> {
         // Session creation for one user runs one at a time (the row lock is held until commit), so
         // concurrent logins cannot both see room under the limit. The locked row must still be the account
         // the password was verified against: a password set, a reset, a deactivation or a deletion that
@@ -383,17 +390,16 @@ fn open_session(
             // Only if the hash is still the one just verified: a concurrent password change wins.
             users::swap_password_hash(c, user.id.0, user.password_hash.as_deref(), hash, Ts(now))?;
         }
-        let mut evicted_count = 0;
+        let mut evicted = Vec::new();
         if max_sessions > 0 {
-            let evicted = sessions::evict_least_recently_used(
+            evicted = sessions::evict_least_recently_used(
                 c,
                 user.id.0,
                 max_sessions - 1,
                 RevokeReason::Evicted.as_str(),
                 Ts(now),
             )?;
-            evicted_count = evicted.len();
-            for id in evicted {
+            for &id in &evicted {
                 record_event(
                     c,
                     now,
@@ -432,13 +438,18 @@ fn open_session(
             EventContext { session_id: Some(session_id), ..ctx },
             None,
         )?;
-        Ok((evicted_count, alert))
+        Ok((evicted, alert))
     })?;
+    // Committed: the sessions the cap ended, and a rehashed account, are forgotten by the session cache.
+    svc.cache.forget_sessions(&evicted);
+    if new_hash.is_some() {
+        svc.cache.forget_users(&[user.id.0]);
+    }
     if let Some(alert) = alert {
         alerts::send(svc, alert);
     }
     counters::session_created();
-    counters::sessions_revoked(RevokeReason::Evicted.as_str(), evicted);
+    counters::sessions_revoked(RevokeReason::Evicted.as_str(), evicted.len());
     Ok(IssuedTokens {
         access_token,
         refresh_token,
@@ -563,6 +574,7 @@ fn rotate_refresh_token(
     match outcome {
         RefreshOutcome::Refused(message) => Err(ServiceError::Unauthenticated(message)),
         RefreshOutcome::ReuseDetected => {
+            svc.cache.forget_sessions(&[claims.sid]);
             counters::reuse_detected();
             counters::sessions_revoked(RevokeReason::RefreshTokenReuse.as_str(), 1);
             Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED_LOGIN_AGAIN))
@@ -571,24 +583,53 @@ fn rotate_refresh_token(
 }
 
 /// The authentication check of every request: a valid access token whose session is live and whose user
-/// may act. One query loads both; "last used" is written at most once a minute.
+/// may act. Served from the session cache when it can ([`check_cached`]); otherwise one query loads both.
 pub fn authenticate(svc: &Services, access_token: &str) -> Result<Authenticated, ServiceError> {
-    authenticate_on(svc, &mut svc.db.conn()?, access_token)
+    match check_cached(svc, access_token)? {
+        Door::Admitted(caller) => Ok(caller),
+        Door::AskDatabase(token) => authenticate_valid(svc, token),
+    }
 }
 
-/// [`authenticate`] on a connection the caller already holds, so that a use case can authenticate and do
-/// its own queries in one visit to the database (one thread hop, one pool checkout).
-pub fn authenticate_on(
-    svc: &Services,
-    conn: &mut PooledConn,
-    access_token: &str,
-) -> Result<Authenticated, ServiceError> {
+/// What the authentication check could decide without the database.
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "moved once per request; a box would cost an allocation each")]
+pub enum Door {
+    /// The session cache admitted the request.
+    Admitted(Authenticated),
+    /// The token is valid; only the database can say whether its session still is.
+    AskDatabase(ValidToken),
+}
+
+/// An access token whose signature, type and expiry were checked.
+#[derive(Debug, Clone)]
+pub struct ValidToken {
+    claims: AccessClaims,
+}
+
+/// The authentication check's first half, which never waits (the HTTP layer runs it on its event loop):
+/// the token is verified, then the session cache answers if it can. A bad or expired token is refused here.
+pub fn check_cached(svc: &Services, access_token: &str) -> Result<Door, ServiceError> {
     let now = svc.now();
     let claims = access_claims(svc, access_token, now)?;
-    let Some((session, user)) = sessions::find_with_user(conn, claims.sid)? else {
+    Ok(match svc.cache.get(claims.sid, claims.sub, now, svc.policy.touch_interval) {
+        Some(caller) => Door::Admitted(caller),
+        None => Door::AskDatabase(ValidToken { claims }),
+    })
+}
+
+/// The authentication check's second half, on the database: one query loads the session and its user.
+/// An admitted answer goes into the session cache.
+pub fn authenticate_valid(svc: &Services, token: ValidToken) -> Result<Authenticated, ServiceError> {
+    let stamp = svc.cache.stamp(token.claims.sid, token.claims.sub);
+    let found = sessions::find_with_user(&mut *svc.db.conn()?, token.claims.sid)?;
+    let Some((session, user)) = found else {
         return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
     };
-    admit(svc, conn, &claims, session, user, now)
+    let now = svc.now();
+    let caller = admit(svc, &token.claims, session, user, now)?;
+    svc.cache.put(stamp, &caller, now);
+    Ok(caller)
 }
 
 /// The claims of a valid, unexpired access token.
@@ -605,10 +646,10 @@ pub(crate) fn access_claims(
 }
 
 /// The rest of the authentication check, on the session the token names and its user as loaded: the
-/// session is the token user's, live, and the user may act. "Last used" is written at most once a minute.
+/// session is the token user's, live, and the user may act. "Last used" is queued for writing (off the
+/// request's path) at most once per touch interval.
 pub(crate) fn admit(
     svc: &Services,
-    conn: &mut PooledConn,
     claims: &AccessClaims,
     mut session: SessionRow,
     mut user: UserRow,
@@ -623,9 +664,8 @@ pub(crate) fn admit(
     if !user.is_active {
         return Err(ServiceError::Forbidden(messages::INACTIVE_USER.into()));
     }
-    if now - session.last_used_at.0 >= svc.policy.touch_interval
-        && sessions::touch(conn, session.id.0, Ts(now), svc.policy.touch_interval)?
-    {
+    if now - session.last_used_at.0 >= svc.policy.touch_interval {
+        svc.cache.queue_touch(session.id.0);
         session.last_used_at = Ts(now);
     }
     let password_hash = user.password_hash.take();
@@ -661,6 +701,7 @@ pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Re
         }
         Ok(revoked)
     })?;
+    svc.cache.forget_sessions(&[claims.sid]);
     counters::sessions_revoked(RevokeReason::Logout.as_str(), usize::from(revoked));
     Ok(())
 }
@@ -687,6 +728,8 @@ pub fn logout_many(svc: &Services, caller: &Authenticated, keep_current: bool) -
         )?;
         Ok((n, reason))
     })?;
+    // Every session of the user goes with the user's entry; the kept one is read again.
+    svc.cache.forget_users(&[caller.user_id()]);
     counters::sessions_revoked(reason.as_str(), n);
     Ok(n)
 }

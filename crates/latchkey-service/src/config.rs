@@ -46,6 +46,12 @@ pub mod defaults {
     pub const BODY_READ_TIMEOUT_SECONDS: u64 = 15;
     /// What the request bodies being read and parsed may hold together, in MiB.
     pub const BODY_MEMORY_BUDGET_MB: usize = 32;
+    /// Sessions (and, as many, users) the session cache holds at most.
+    pub const SESSION_CACHE_ENTRIES: usize = 100_000;
+    /// What the session cache may hold in all, in MiB.
+    pub const SESSION_CACHE_MB: usize = 128;
+    /// How long a cached answer may be served before it is read from the database again.
+    pub const SESSION_CACHE_MAX_AGE_SECONDS: u64 = 30;
 }
 
 /// Secret keys that are public knowledge: the reference's shipped default and template placeholders.
@@ -212,6 +218,37 @@ pub struct Config {
     pub body_memory_budget_bytes: usize,
     /// `GEOIP_DATABASE`: the MaxMind DB file sessions are located with; `None`: locations stay empty.
     pub geoip_database: Option<PathBuf>,
+    /// The session cache (`SESSION_CACHE`, `SESSION_CACHE_*`): see [`SessionCacheSettings`].
+    pub session_cache: SessionCacheSettings,
+}
+
+/// The per-node cache of admitted sessions (`crate::session_cache`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionCacheSettings {
+    /// `SESSION_CACHE`: on unless `false`.
+    pub enabled: bool,
+    /// `SESSION_CACHE_ENTRIES`: sessions held at most (users likewise).
+    pub max_entries: usize,
+    /// `SESSION_CACHE_MB`, in bytes: what the entries may hold together.
+    pub max_bytes: usize,
+    /// `SESSION_CACHE_MAX_AGE_SECONDS`: a cached answer older than this is read again.
+    pub max_age_seconds: u64,
+    /// `SESSION_CACHE_LISTEN_URL`: where the PostgreSQL `LISTEN` connection goes, when `DATABASE_URL`
+    /// points at a pooler in transaction mode; `None`: `DATABASE_URL`.
+    pub listen_url: Option<String>,
+}
+
+/// Leaves out the listen URL (it may hold a password).
+impl fmt::Debug for SessionCacheSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCacheSettings")
+            .field("enabled", &self.enabled)
+            .field("max_entries", &self.max_entries)
+            .field("max_bytes", &self.max_bytes)
+            .field("max_age_seconds", &self.max_age_seconds)
+            .field("listen_url", &self.listen_url.as_ref().map(|_| "(set)"))
+            .finish()
+    }
 }
 
 /// Leaves out what may hold a password: the database URL (a PostgreSQL URL prints as
@@ -253,6 +290,7 @@ impl fmt::Debug for Config {
             .field("body_read_timeout_seconds", &self.body_read_timeout_seconds)
             .field("body_memory_budget_bytes", &self.body_memory_budget_bytes)
             .field("geoip_database", &self.geoip_database)
+            .field("session_cache", &self.session_cache)
             .field("access_log", &self.access_log)
             .field("metrics_enabled", &self.metrics_enabled)
             .field("metrics_addr", &self.metrics_addr)
@@ -455,6 +493,37 @@ impl Config {
                 * 1024
                 * 1024,
             geoip_database: get("GEOIP_DATABASE").map(PathBuf::from),
+            session_cache: SessionCacheSettings {
+                enabled: get("SESSION_CACHE").map(|v| parse_bool("SESSION_CACHE", &v)).transpose()?.unwrap_or(true),
+                max_entries: int(
+                    &get,
+                    "SESSION_CACHE_ENTRIES",
+                    defaults::SESSION_CACHE_ENTRIES as i64,
+                    1..=100_000_000,
+                )? as usize,
+                max_bytes: int(&get, "SESSION_CACHE_MB", defaults::SESSION_CACHE_MB as i64, 1..=1_048_576)? as usize
+                    * 1024
+                    * 1024,
+                max_age_seconds: int(
+                    &get,
+                    "SESSION_CACHE_MAX_AGE_SECONDS",
+                    defaults::SESSION_CACHE_MAX_AGE_SECONDS as i64,
+                    1..=3600,
+                )? as u64,
+                listen_url: match get("SESSION_CACHE_LISTEN_URL") {
+                    None => None,
+                    Some(url) => match DatabaseUrl::parse(&url) {
+                        Ok(DatabaseUrl::Postgres(url)) => Some(url),
+                        _ => {
+                            return Err(ConfigError(
+                                "SESSION_CACHE_LISTEN_URL must be a postgres:// URL (a direct connection, not \
+                                 through a pooler in transaction mode)"
+                                    .into(),
+                            ));
+                        }
+                    },
+                },
+            },
         })
     }
 

@@ -26,6 +26,7 @@ pub mod not_me;
 pub mod organizations;
 pub mod password_reset;
 pub mod services;
+pub mod session_cache;
 pub mod sessions;
 pub mod throttle;
 pub mod user_fields;

@@ -82,6 +82,7 @@ pub async fn confirm_reset(svc: &Arc<Services>, token: String, new_password: Str
             )?;
             Ok(ended)
         })?;
+        svc.cache.forget_users(&[user.id.0]);
         counters::password_reset_completed();
         counters::sessions_revoked(RevokeReason::PasswordReset.as_str(), ended);
         Ok(())

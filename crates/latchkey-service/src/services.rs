@@ -17,6 +17,7 @@ use crate::error::ServiceError;
 use crate::geoip::Locator;
 use crate::hash_pool::{HashPool, HashPoolOptions};
 use crate::mail::{EmailSender, LogSender, MailQueue, SmtpSender};
+use crate::session_cache::{self, SessionCache, StopOnDrop};
 
 /// Session and login rules taken from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +95,10 @@ pub struct Services {
     db_slots: Arc<Semaphore>,
     /// The latest database check, which concurrent checks share: see [`Services::check_database`].
     db_check: tokio::sync::Mutex<Option<DatabaseCheck>>,
+    /// The sessions this node admitted (see [`crate::session_cache`]).
+    pub cache: Arc<SessionCache>,
+    /// Its threads (listening for changes on PostgreSQL; writing "last used"), stopped with `Services`.
+    _cache_threads: Vec<StopOnDrop>,
 }
 
 /// A finished database check: when it ended, and the cause when it failed.
@@ -132,7 +137,11 @@ impl Services {
         let db_slots = Arc::new(Semaphore::new(db.pool_state().max_size as usize));
         let geoip = Locator::from_setting(config.geoip_database.as_deref())
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let policy = Policy::from_config(config);
+        let (cache, cache_threads) = start_cache(config, &db, &clock, &policy)?;
         Ok(Services {
+            cache,
+            _cache_threads: cache_threads,
             geoip: Arc::new(geoip),
             db_slots,
             db_check: tokio::sync::Mutex::new(None),
@@ -146,7 +155,7 @@ impl Services {
             alert_tokens: AlertTokens::new(config.secret_key.expose()),
             alerts: AlertSettings { enabled: config.new_device_alerts, public_url: config.public_url.clone() },
             throttle_keys: ThrottleKeys::new(config.secret_key.expose()),
-            policy: Policy::from_config(config),
+            policy,
             mail: MailQueue::new(mailer, config.reset_mail_queue).map_err(ServiceError::Internal)?,
             frontend_url: config.frontend_url.clone(),
             reset_password_path: config.reset_password_path.clone(),
@@ -179,6 +188,12 @@ impl Services {
             }
         };
         outcome.map_err(ServiceError::Unavailable)
+    }
+
+    /// Writes the queued "last used" times now, rather than within a second on the cache's thread; returns
+    /// how many sessions it wrote.
+    pub fn flush_last_used(&self) -> usize {
+        session_cache::flush_touches(&self.cache, &self.db, self.now(), self.policy.touch_interval)
     }
 
     /// Now, from the clock.
@@ -230,6 +245,29 @@ impl Services {
         .await
         .map_err(|e| ServiceError::Internal(format!("a blocking task failed: {e}")))?
     }
+}
+
+/// The session cache and its threads: on PostgreSQL a listener (without one the cache serves nothing), and
+/// the writer of "last used" times.
+fn start_cache(
+    config: &Config,
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+    policy: &Policy,
+) -> Result<(Arc<SessionCache>, Vec<StopOnDrop>), ServiceError> {
+    let settings = &config.session_cache;
+    let postgres = db.postgres_url().map(str::to_owned);
+    let cache = Arc::new(SessionCache::new(settings, postgres.is_some()));
+    let thread_failed = |e: std::io::Error| ServiceError::Internal(format!("starting a session cache thread: {e}"));
+    let mut threads = vec![
+        session_cache::write_touches(Arc::clone(&cache), db.clone(), Arc::clone(clock), policy.touch_interval)
+            .map_err(thread_failed)?,
+    ];
+    if let (true, Some(url)) = (settings.enabled, postgres) {
+        let url = settings.listen_url.clone().unwrap_or(url);
+        threads.push(session_cache::listen(Arc::clone(&cache), url, Arc::clone(clock)).map_err(thread_failed)?);
+    }
+    Ok((cache, threads))
 }
 
 /// The sender the configuration asks for: SMTP when `SMTP_URL` is set, else the log backend, which shows

@@ -22,6 +22,7 @@ pub fn authenticate_and_list(
 ) -> Result<(Authenticated, Vec<Session>), ServiceError> {
     let now = svc.now();
     let claims = auth::access_claims(svc, access_token, now)?;
+    let stamp = svc.cache.stamp(claims.sid, claims.sub);
     let mut conn = svc.db.conn()?;
     let mut rows = sessions::current_and_live_with_user(&mut conn, claims.sub, claims.sid, Ts(now))?;
     // Not found among the token user's sessions: gone, or (with a forged `sid`) someone else's.
@@ -29,7 +30,8 @@ pub fn authenticate_and_list(
         return Err(ServiceError::Unauthenticated(auth::messages::SESSION_REVOKED));
     };
     let (current, user) = rows.remove(at);
-    let caller = auth::admit(svc, &mut conn, &claims, current, user, now)?;
+    let caller = auth::admit(svc, &claims, current, user, now)?;
+    svc.cache.put(stamp, &caller, now);
     let mut list: Vec<Session> = rows.into_iter().map(|(session, _)| Session::from(session)).collect();
     // The caller's session passed the check, so it is live; its "last used" may have just been written.
     list.push(caller.session.clone());
@@ -74,6 +76,7 @@ pub fn revoke_mine(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> Resu
         }
         Ok((session.device_name, revoked))
     })?;
+    svc.cache.forget_sessions(&[id]);
     counters::sessions_revoked(RevokeReason::UserRevoked.as_str(), usize::from(revoked));
     Ok(device_name)
 }

@@ -40,7 +40,10 @@ pub async fn change_password(
                 return Err(ServiceError::WrongCurrentPassword);
             }
             end_other_sessions(c, &caller, now)
-        })?;
+        });
+        // Forgotten whatever the outcome (a commit whose answer was lost still committed).
+        svc.cache.forget_users(&[door.user_id()]);
+        let ended = ended?;
         counters::sessions_revoked(RevokeReason::PasswordChanged.as_str(), ended);
         Ok(ended)
     })
@@ -293,7 +296,9 @@ pub async fn update_self(
                 )?;
             }
             Ok(user.into())
-        })?;
+        });
+        svc.cache.forget_users(&[door.user_id()]);
+        let user = user?;
         counters::sessions_revoked(RevokeReason::PasswordChanged.as_str(), ended.0);
         counters::sessions_revoked(RevokeReason::UserDeactivated.as_str(), ended.1);
         Ok(user)

@@ -268,6 +268,24 @@ pub fn touch(
     Ok(n > 0)
 }
 
+/// [`touch`] for many sessions in one statement (the coalesced "last used" writes of the session cache);
+/// returns how many rows it wrote.
+pub fn touch_many(
+    conn: &mut AnyConnection,
+    ids: &[uuid::Uuid],
+    now: Ts,
+    min_interval: chrono::Duration,
+) -> Result<usize, DbError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let threshold = Ts(now.0 - min_interval);
+    let ids: Vec<Id> = ids.iter().copied().map(Id).collect();
+    Ok(diesel::update(s::table.filter(s::id.eq_any(ids)).filter(s::last_used_at.lt(threshold)))
+        .set(s::last_used_at.eq(now))
+        .execute(conn)?)
+}
+
 /// Renames the session's device while the session is live (active and unexpired); `None` when it has
 /// ended. The condition is part of the update, so a revocation that lands first always wins.
 pub fn rename(

@@ -1,14 +1,16 @@
 //! `AuthUser`: the caller, authenticated by `Authorization: Bearer <access token>` against a live session.
 //! A missing or malformed token is a 401, never "anonymous". `AdminUser`: the same, and a superuser.
 
-use std::future::Future;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
 use latchkey_service::Authenticated;
-use latchkey_service::auth::{authenticate, messages};
+use futures_util::future::Either;
+use latchkey_service::auth::{Door, authenticate_valid, check_cached, messages};
 use latchkey_service::authz;
 
 use crate::error::ApiError;
@@ -22,10 +24,10 @@ pub struct Bearer(pub String);
 
 impl FromRequest for Bearer {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(bearer(req).map(Bearer))
+        ready(bearer(req).map(Bearer))
     }
 }
 
@@ -57,19 +59,28 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     Ok(token.to_owned())
 }
 
+/// The check runs on the event loop as far as it can without waiting: the token is verified and the
+/// session cache asked there. Only a miss goes to the database, on the blocking pool.
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Either<Ready<Result<Self, ApiError>>, Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let token = token?;
-            let state = state.ok_or_else(|| ApiError::internal("AppState missing"))?;
-            let caller = state.services.blocking(move |svc| authenticate(svc, &token)).await?;
-            Ok(AuthUser(caller))
-        })
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return Either::Left(ready(Err(ApiError::internal("AppState missing"))));
+        };
+        let door = bearer(req).and_then(|token| Ok(check_cached(&state.services, &token)?));
+        match door {
+            Err(e) => Either::Left(ready(Err(e))),
+            Ok(Door::Admitted(caller)) => Either::Left(ready(Ok(AuthUser(caller)))),
+            Ok(Door::AskDatabase(token)) => {
+                let services = Arc::clone(&state.services);
+                Either::Right(Box::pin(async move {
+                    let caller = services.blocking(move |svc| authenticate_valid(svc, token)).await?;
+                    Ok(AuthUser(caller))
+                }))
+            }
+        }
     }
 }
 

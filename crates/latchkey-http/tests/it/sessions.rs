@@ -150,6 +150,8 @@ async fn the_eleventh_login_evicts_the_least_recently_used_session() {
         // Using the first session makes the second the least recently used.
         w.clock.advance(Duration::minutes(2));
         assert_eq!(call(&app, get("/api/v1/users/me", &tokens[0])).await.status, StatusCode::OK);
+        // "Last used" is written off the request's path, within a second; now, here.
+        assert_eq!(w.state.services.flush_last_used(), 1);
         let (eleventh, _) = login(&app, "max@example.com", IPHONE).await;
         let list = call(&app, get("/api/v1/sessions/me", &eleventh)).await;
         assert_eq!(list.body["total"], 10, "{}", w.db.label);
@@ -187,11 +189,16 @@ async fn last_used_is_refreshed_at_most_once_a_minute() {
         let id = uuid_of(&w, "lu@example.com");
         let last_used =
             || session_repo::list_active(&mut w.db.db.conn().unwrap(), id, Ts(crate::t0())).unwrap()[0].last_used_at.0;
+        // "Last used" is written off the request's path (within a second); flushed here, at once.
         w.clock.advance(Duration::seconds(30));
         call(&app, get("/api/v1/users/me", &a)).await;
+        assert_eq!(w.state.services.flush_last_used(), 0);
         assert_eq!(last_used(), crate::t0(), "{}", w.db.label);
         w.clock.advance(Duration::seconds(31));
-        call(&app, get("/api/v1/users/me", &a)).await;
+        for _ in 0..3 {
+            call(&app, get("/api/v1/users/me", &a)).await;
+        }
+        assert_eq!(w.state.services.flush_last_used(), 1, "one write for the three requests");
         assert_eq!(last_used(), crate::t0() + Duration::seconds(61));
     }
 }

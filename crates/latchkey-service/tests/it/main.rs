@@ -7,6 +7,7 @@ mod cleanup;
 mod errors;
 mod organizations;
 mod races;
+mod session_cache;
 
 use chrono::{DateTime, TimeZone, Utc};
 

@@ -1,0 +1,727 @@
+//! The session cache: each node answers the authentication check of a request from the sessions (and
+//! their users) it admitted before, with no database visit, and forgets them the moment they change.
+//!
+//! - **What is cached**: only answers that admitted a request — a live session and its active user —
+//!   keyed by session id and by user id, each entry stamped with when it was read. A hit re-checks what
+//!   can change with time alone (the session's expiry, the entry's age) and otherwise goes to the
+//!   database, which decides refusals. Bounded in entries and bytes (`SESSION_CACHE_ENTRIES`,
+//!   `SESSION_CACHE_MB`): the least useful entries go first.
+//! - **Forgetting on change**: every change that can refuse or alter a cached answer is heard on every
+//!   node. On PostgreSQL the database says it: triggers `pg_notify` the ids of changed sessions and users
+//!   (never on a rotation or a "last used" write), and a thread per node `LISTEN`s ([`latchkey_db::listen`]).
+//!   The node that made a change also forgets in-process right after its commit, so its own next answer
+//!   is already right. SQLite has one server process, which forgets in-process only.
+//! - **Failing closed**: on PostgreSQL answers are served only while the listener is connected and has
+//!   proved it within [`DEAF_AFTER`]; otherwise every request goes to the database, until the listener
+//!   listens again with an emptied cache. Entries also expire after `SESSION_CACHE_MAX_AGE_SECONDS`, a
+//!   bound on anything ever missed (an operator's hand edit of a SQLite file, say).
+//! - **No stale refill**: an answer read from the database is cached only if neither its session nor its
+//!   user was forgotten while it was read (counters per stripe of ids, [`SessionCache::stamp`]); otherwise
+//!   a read that began before a revocation committed could put the revoked session back after the
+//!   revocation was heard.
+//! - **"Last used"** is written at most once per `touch_interval` per session, by a background thread in
+//!   one statement for many sessions ([`SessionCache::take_touches`]), never on the request's path.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use latchkey_db::listen::{Changed, Listener, Notice};
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+use uuid::Uuid;
+
+use crate::auth::Authenticated;
+use crate::config::SessionCacheSettings;
+use crate::views::{Session, User};
+
+/// How often the listener proves its connection with a round trip.
+pub const HEARTBEAT: Duration = Duration::from_millis(250);
+/// A listener that has not proved its connection for this long is taken as deaf: answers come from the
+/// database until it does.
+pub const DEAF_AFTER: Duration = Duration::from_secs(1);
+/// How often the listener looks for notifications.
+pub const POLL: Duration = Duration::from_millis(2);
+/// How long the listener waits before connecting again after losing its connection.
+const RECONNECT_AFTER: Duration = Duration::from_millis(250);
+
+/// A cached session: the view the check returned, when it was read, and when it was last used (which a hit
+/// moves forward, at most once per touch interval).
+#[derive(Debug)]
+struct CachedSession {
+    session: Session,
+    read_at: DateTime<Utc>,
+    /// `last_used_at` in microseconds since the epoch.
+    last_used_us: AtomicI64,
+    bytes: u64,
+}
+
+/// A cached user: the view, the password hash the check carries, and when it was read.
+#[derive(Debug)]
+struct CachedUser {
+    user: User,
+    password_hash: Option<String>,
+    read_at: DateTime<Utc>,
+    bytes: u64,
+}
+
+/// Weighs an entry by its bytes, but never below `floor` (the byte budget over the entry budget), so one
+/// weight capacity bounds both: no more than the budgeted bytes, and no more than the budgeted entries.
+#[derive(Debug, Clone, Copy)]
+struct Weigh {
+    floor: u64,
+}
+
+impl Weighter<Uuid, Arc<CachedSession>> for Weigh {
+    fn weight(&self, _: &Uuid, v: &Arc<CachedSession>) -> u64 {
+        v.bytes.max(self.floor)
+    }
+}
+
+impl Weighter<Uuid, Arc<CachedUser>> for Weigh {
+    fn weight(&self, _: &Uuid, v: &Arc<CachedUser>) -> u64 {
+        v.bytes.max(self.floor)
+    }
+}
+
+/// Stripes of the forgetting counters: a put is spoiled only by a forgetting in its own stripes.
+const STRIPES: usize = 64;
+
+fn stripe(id: &Uuid) -> usize {
+    // Random (v4) or time-ordered (v7) ids: the last bytes are random in both.
+    id.as_bytes()[15] as usize % STRIPES
+}
+
+/// Where the forgetting stood for one session and user, before their answer was read from the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    epoch: u64,
+    session: u64,
+    user: u64,
+}
+
+/// What a cache entry costs beyond its strings: the value, its `Arc`, its key and its slot in the table.
+const ENTRY_OVERHEAD: u64 = 96;
+
+fn len(s: &Option<String>) -> u64 {
+    s.as_ref().map_or(0, |s| s.len() as u64)
+}
+
+/// The counters `/metrics` shows.
+#[derive(Debug, Default)]
+struct Stats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+    notices: AtomicU64,
+    connects: AtomicU64,
+    /// The latest notification's delay from its trigger to this node, in microseconds.
+    lag_us: AtomicU64,
+}
+
+/// The session cache of one node. See the module's documentation.
+pub struct SessionCache {
+    sessions: Cache<Uuid, Arc<CachedSession>, Weigh>,
+    users: Cache<Uuid, Arc<CachedUser>, Weigh>,
+    enabled: bool,
+    /// PostgreSQL: answers are served only while a listener hears the database.
+    needs_listener: bool,
+    /// The listener is connected and listening.
+    listening: AtomicBool,
+    /// When the listener last proved its connection, in milliseconds since `started`.
+    heard_ms: AtomicU64,
+    /// The listener's backend process id (0: none).
+    listener_pid: AtomicI32,
+    started: Instant,
+    /// Moved by every forgetting of everything: see [`SessionCache::stamp`].
+    epoch: AtomicU64,
+    /// Moved by every forgetting of a session (user) whose id falls in the stripe.
+    session_stripes: [AtomicU64; STRIPES],
+    user_stripes: [AtomicU64; STRIPES],
+    max_age: chrono::Duration,
+    /// Sessions whose "last used" is due to be written.
+    touches: Mutex<Vec<Uuid>>,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCache")
+            .field("enabled", &self.enabled)
+            .field("sessions", &self.sessions.len())
+            .field("users", &self.users.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the cache holds and has done since start-up, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CacheReport {
+    pub enabled: bool,
+    /// Whether answers are served from the cache right now.
+    pub serving: bool,
+    pub sessions: usize,
+    pub users: usize,
+    /// Bytes the entries hold (as weighed).
+    pub bytes: u64,
+    pub hits: u64,
+    pub misses: u64,
+    /// Sessions and users forgotten, by this node's own changes and by notifications.
+    pub invalidations: u64,
+    /// Notifications received.
+    pub notices: u64,
+    /// Times the listener connected.
+    pub connects: u64,
+    /// The latest notification's delay from its trigger to this node, in seconds.
+    pub lag_seconds: f64,
+    /// How long ago the listener last proved its connection, in seconds (0 on SQLite).
+    pub silence_seconds: f64,
+}
+
+impl SessionCache {
+    /// A cache with these settings; on PostgreSQL (`needs_listener`) it serves nothing until a listener
+    /// runs ([`SessionCache::listen`]).
+    pub fn new(settings: &SessionCacheSettings, needs_listener: bool) -> SessionCache {
+        let entries = settings.max_entries.max(1) as u64;
+        // Half the bytes for sessions, half for users (a user is cached once for all their sessions).
+        let half = (settings.max_bytes as u64 / 2).max(1);
+        let weigh = Weigh { floor: (half / entries).max(1) };
+        let estimate = settings.max_entries.min(1 << 20);
+        SessionCache {
+            sessions: Cache::with_weighter(estimate, half, weigh),
+            users: Cache::with_weighter(estimate, half, weigh),
+            enabled: settings.enabled,
+            needs_listener,
+            listening: AtomicBool::new(false),
+            heard_ms: AtomicU64::new(0),
+            listener_pid: AtomicI32::new(0),
+            started: Instant::now(),
+            epoch: AtomicU64::new(0),
+            session_stripes: [const { AtomicU64::new(0) }; STRIPES],
+            user_stripes: [const { AtomicU64::new(0) }; STRIPES],
+            max_age: chrono::Duration::seconds(settings.max_age_seconds as i64),
+            touches: Mutex::new(Vec::new()),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Whether answers may be served from the cache (and read answers put into it) now.
+    pub fn serving(&self) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        if !self.needs_listener {
+            return true;
+        }
+        self.listening.load(Ordering::Acquire) && self.silence() < DEAF_AFTER
+    }
+
+    fn silence(&self) -> Duration {
+        let heard = Duration::from_millis(self.heard_ms.load(Ordering::Acquire));
+        self.started.elapsed().saturating_sub(heard)
+    }
+
+    /// The cached answer for session `sid` of user `sub`, if the cache may serve it at `now`: the session
+    /// and its user are cached, neither entry is older than the maximum age, and the session has not
+    /// expired. Everything else (a refusal included) is for the database to answer. A hit that finds the
+    /// session's "last used" due queues its write.
+    pub fn get(&self, sid: Uuid, sub: Uuid, now: DateTime<Utc>, touch_interval: chrono::Duration) -> Option<Authenticated> {
+        if !self.serving() {
+            return None;
+        }
+        let found = self.sessions.get(&sid).and_then(|s| {
+            let fresh = s.session.user_id == sub && s.session.expires_at > now && now - s.read_at < self.max_age;
+            let u = self.users.get(&sub).filter(|u| now - u.read_at < self.max_age)?;
+            fresh.then_some((s, u))
+        });
+        let Some((s, u)) = found else {
+            self.stats.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.stats.hits.fetch_add(1, Ordering::Relaxed);
+        let mut session = s.session.clone();
+        session.last_used_at = self.touched(&s, now, touch_interval);
+        Some(Authenticated::new(u.user.clone(), session, u.password_hash.clone()))
+    }
+
+    /// The session's "last used" after this use: moved to `now` (and its write queued) when the last one is
+    /// `touch_interval` old, by exactly one of the requests that find it so.
+    fn touched(&self, s: &CachedSession, now: DateTime<Utc>, touch_interval: chrono::Duration) -> DateTime<Utc> {
+        let last = s.last_used_us.load(Ordering::Relaxed);
+        let now_us = now.timestamp_micros();
+        if now_us - last < touch_interval.num_microseconds().unwrap_or(i64::MAX)
+            || s.last_used_us.compare_exchange(last, now_us, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return DateTime::from_timestamp_micros(s.last_used_us.load(Ordering::Relaxed)).unwrap_or(now);
+        }
+        self.queue_touch(s.session.id);
+        now
+    }
+
+    /// Queues a "last used" write for the session.
+    pub fn queue_touch(&self, sid: Uuid) {
+        self.touches.lock().unwrap_or_else(PoisonError::into_inner).push(sid);
+    }
+
+    /// The sessions whose "last used" writes are due, emptying the queue.
+    pub fn take_touches(&self) -> Vec<Uuid> {
+        std::mem::take(&mut *self.touches.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Where the forgetting stands for session `sid` of user `uid`: taken before the database read of their
+    /// answer, and given back to [`SessionCache::put`], which caches the answer only if neither (nor
+    /// everything) was forgotten in between.
+    pub fn stamp(&self, sid: Uuid, uid: Uuid) -> Stamp {
+        Stamp {
+            epoch: self.epoch.load(Ordering::SeqCst),
+            session: self.session_stripes[stripe(&sid)].load(Ordering::SeqCst),
+            user: self.user_stripes[stripe(&uid)].load(Ordering::SeqCst),
+        }
+    }
+
+    /// Caches an answer the database gave at `now`, read after [`SessionCache::stamp`] returned `stamp`.
+    pub fn put(&self, stamp: Stamp, caller: &Authenticated, now: DateTime<Utc>) {
+        let spoiled = || self.stamp(caller.session_id(), caller.user_id()) != stamp;
+        if !self.serving() || spoiled() {
+            return;
+        }
+        let (user, session) = (&caller.user, &caller.session);
+        let session_bytes = ENTRY_OVERHEAD
+            + len(&session.device_name)
+            + len(&session.device_id)
+            + len(&session.ip_address)
+            + len(&session.location_city)
+            + len(&session.location_country)
+            + len(&session.revoked_reason);
+        let user_bytes = ENTRY_OVERHEAD
+            + (user.email.len() + user.first_name.len()) as u64
+            + len(&user.last_name)
+            + len(&user.phone_number)
+            + len(&user.locale)
+            + user.preferences.as_ref().map_or(0, |p| p.to_string().len() as u64)
+            + caller.password_hash().map_or(0, |h| h.len() as u64);
+        self.users.insert(
+            user.id,
+            Arc::new(CachedUser {
+                user: user.clone(),
+                password_hash: caller.password_hash().map(str::to_owned),
+                read_at: now,
+                bytes: user_bytes,
+            }),
+        );
+        self.sessions.insert(
+            session.id,
+            Arc::new(CachedSession {
+                session: session.clone(),
+                read_at: now,
+                last_used_us: AtomicI64::new(session.last_used_at.timestamp_micros()),
+                bytes: session_bytes,
+            }),
+        );
+        // Something was forgotten while these went in: they may be what was forgotten.
+        if spoiled() {
+            self.sessions.remove(&session.id);
+            self.users.remove(&user.id);
+        }
+    }
+
+    /// Forgets sessions: they ended, or changed in a way a cached answer must not outlive.
+    pub fn forget_sessions(&self, ids: &[Uuid]) {
+        for id in ids {
+            self.session_stripes[stripe(id)].fetch_add(1, Ordering::SeqCst);
+            self.sessions.remove(id);
+        }
+        self.stats.invalidations.fetch_add(ids.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Forgets users (and so every cached session of theirs, which is served only with its user).
+    pub fn forget_users(&self, ids: &[Uuid]) {
+        for id in ids {
+            self.user_stripes[stripe(id)].fetch_add(1, Ordering::SeqCst);
+            self.users.remove(id);
+        }
+        self.stats.invalidations.fetch_add(ids.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Forgets everything (the listener lost or regained its connection; SIGHUP).
+    pub fn forget_all(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.sessions.clear();
+        self.users.clear();
+    }
+
+    /// What a notification says to forget.
+    fn hear(&self, notice: &Notice, now: DateTime<Utc>) {
+        self.stats.notices.fetch_add(1, Ordering::Relaxed);
+        match notice.changed {
+            Changed::Session(id) => self.forget_sessions(&[id]),
+            Changed::User(id) => self.forget_users(&[id]),
+        }
+        let sent_us = notice.at_epoch_seconds * 1e6;
+        if sent_us.is_finite() {
+            let lag = (now.timestamp_micros() as f64 - sent_us).max(0.0);
+            self.stats.lag_us.store(lag as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn heard(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.heard_ms.store(ms, Ordering::Release);
+    }
+
+    /// The PostgreSQL backend of the listening connection, while there is one (tests cut it).
+    pub fn listener_pid(&self) -> Option<i32> {
+        Some(self.listener_pid.load(Ordering::Acquire)).filter(|&p| p != 0)
+    }
+
+    /// The counters and sizes, for `/metrics`.
+    pub fn report(&self) -> CacheReport {
+        CacheReport {
+            enabled: self.enabled,
+            serving: self.serving(),
+            sessions: self.sessions.len(),
+            users: self.users.len(),
+            bytes: self.sessions.weight() + self.users.weight(),
+            hits: self.stats.hits.load(Ordering::Relaxed),
+            misses: self.stats.misses.load(Ordering::Relaxed),
+            invalidations: self.stats.invalidations.load(Ordering::Relaxed),
+            notices: self.stats.notices.load(Ordering::Relaxed),
+            connects: self.stats.connects.load(Ordering::Relaxed),
+            lag_seconds: self.stats.lag_us.load(Ordering::Relaxed) as f64 / 1e6,
+            silence_seconds: if self.needs_listener { self.silence().as_secs_f64() } else { 0.0 },
+        }
+    }
+}
+
+/// Stops a background thread of the cache when dropped (with the `Services` that own it).
+#[derive(Debug, Default)]
+pub struct StopOnDrop(Arc<AtomicBool>);
+
+impl StopOnDrop {
+    fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Starts the thread that listens for changes on `url` and feeds them to `cache`; it stops when the
+/// returned value is dropped. `clock` stamps when notifications arrive (their lag).
+pub fn listen(
+    cache: Arc<SessionCache>,
+    url: String,
+    clock: Arc<dyn latchkey_domain::clock::Clock>,
+) -> std::io::Result<StopOnDrop> {
+    let stop = StopOnDrop::default();
+    let stopped = stop.flag();
+    std::thread::Builder::new()
+        .name("latchkey-cache-listen".into())
+        .spawn(move || listen_loop(&cache, &url, clock.as_ref(), &stopped))?;
+    Ok(stop)
+}
+
+fn listen_loop(cache: &SessionCache, url: &str, clock: &dyn latchkey_domain::clock::Clock, stop: &AtomicBool) {
+    let mut notices = Vec::new();
+    let mut failures = 0u32;
+    while !stop.load(Ordering::Acquire) {
+        let mut listener = match Listener::connect(url, DEAF_AFTER * 3) {
+            Ok(l) => l,
+            Err(e) => {
+                failures += 1;
+                // Once per outage in the log, not once per try.
+                if failures == 1 {
+                    tracing::warn!(error = %e, "session cache: cannot listen for changes; answering from the database");
+                }
+                std::thread::sleep(RECONNECT_AFTER);
+                continue;
+            }
+        };
+        // Listening from here on: what changed before is unknown, so start empty.
+        cache.listener_pid.store(listener.backend_pid().unwrap_or(0), Ordering::Release);
+        cache.forget_all();
+        cache.heard();
+        cache.listening.store(true, Ordering::Release);
+        cache.stats.connects.fetch_add(1, Ordering::Relaxed);
+        if failures > 0 {
+            tracing::info!("session cache: listening for changes again");
+        }
+        failures = 0;
+        let error = serve_notifications(cache, &mut listener, clock, stop, &mut notices);
+        cache.listening.store(false, Ordering::Release);
+        cache.listener_pid.store(0, Ordering::Release);
+        cache.forget_all();
+        if let Err(e) = error {
+            failures = 1;
+            tracing::warn!(error = %e, "session cache: lost the listening connection; answering from the database");
+            std::thread::sleep(RECONNECT_AFTER);
+        }
+    }
+}
+
+/// Hears notifications until the connection fails (or the thread is told to stop).
+fn serve_notifications(
+    cache: &SessionCache,
+    listener: &mut Listener,
+    clock: &dyn latchkey_domain::clock::Clock,
+    stop: &AtomicBool,
+    notices: &mut Vec<Notice>,
+) -> Result<(), latchkey_db::DbError> {
+    let mut last_beat = Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        listener.drain(notices)?;
+        if last_beat.elapsed() >= HEARTBEAT {
+            listener.heartbeat()?;
+            // What was committed before the round trip was sent is received now.
+            listener.drain(notices)?;
+            last_beat = Instant::now();
+            cache.heard();
+        }
+        if !notices.is_empty() {
+            let now = clock.now();
+            for notice in notices.drain(..) {
+                cache.hear(&notice, now);
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+    Ok(())
+}
+
+/// How often the queued "last used" writes are made.
+pub const TOUCH_FLUSH: Duration = Duration::from_secs(1);
+/// Sessions written per statement.
+const TOUCH_BATCH: usize = 500;
+
+/// Writes the queued "last used" times now, in statements of many sessions each; returns how many rows
+/// were written. A failure (the database is down) drops this round's writes: "last used" is advisory,
+/// and the next use queues it again.
+pub fn flush_touches(
+    cache: &SessionCache,
+    db: &latchkey_db::Db,
+    now: DateTime<Utc>,
+    interval: chrono::Duration,
+) -> usize {
+    let mut due = cache.take_touches();
+    if due.is_empty() {
+        return 0;
+    }
+    due.sort_unstable();
+    due.dedup();
+    let written = db.conn().and_then(|mut conn| {
+        let mut n = 0;
+        for ids in due.chunks(TOUCH_BATCH) {
+            n += latchkey_db::write_statements(&mut conn, |c| {
+                latchkey_db::repo::sessions::touch_many(c, ids, latchkey_db::Ts(now), interval)
+            })?;
+        }
+        Ok(n)
+    });
+    written.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, sessions = due.len(), "could not write sessions' last use");
+        0
+    })
+}
+
+/// Starts the thread that makes the queued "last used" writes every [`TOUCH_FLUSH`]; it makes the last
+/// ones and stops when the returned value is dropped.
+pub fn write_touches(
+    cache: Arc<SessionCache>,
+    db: latchkey_db::Db,
+    clock: Arc<dyn latchkey_domain::clock::Clock>,
+    interval: chrono::Duration,
+) -> std::io::Result<StopOnDrop> {
+    let stop = StopOnDrop::default();
+    let stopped = stop.flag();
+    std::thread::Builder::new().name("latchkey-last-used".into()).spawn(move || {
+        loop {
+            let last = stopped.load(Ordering::Acquire);
+            flush_touches(&cache, &db, clock.now(), interval);
+            if last {
+                return;
+            }
+            // Sleeps in short steps, so a stop is seen soon.
+            let until = Instant::now() + TOUCH_FLUSH;
+            while Instant::now() < until && !stopped.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    })?;
+    Ok(stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> SessionCacheSettings {
+        SessionCacheSettings {
+            enabled: true,
+            max_entries: 1000,
+            max_bytes: 1 << 20,
+            max_age_seconds: 30,
+            listen_url: None,
+        }
+    }
+
+    fn caller(now: DateTime<Utc>) -> Authenticated {
+        let user = User {
+            id: Uuid::new_v4(),
+            email: "a@example.com".into(),
+            first_name: "A".into(),
+            last_name: None,
+            phone_number: None,
+            is_active: true,
+            is_superuser: false,
+            preferences: None,
+            locale: None,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let session = Session {
+            id: Uuid::new_v4(),
+            user_id: user.id,
+            device_name: Some("Phone".into()),
+            device_id: None,
+            ip_address: None,
+            location_city: None,
+            location_country: None,
+            last_used_at: now,
+            created_at: now,
+            expires_at: now + chrono::Duration::days(7),
+            is_active: true,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        Authenticated::new(user, session, Some("$argon2id$hash".into()))
+    }
+
+    const MINUTE: chrono::Duration = chrono::Duration::minutes(1);
+
+    #[test]
+    fn serves_what_it_was_given_until_forgotten() {
+        let cache = SessionCache::new(&settings(), false);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let c = caller(now);
+        let (sid, uid) = (c.session_id(), c.user_id());
+        assert!(cache.get(sid, uid, now, MINUTE).is_none());
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        let hit = cache.get(sid, uid, now, MINUTE).expect("a hit");
+        assert_eq!(hit.user, c.user);
+        assert_eq!(hit.password_hash(), Some("$argon2id$hash"));
+        // Another user's id with this session: not this cache's to answer.
+        assert!(cache.get(sid, Uuid::new_v4(), now, MINUTE).is_none());
+        cache.forget_sessions(&[sid]);
+        assert!(cache.get(sid, uid, now, MINUTE).is_none());
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        cache.forget_users(&[uid]);
+        assert!(cache.get(sid, uid, now, MINUTE).is_none(), "a session is served only with its user");
+        let r = cache.report();
+        assert_eq!((r.hits, r.misses, r.invalidations), (1, 4, 2));
+    }
+
+    #[test]
+    fn an_answer_read_while_something_was_forgotten_is_not_cached() {
+        let cache = SessionCache::new(&settings(), false);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let c = caller(now);
+        let stamp = cache.stamp(c.session_id(), c.user_id());
+        // A revocation lands between the database read and the put.
+        cache.forget_sessions(&[c.session_id()]);
+        cache.put(stamp, &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_none());
+        // So does a change of the user, or a forgetting of everything.
+        let stamp = cache.stamp(c.session_id(), c.user_id());
+        cache.forget_users(&[c.user_id()]);
+        cache.put(stamp, &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_none());
+        let stamp = cache.stamp(c.session_id(), c.user_id());
+        cache.forget_all();
+        cache.put(stamp, &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_none());
+        // Another session's forgetting in another stripe spoils nothing.
+        let stamp = cache.stamp(c.session_id(), c.user_id());
+        let mut other = Uuid::new_v4().into_bytes();
+        other[15] = c.session_id().as_bytes()[15].wrapping_add(1);
+        cache.forget_sessions(&[Uuid::from_bytes(other)]);
+        cache.put(stamp, &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_some());
+    }
+
+    #[test]
+    fn expiry_and_age_send_the_check_to_the_database() {
+        let cache = SessionCache::new(&settings(), false);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let mut c = caller(now);
+        c.session.expires_at = now + chrono::Duration::seconds(5);
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now + chrono::Duration::seconds(4), MINUTE).is_some());
+        assert!(cache.get(c.session_id(), c.user_id(), now + chrono::Duration::seconds(5), MINUTE).is_none());
+        let c = caller(now);
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now + chrono::Duration::seconds(29), MINUTE).is_some());
+        assert!(cache.get(c.session_id(), c.user_id(), now + chrono::Duration::seconds(30), MINUTE).is_none());
+    }
+
+    #[test]
+    fn last_used_is_queued_once_per_interval() {
+        let cache = SessionCache::new(&SessionCacheSettings { max_age_seconds: 3600, ..settings() }, false);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let c = caller(now);
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        let later = now + chrono::Duration::seconds(59);
+        assert_eq!(cache.get(c.session_id(), c.user_id(), later, MINUTE).unwrap().session.last_used_at, now);
+        assert!(cache.take_touches().is_empty());
+        let due = now + chrono::Duration::seconds(61);
+        for _ in 0..3 {
+            assert_eq!(cache.get(c.session_id(), c.user_id(), due, MINUTE).unwrap().session.last_used_at, due);
+        }
+        assert_eq!(cache.take_touches(), vec![c.session_id()]);
+    }
+
+    #[test]
+    fn without_a_listener_postgres_serves_nothing() {
+        let cache = SessionCache::new(&settings(), true);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let c = caller(now);
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_none());
+        cache.listening.store(true, Ordering::Release);
+        cache.heard();
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_some());
+        cache.listening.store(false, Ordering::Release);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_none(), "deaf: nothing is served");
+    }
+
+    #[test]
+    fn bounded_in_entries() {
+        let mut s = settings();
+        s.max_entries = 100;
+        let cache = SessionCache::new(&s, false);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        for _ in 0..1000 {
+            let c = caller(now);
+            cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        }
+        let r = cache.report();
+        assert!(r.sessions <= 100 && r.users <= 100, "{r:?}");
+        assert!(r.bytes <= 1 << 20, "{r:?}");
+    }
+
+    #[test]
+    fn disabled_serves_nothing() {
+        let mut s = settings();
+        s.enabled = false;
+        let cache = SessionCache::new(&s, false);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let c = caller(now);
+        cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
+        assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_none());
+    }
+}
