@@ -1,11 +1,12 @@
 //! PostgreSQL `LISTEN`: the connection on which a node hears that sessions or users changed.
 //!
 //! The triggers of migration `2026-12-07-100000_session_cache_notify` call `pg_notify` on the channel
-//! [`CHANNEL`] when a change can refuse or alter a cached authentication answer: a session ended (or its
-//! expiry moved earlier, or it was deleted), or any column of a user changed (or the user was deleted).
-//! Rotations and "last used" writes do not notify (a `NOTIFY` serializes commits). The payload is
-//! `s <session id> <seconds since the epoch>` or `u <user id> <seconds since the epoch>`, the time read
-//! from the database's clock when the trigger ran, so a listener can tell how late it hears of a change.
+//! [`CHANNEL`] when a change can refuse or alter a cached answer: a session ended (or its expiry moved
+//! earlier, it was renamed or deleted), any column of a user changed (or the user was deleted), or a user
+//! gained a session. Rotations and "last used" writes do not notify (a `NOTIFY` serializes commits). The
+//! payload is `s <session id> <user id> <t>`, `u <user id> <t>` or `l <user id> <t>`, where `t` is the
+//! database's clock in seconds since the epoch when the trigger ran, so a listener can tell how late it
+//! hears of a change.
 //!
 //! The connection is a plain one of its own, never a pooled one: a pooler in transaction mode (PgBouncer)
 //! cannot carry `LISTEN`, so an operator may point it elsewhere (`SESSION_CACHE_LISTEN_URL`).
@@ -23,10 +24,12 @@ pub const CHANNEL: &str = "latchkey_auth_cache";
 /// What changed, as a notification says.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Changed {
-    /// A session ended, moved its expiry earlier, or was deleted.
-    Session(uuid::Uuid),
+    /// A session of `user` ended, moved its expiry earlier, was renamed or deleted.
+    Session { id: uuid::Uuid, user: uuid::Uuid },
     /// A user row changed or was deleted.
     User(uuid::Uuid),
+    /// A user gained a session: their list of sessions changed.
+    List(uuid::Uuid),
 }
 
 /// One notification: what changed, and when the database's trigger ran (seconds since the epoch).
@@ -41,13 +44,14 @@ impl Notice {
     pub fn parse(payload: &str) -> Option<Notice> {
         let mut parts = payload.split(' ');
         let kind = parts.next()?;
-        let id = uuid::Uuid::parse_str(parts.next()?).ok()?;
-        let at_epoch_seconds = parts.next().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN);
+        let mut id = || parts.next().and_then(|p| uuid::Uuid::parse_str(p).ok());
         let changed = match kind {
-            "s" => Changed::Session(id),
-            "u" => Changed::User(id),
+            "s" => Changed::Session { id: id()?, user: id()? },
+            "u" => Changed::User(id()?),
+            "l" => Changed::List(id()?),
             _ => return None,
         };
+        let at_epoch_seconds = parts.next().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN);
         Some(Notice { changed, at_epoch_seconds })
     }
 }
@@ -128,13 +132,15 @@ mod tests {
 
     #[test]
     fn payloads() {
-        let id = uuid::Uuid::new_v4();
-        let n = Notice::parse(&format!("s {id} 1765000000.25")).unwrap();
-        assert_eq!(n.changed, Changed::Session(id));
+        let (id, user) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let n = Notice::parse(&format!("s {id} {user} 1765000000.25")).unwrap();
+        assert_eq!(n.changed, Changed::Session { id, user });
         assert!((n.at_epoch_seconds - 1_765_000_000.25).abs() < 1e-6);
         assert_eq!(Notice::parse(&format!("u {id} 1")).unwrap().changed, Changed::User(id));
+        assert_eq!(Notice::parse(&format!("l {id} 1")).unwrap().changed, Changed::List(id));
         assert!(Notice::parse(&format!("u {id}")).unwrap().at_epoch_seconds.is_nan());
         assert_eq!(Notice::parse(&format!("x {id} 1")), None);
+        assert_eq!(Notice::parse(&format!("s {id} 1")), None, "a session's user is part of it");
         assert_eq!(Notice::parse("s not-a-uuid 1"), None);
         assert_eq!(Notice::parse(""), None);
     }

@@ -529,7 +529,10 @@ pub fn revoke_session(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> R
         }
         Ok(admin_session(session, &user))
     });
-    svc.cache.forget_sessions(&[id]);
+    // An error rolled everything back (a lost answer to a commit is bounded by the cache's maximum age).
+    if let Ok(ended) = &result {
+        svc.cache.forget_sessions(ended.session.user_id, &[id]);
+    }
     result
 }
 

@@ -441,7 +441,8 @@ fn open_session(
         Ok((evicted, alert))
     })?;
     // Committed: the sessions the cap ended, and a rehashed account, are forgotten by the session cache.
-    svc.cache.forget_sessions(&evicted);
+    svc.cache.forget_sessions(user.id.0, &evicted);
+    svc.cache.forget_lists(&[user.id.0]);
     if new_hash.is_some() {
         svc.cache.forget_users(&[user.id.0]);
     }
@@ -515,6 +516,9 @@ fn rotate_refresh_token(
     // rotate and read the user the new tokens describe, in one statement on PostgreSQL.
     let rotated = write_statements(&mut conn, |c| sessions::rotate_for_user(c, &rotation))?;
     if let Some(sessions::Rotated { expires_at, user }) = rotated {
+        // The session's expiry, and maybe its address, moved: this node's list of the user's sessions shows
+        // them at once (other nodes' within the cache's maximum age: a rotation notifies no one).
+        svc.cache.forget_lists(&[claims.sub]);
         let (access_token, refresh_token) = sign_tokens(svc, &user, claims.sid, new_jti, now, expires_at.0)?;
         return Ok(IssuedTokens {
             access_token,
@@ -574,7 +578,7 @@ fn rotate_refresh_token(
     match outcome {
         RefreshOutcome::Refused(message) => Err(ServiceError::Unauthenticated(message)),
         RefreshOutcome::ReuseDetected => {
-            svc.cache.forget_sessions(&[claims.sid]);
+            svc.cache.forget_sessions(claims.sub, &[claims.sid]);
             counters::reuse_detected();
             counters::sessions_revoked(RevokeReason::RefreshTokenReuse.as_str(), 1);
             Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED_LOGIN_AGAIN))
@@ -604,7 +608,7 @@ pub enum Door {
 /// An access token whose signature, type and expiry were checked.
 #[derive(Debug, Clone)]
 pub struct ValidToken {
-    claims: AccessClaims,
+    pub(crate) claims: AccessClaims,
 }
 
 /// The authentication check's first half, which never waits (the HTTP layer runs it on its event loop):
@@ -701,7 +705,7 @@ pub fn logout(svc: &Services, caller: &Authenticated, refresh_token: &str) -> Re
         }
         Ok(revoked)
     })?;
-    svc.cache.forget_sessions(&[claims.sid]);
+    svc.cache.forget_sessions(claims.sub, &[claims.sid]);
     counters::sessions_revoked(RevokeReason::Logout.as_str(), usize::from(revoked));
     Ok(())
 }

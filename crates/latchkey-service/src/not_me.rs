@@ -77,7 +77,7 @@ pub fn disown(svc: &Services, token: &str) -> Result<AlertedLogin, ServiceError>
         let email = user.filter(|u| u.is_active && u.deleted_at.is_none()).map(|u| u.email);
         Ok((login, ended, email))
     })?;
-    svc.cache.forget_sessions(&[claims.session_id]);
+    svc.cache.forget_sessions(claims.user_id, &[claims.session_id]);
     counters::sessions_revoked(RevokeReason::Disowned.as_str(), usize::from(ended));
     if let Some(email) = email {
         crate::password_reset::request_reset(svc, &email)?;

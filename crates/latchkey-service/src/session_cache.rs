@@ -57,6 +57,14 @@ struct CachedSession {
     bytes: u64,
 }
 
+/// A user's live sessions as `GET /sessions/me` lists them, most recently used first, and when they were read.
+#[derive(Debug)]
+struct CachedList {
+    sessions: Vec<Session>,
+    read_at: DateTime<Utc>,
+    bytes: u64,
+}
+
 /// A cached user: the view, the password hash the check carries, and when it was read.
 #[derive(Debug)]
 struct CachedUser {
@@ -85,6 +93,12 @@ impl Weighter<Uuid, Arc<CachedUser>> for Weigh {
     }
 }
 
+impl Weighter<Uuid, Arc<CachedList>> for Weigh {
+    fn weight(&self, _: &Uuid, v: &Arc<CachedList>) -> u64 {
+        v.bytes.max(self.floor)
+    }
+}
+
 /// Stripes of the forgetting counters: a put is spoiled only by a forgetting in its own stripes.
 const STRIPES: usize = 64;
 
@@ -108,6 +122,16 @@ fn len(s: &Option<String>) -> u64 {
     s.as_ref().map_or(0, |s| s.len() as u64)
 }
 
+/// What a session view holds beyond its fixed size.
+fn session_bytes(s: &Session) -> u64 {
+    len(&s.device_name)
+        + len(&s.device_id)
+        + len(&s.ip_address)
+        + len(&s.location_city)
+        + len(&s.location_country)
+        + len(&s.revoked_reason)
+}
+
 /// The counters `/metrics` shows.
 #[derive(Debug, Default)]
 struct Stats {
@@ -124,6 +148,8 @@ struct Stats {
 pub struct SessionCache {
     sessions: Cache<Uuid, Arc<CachedSession>, Weigh>,
     users: Cache<Uuid, Arc<CachedUser>, Weigh>,
+    /// By user: their live sessions (`GET /sessions/me`).
+    lists: Cache<Uuid, Arc<CachedList>, Weigh>,
     enabled: bool,
     /// PostgreSQL: answers are served only while a listener hears the database.
     needs_listener: bool,
@@ -184,13 +210,14 @@ impl SessionCache {
     /// runs ([`SessionCache::listen`]).
     pub fn new(settings: &SessionCacheSettings, needs_listener: bool) -> SessionCache {
         let entries = settings.max_entries.max(1) as u64;
-        // Half the bytes for sessions, half for users (a user is cached once for all their sessions).
-        let half = (settings.max_bytes as u64 / 2).max(1);
-        let weigh = Weigh { floor: (half / entries).max(1) };
+        // A third of the bytes each for sessions, users and users' session lists.
+        let third = (settings.max_bytes as u64 / 3).max(1);
+        let weigh = Weigh { floor: (third / entries).max(1) };
         let estimate = settings.max_entries.min(1 << 20);
         SessionCache {
-            sessions: Cache::with_weighter(estimate, half, weigh),
-            users: Cache::with_weighter(estimate, half, weigh),
+            sessions: Cache::with_weighter(estimate, third, weigh),
+            users: Cache::with_weighter(estimate, third, weigh),
+            lists: Cache::with_weighter(estimate, third, weigh),
             enabled: settings.enabled,
             needs_listener,
             listening: AtomicBool::new(false),
@@ -245,6 +272,31 @@ impl SessionCache {
         Some(Authenticated::new(u.user.clone(), session, u.password_hash.clone()))
     }
 
+    /// `GET /sessions/me` from the cache: the check of session `sid` of user `sub` as [`SessionCache::get`]
+    /// answers it, and the user's live sessions, if their list is cached, no older than the maximum age,
+    /// holds `sid`, and none of its sessions has reached its (cached) expiry. The caller's own session is
+    /// listed as the check saw it.
+    pub fn get_list(
+        &self,
+        sid: Uuid,
+        sub: Uuid,
+        now: DateTime<Utc>,
+        touch_interval: chrono::Duration,
+    ) -> Option<(Authenticated, Vec<Session>)> {
+        let list = self.lists.get(&sub).filter(|l| {
+            now - l.read_at < self.max_age
+                && l.sessions.iter().all(|s| s.expires_at > now)
+                && l.sessions.iter().any(|s| s.id == sid)
+        })?;
+        let caller = self.get(sid, sub, now, touch_interval)?;
+        let mut sessions = list.sessions.clone();
+        if let Some(own) = sessions.iter_mut().find(|s| s.id == sid) {
+            own.last_used_at = caller.session.last_used_at;
+        }
+        sessions.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at).then(b.created_at.cmp(&a.created_at)));
+        Some((caller, sessions))
+    }
+
     /// The session's "last used" after this use: moved to `now` (and its write queued) when the last one is
     /// `touch_interval` old, by exactly one of the requests that find it so.
     fn touched(&self, s: &CachedSession, now: DateTime<Utc>, touch_interval: chrono::Duration) -> DateTime<Utc> {
@@ -287,13 +339,7 @@ impl SessionCache {
             return;
         }
         let (user, session) = (&caller.user, &caller.session);
-        let session_bytes = ENTRY_OVERHEAD
-            + len(&session.device_name)
-            + len(&session.device_id)
-            + len(&session.ip_address)
-            + len(&session.location_city)
-            + len(&session.location_country)
-            + len(&session.revoked_reason);
+        let session_bytes = ENTRY_OVERHEAD + session_bytes(session);
         let user_bytes = ENTRY_OVERHEAD
             + (user.email.len() + user.first_name.len()) as u64
             + len(&user.last_name)
@@ -326,22 +372,48 @@ impl SessionCache {
         }
     }
 
-    /// Forgets sessions: they ended, or changed in a way a cached answer must not outlive.
-    pub fn forget_sessions(&self, ids: &[Uuid]) {
+    /// Caches `GET /sessions/me`'s list of `user`'s live sessions as the database gave it at `now`, read
+    /// after [`SessionCache::stamp`] returned `stamp` for the caller's session and `user`.
+    pub fn put_list(&self, stamp: Stamp, sid: Uuid, user: Uuid, sessions: &[Session], now: DateTime<Utc>) {
+        let spoiled = || self.stamp(sid, user) != stamp;
+        if !self.serving() || spoiled() {
+            return;
+        }
+        let bytes = ENTRY_OVERHEAD + sessions.iter().map(|s| 160 + session_bytes(s)).sum::<u64>();
+        self.lists.insert(user, Arc::new(CachedList { sessions: sessions.to_vec(), read_at: now, bytes }));
+        if spoiled() {
+            self.lists.remove(&user);
+        }
+    }
+
+    /// Forgets sessions of `user`: they ended, or changed in a way a cached answer must not outlive (and
+    /// the user's list with them).
+    pub fn forget_sessions(&self, user: Uuid, ids: &[Uuid]) {
         for id in ids {
             self.session_stripes[stripe(id)].fetch_add(1, Ordering::SeqCst);
             self.sessions.remove(id);
         }
+        self.forget_lists(&[user]);
         self.stats.invalidations.fetch_add(ids.len() as u64, Ordering::Relaxed);
     }
 
-    /// Forgets users (and so every cached session of theirs, which is served only with its user).
+    /// Forgets users (and so every cached session of theirs, which is served only with its user, and their
+    /// lists).
     pub fn forget_users(&self, ids: &[Uuid]) {
         for id in ids {
             self.user_stripes[stripe(id)].fetch_add(1, Ordering::SeqCst);
             self.users.remove(id);
+            self.lists.remove(id);
         }
         self.stats.invalidations.fetch_add(ids.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Forgets users' session lists: a session was opened, renamed or moved.
+    pub fn forget_lists(&self, users: &[Uuid]) {
+        for id in users {
+            self.user_stripes[stripe(id)].fetch_add(1, Ordering::SeqCst);
+            self.lists.remove(id);
+        }
     }
 
     /// Forgets everything (the listener lost or regained its connection; SIGHUP).
@@ -349,14 +421,16 @@ impl SessionCache {
         self.epoch.fetch_add(1, Ordering::SeqCst);
         self.sessions.clear();
         self.users.clear();
+        self.lists.clear();
     }
 
     /// What a notification says to forget.
     fn hear(&self, notice: &Notice, now: DateTime<Utc>) {
         self.stats.notices.fetch_add(1, Ordering::Relaxed);
         match notice.changed {
-            Changed::Session(id) => self.forget_sessions(&[id]),
+            Changed::Session { id, user } => self.forget_sessions(user, &[id]),
             Changed::User(id) => self.forget_users(&[id]),
+            Changed::List(user) => self.forget_lists(&[user]),
         }
         let sent_us = notice.at_epoch_seconds * 1e6;
         if sent_us.is_finite() {
@@ -382,7 +456,7 @@ impl SessionCache {
             serving: self.serving(),
             sessions: self.sessions.len(),
             users: self.users.len(),
-            bytes: self.sessions.weight() + self.users.weight(),
+            bytes: self.sessions.weight() + self.users.weight() + self.lists.weight(),
             hits: self.stats.hits.load(Ordering::Relaxed),
             misses: self.stats.misses.load(Ordering::Relaxed),
             invalidations: self.stats.invalidations.load(Ordering::Relaxed),
@@ -616,7 +690,7 @@ mod tests {
         assert_eq!(hit.password_hash(), Some("$argon2id$hash"));
         // Another user's id with this session: not this cache's to answer.
         assert!(cache.get(sid, Uuid::new_v4(), now, MINUTE).is_none());
-        cache.forget_sessions(&[sid]);
+        cache.forget_sessions(uid, &[sid]);
         assert!(cache.get(sid, uid, now, MINUTE).is_none());
         cache.put(cache.stamp(c.session_id(), c.user_id()), &c, now);
         cache.forget_users(&[uid]);
@@ -632,7 +706,7 @@ mod tests {
         let c = caller(now);
         let stamp = cache.stamp(c.session_id(), c.user_id());
         // A revocation lands between the database read and the put.
-        cache.forget_sessions(&[c.session_id()]);
+        cache.forget_sessions(c.user_id(), &[c.session_id()]);
         cache.put(stamp, &c, now);
         assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_none());
         // So does a change of the user, or a forgetting of everything.
@@ -648,7 +722,9 @@ mod tests {
         let stamp = cache.stamp(c.session_id(), c.user_id());
         let mut other = Uuid::new_v4().into_bytes();
         other[15] = c.session_id().as_bytes()[15].wrapping_add(1);
-        cache.forget_sessions(&[Uuid::from_bytes(other)]);
+        let mut other_user = Uuid::new_v4().into_bytes();
+        other_user[15] = c.user_id().as_bytes()[15].wrapping_add(1);
+        cache.forget_sessions(Uuid::from_bytes(other_user), &[Uuid::from_bytes(other)]);
         cache.put(stamp, &c, now);
         assert!(cache.get(c.session_id(), c.user_id(), now, MINUTE).is_some());
     }
@@ -682,6 +758,33 @@ mod tests {
             assert_eq!(cache.get(c.session_id(), c.user_id(), due, MINUTE).unwrap().session.last_used_at, due);
         }
         assert_eq!(cache.take_touches(), vec![c.session_id()]);
+    }
+
+    #[test]
+    fn a_list_is_served_while_it_holds_the_caller_and_nothing_in_it_expired() {
+        let cache = SessionCache::new(&settings(), false);
+        let now = DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let c = caller(now);
+        let (sid, uid) = (c.session_id(), c.user_id());
+        let mut other = c.session.clone();
+        other.id = Uuid::new_v4();
+        other.expires_at = now + chrono::Duration::seconds(10);
+        cache.put(cache.stamp(sid, uid), &c, now);
+        assert!(cache.get_list(sid, uid, now, MINUTE).is_none(), "no list yet");
+        cache.put_list(cache.stamp(sid, uid), sid, uid, &[c.session.clone(), other.clone()], now);
+        let (_, list) = cache.get_list(sid, uid, now, MINUTE).expect("a hit");
+        assert_eq!(list.len(), 2);
+        // A listed session reached its expiry: the database says what is live now.
+        assert!(cache.get_list(sid, uid, now + chrono::Duration::seconds(10), MINUTE).is_none());
+        // A session opened (or renamed) elsewhere; one of the user's sessions ended.
+        cache.forget_lists(&[uid]);
+        assert!(cache.get_list(sid, uid, now, MINUTE).is_none());
+        cache.put_list(cache.stamp(sid, uid), sid, uid, &[c.session.clone(), other.clone()], now);
+        cache.forget_sessions(uid, &[other.id]);
+        assert!(cache.get_list(sid, uid, now, MINUTE).is_none());
+        // A list without the caller's session is not the caller's answer.
+        cache.put_list(cache.stamp(sid, uid), sid, uid, std::slice::from_ref(&other), now);
+        assert!(cache.get_list(sid, uid, now, MINUTE).is_none());
     }
 
     #[test]

@@ -13,16 +13,47 @@ use crate::error::ServiceError;
 use crate::services::{EventContext, Services, record_event};
 use crate::views::{Event, Page, Session};
 
-/// `GET /sessions/me` in one query (the hot path of a device's session screen): the user's sessions that are
-/// live or the one the access token names, each with the user. The named one goes through the
-/// authentication check; the others are the list, with the caller's own.
+/// `GET /sessions/me` (the hot path of a device's session screen): the caller, and the user's live sessions
+/// most recently used first. From the session cache when it holds them ([`list_cached`]); otherwise from
+/// the database in one query ([`list_valid`]).
 pub fn authenticate_and_list(
     svc: &Services,
     access_token: &str,
 ) -> Result<(Authenticated, Vec<Session>), ServiceError> {
+    match list_cached(svc, access_token)? {
+        Listed::Answered(caller, list) => Ok((caller, list)),
+        Listed::AskDatabase(token) => list_valid(svc, token),
+    }
+}
+
+/// What `GET /sessions/me` could answer without the database.
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "moved once per request; a box would cost an allocation each")]
+pub enum Listed {
+    /// The session cache admitted the request and held the list.
+    Answered(Authenticated, Vec<Session>),
+    /// The token is valid; the database must answer.
+    AskDatabase(auth::ValidToken),
+}
+
+/// `GET /sessions/me`'s first half, which never waits: the token is verified, then the session cache
+/// answers if it holds the caller's admission and the user's list.
+pub fn list_cached(svc: &Services, access_token: &str) -> Result<Listed, ServiceError> {
     let now = svc.now();
     let claims = auth::access_claims(svc, access_token, now)?;
+    Ok(match svc.cache.get_list(claims.sid, claims.sub, now, svc.policy.touch_interval) {
+        Some((caller, list)) => Listed::Answered(caller, list),
+        None => Listed::AskDatabase(auth::ValidToken { claims }),
+    })
+}
+
+/// `GET /sessions/me` on the database, in one query: the user's sessions that are live or the one the
+/// access token names, each with the user. The named one goes through the authentication check; the
+/// others are the list, with the caller's own. Both go into the session cache.
+pub fn list_valid(svc: &Services, token: auth::ValidToken) -> Result<(Authenticated, Vec<Session>), ServiceError> {
+    let claims = token.claims;
     let stamp = svc.cache.stamp(claims.sid, claims.sub);
+    let now = svc.now();
     let mut conn = svc.db.conn()?;
     let mut rows = sessions::current_and_live_with_user(&mut conn, claims.sub, claims.sid, Ts(now))?;
     // Not found among the token user's sessions: gone, or (with a forged `sid`) someone else's.
@@ -33,9 +64,10 @@ pub fn authenticate_and_list(
     let caller = auth::admit(svc, &claims, current, user, now)?;
     svc.cache.put(stamp, &caller, now);
     let mut list: Vec<Session> = rows.into_iter().map(|(session, _)| Session::from(session)).collect();
-    // The caller's session passed the check, so it is live; its "last used" may have just been written.
+    // The caller's session passed the check, so it is live; its "last used" may have just been moved.
     list.push(caller.session.clone());
     list.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at).then(b.created_at.cmp(&a.created_at)));
+    svc.cache.put_list(stamp, claims.sid, claims.sub, &list, now);
     Ok((caller, list))
 }
 
@@ -76,7 +108,7 @@ pub fn revoke_mine(svc: &Services, door: &Authenticated, id: uuid::Uuid) -> Resu
         }
         Ok((session.device_name, revoked))
     })?;
-    svc.cache.forget_sessions(&[id]);
+    svc.cache.forget_sessions(door.user_id(), &[id]);
     counters::sessions_revoked(RevokeReason::UserRevoked.as_str(), usize::from(revoked));
     Ok(device_name)
 }
@@ -93,14 +125,16 @@ pub fn rename_mine(svc: &Services, door: &Authenticated, id: uuid::Uuid, name: &
     }
     let now = svc.now();
     let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<Session, ServiceError> {
+    let renamed = write_transaction(&mut conn, |c| -> Result<Session, ServiceError> {
         let caller = Caller::readmit(c, door, now)?;
         own_session(c, &caller, id, "You can only rename your own sessions")?;
         // An ended session is gone as far as its owner is concerned (it is not listed): 404, as documented.
         sessions::rename(c, id, name, Ts(now))?
             .map(Session::from)
             .ok_or_else(|| ServiceError::NotFound(format!("Session {id} not found")))
-    })
+    });
+    svc.cache.forget_sessions(door.user_id(), &[id]);
+    renamed
 }
 
 /// `DELETE /sessions/me/expired`: deletes the caller's ended sessions; returns how many.

@@ -34,8 +34,12 @@ pub fn routes(r: &mut Endpoints) {
     ),
 )]
 pub async fn list_mine(state: web::Data<AppState>, Bearer(token): Bearer) -> Result<HttpResponse, ApiError> {
-    // Authenticated and listed in one database visit: the session screen is a hot path.
-    let (caller, rows) = run(&state, move |svc| sessions::authenticate_and_list(svc, &token)).await?;
+    // The session screen is a hot path: from the session cache on this thread when it can, else
+    // authenticated and listed in one database visit.
+    let (caller, rows) = match sessions::list_cached(&state.services, &token)? {
+        sessions::Listed::Answered(caller, rows) => (caller, rows),
+        sessions::Listed::AskDatabase(token) => run(&state, move |svc| sessions::list_valid(svc, token)).await?,
+    };
     let current = caller.session_id();
     let list: Vec<SessionResponse> = rows.into_iter().map(|s| SessionResponse::new(s, current)).collect();
     Ok(HttpResponse::Ok().json(SessionListResponse { total: list.len(), sessions: list }))

@@ -337,6 +337,42 @@ fn the_session_cap_and_not_me_are_heard() {
     }
 }
 
+/// `GET /sessions/me` from the cache: which sessions are live is never stale — a session opened, renamed
+/// or ended on one node shows on every node's list.
+#[test]
+fn the_session_list_follows_every_change() {
+    for t in TestDb::all() {
+        let s = Scene::new(&t, |_| {});
+        let names = |node: &Services| -> Vec<String> {
+            let (_, list) = latchkey_service::sessions::authenticate_and_list(node, &s.phone.access_token).unwrap();
+            let mut names: Vec<String> = list.into_iter().filter_map(|x| x.device_name).collect();
+            names.sort();
+            names
+        };
+        let nodes: Vec<&Arc<Services>> = std::iter::once(&s.svc).chain(s.other.as_ref()).collect();
+        let shows = |want: &[&str], what: &str| {
+            for node in &nodes {
+                // Read twice: the second answer comes from the cache.
+                let _ = names(node);
+                let heard = until(|| names(node) == want);
+                assert!(heard.is_some(), "{} {what}: {:?}, not {want:?}", s.label, names(node));
+            }
+            // The changing node at once.
+            assert_eq!(names(&s.svc), want, "{} {what}", s.label);
+        };
+        shows(&["Laptop", "Phone"], "two sessions");
+        let hits = s.svc.cache.report().hits;
+        let _ = names(&s.svc);
+        assert!(s.svc.cache.report().hits > hits, "{}: a list read twice is served from the cache", s.label);
+        let tablet = login_on(&s.svc, &s.email, "Tablet");
+        shows(&["Laptop", "Phone", "Tablet"], "a login");
+        latchkey_service::sessions::rename_mine(&s.svc, &s.door(&s.laptop), s.laptop.session_id, "Work laptop").unwrap();
+        shows(&["Phone", "Tablet", "Work laptop"], "a rename");
+        latchkey_service::sessions::revoke_mine(&s.svc, &s.door(&s.phone), tablet.session_id).unwrap();
+        shows(&["Phone", "Work laptop"], "a revocation");
+    }
+}
+
 /// An operator's `UPDATE` by hand, on another connection, is heard like any change (PostgreSQL; a SQLite
 /// database is edited by hand with the server stopped, or followed by a SIGHUP).
 #[test]
