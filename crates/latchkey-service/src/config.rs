@@ -49,7 +49,7 @@ pub mod defaults {
     /// Sessions (and, as many, users) the session cache holds at most.
     pub const SESSION_CACHE_ENTRIES: usize = 100_000;
     /// What the session cache may hold in all, in MiB.
-    pub const SESSION_CACHE_MB: usize = 128;
+    pub const SESSION_CACHE_MB: usize = 256;
     /// How long a cached answer may be served before it is read from the database again.
     pub const SESSION_CACHE_MAX_AGE_SECONDS: u64 = 30;
 }
