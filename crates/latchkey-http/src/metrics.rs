@@ -84,15 +84,24 @@ fn describe() {
     describe_gauge!(HASHES_IN_FLIGHT, "Password hashes and checks being computed by the hashing pool.");
     describe_gauge!(HASHES_QUEUED, "Requests waiting for the password-hashing pool.");
     describe_counter!(HASHES_SHED, "Requests answered 503 because the hashing queue was full or too slow.");
-    describe_counter!(CACHE_LOOKUPS, "Authentication checks the session cache answered (hit) or sent to the database (miss).");
+    describe_counter!(
+        CACHE_LOOKUPS,
+        "Authentication checks the session cache answered (hit) or sent to the database (miss)."
+    );
     describe_counter!(CACHE_INVALIDATIONS, "Sessions and users the session cache forgot because they changed.");
     describe_counter!(CACHE_NOTIFICATIONS, "Change notifications the session cache's listener received (PostgreSQL).");
-    describe_counter!(CACHE_CONNECTS, "Times the session cache's listener connected (PostgreSQL); each one starts empty.");
-    describe_gauge!(CACHE_SERVING, "1 while the session cache answers checks; 0 when off or deaf (answers come from the database).");
+    describe_counter!(
+        CACHE_CONNECTS,
+        "Times the session cache's listener connected (PostgreSQL); each one starts empty."
+    );
+    describe_gauge!(
+        CACHE_SERVING,
+        "1 while the session cache answers checks; 0 when off or deaf (answers come from the database)."
+    );
     describe_gauge!(CACHE_ENTRIES, "Entries in the session cache, by kind (session, user).");
     describe_gauge!(CACHE_BYTES, "Bytes the session cache's entries hold (as weighed against SESSION_CACHE_MB).");
     describe_gauge!(CACHE_LAG, "The latest change notification's delay from its trigger to this node (PostgreSQL).");
-    describe_gauge!(CACHE_SILENCE, "Time since the listener last proved its connection (PostgreSQL; deaf past 1 s).");
+    describe_gauge!(CACHE_SILENCE, "Time since the listener last proved its connection (PostgreSQL; deaf past 3 s).");
 }
 
 /// Runs the recorder's periodic housekeeping (drains histogram samples between scrapes); the server

@@ -39,8 +39,10 @@ use crate::views::{Session, User};
 /// How often the listener proves its connection with a round trip.
 pub const HEARTBEAT: Duration = Duration::from_millis(250);
 /// A listener that has not proved its connection for this long is taken as deaf: answers come from the
-/// database until it does.
-pub const DEAF_AFTER: Duration = Duration::from_secs(1);
+/// database until it does. A connection that breaks is noticed at the next poll (milliseconds); this
+/// bounds one that goes silent without breaking (a vanished host). Under full CPU load the heartbeat's
+/// round trip was seen to take up to 400 ms here; a tighter bound turned the cache off and on again.
+pub const DEAF_AFTER: Duration = Duration::from_secs(3);
 /// How often the listener looks for notifications.
 pub const POLL: Duration = Duration::from_millis(2);
 /// How long the listener waits before connecting again after losing its connection.
@@ -524,7 +526,7 @@ fn listen_loop(cache: &SessionCache, url: &str, clock: &dyn latchkey_domain::clo
     let mut notices = Vec::new();
     let mut failures = 0u32;
     while !stop.load(Ordering::Acquire) {
-        let mut listener = match Listener::connect(url, DEAF_AFTER * 3) {
+        let mut listener = match Listener::connect(url, DEAF_AFTER) {
             Ok(l) => l,
             Err(e) => {
                 failures += 1;
@@ -573,6 +575,13 @@ fn serve_notifications(
             listener.heartbeat()?;
             // What was committed before the round trip was sent is received now.
             listener.drain(notices)?;
+            let silence = last_beat.elapsed();
+            if silence >= DEAF_AFTER {
+                tracing::warn!(
+                    silent_ms = silence.as_millis() as u64,
+                    "session cache: the listener was silent too long; answers came from the database meanwhile"
+                );
+            }
             last_beat = Instant::now();
             cache.heard();
         }
