@@ -294,19 +294,24 @@ async fn outage(ctx: &Ctx) -> anyhow::Result<String> {
     // Each 5xx is logged once at ERROR, with its request id.
     let log = std::fs::read_to_string(&server.log)?;
     let error_lines: Vec<&str> = log.lines().filter(|l| l.contains(r#""level":"ERROR""#)).collect();
+    // By request id (the load sends hundreds of thousands of requests: no scan per line or per sample).
+    let mut per_request: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for line in &error_lines {
+        if let Some(id) = logged_request_id(line) {
+            *per_request.entry(id).or_default() += 1;
+        }
+    }
     let mut logged_wrong = Vec::new();
     for s in all.iter().filter(|s| s.status().is_some_and(|c| c >= 500) && s.op != Op::Health) {
         let Some(id) = s.outcome.as_ref().ok().and_then(|r| r.header("x-request-id")) else { continue };
-        let n = error_lines.iter().filter(|l| l.contains(id)).count();
+        let n = per_request.get(id).copied().unwrap_or(0);
         if n != 1 {
             logged_wrong.push(format!("request {id} ({}): {n} ERROR lines", s.op.name()));
         }
     }
-    let others: Vec<&str> = error_lines
-        .iter()
-        .filter(|l| !all.iter().any(|s| s.request_id().is_some_and(|id| l.contains(id))))
-        .copied()
-        .collect();
+    let sent: std::collections::HashSet<&str> = all.iter().filter_map(Sample::request_id).collect();
+    let others: Vec<&str> =
+        error_lines.iter().filter(|l| !logged_request_id(l).is_some_and(|id| sent.contains(id))).copied().collect();
     ensure!(
         logged_wrong.is_empty() && others.is_empty(),
         "each failure must be logged once at ERROR:\n  {}\n  ERROR lines of no request: {}\n  {}",
@@ -441,10 +446,12 @@ async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
     let res = c2.send("GET", "/api/v1/users/me", Some(&phone.access), None).await.result?;
     expect_ok(&res, "node 2: GET /users/me with the phone's token")?;
     let phone_session = current_session(&mut c2, &phone.access).await?;
-    let res = c1.send("DELETE", &format!("/api/v1/sessions/{phone_session}"), Some(&user.access), None).await.result?;
-    expect_ok(&res, "node 1: DELETE /sessions/{phone}")?;
+    let x = c1.send("DELETE", &format!("/api/v1/sessions/{phone_session}"), Some(&user.access), None).await;
+    expect_ok(x.result.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?, "node 1: DELETE /sessions/{phone}")?;
+    // Node 2 answers from its session cache until PostgreSQL's notification arrives (milliseconds).
+    first_after(&mut c2, &phone.access, x.finished, |r| r.status == 401).await?;
     let res = c2.send("GET", "/api/v1/users/me", Some(&phone.access), None).await.result?;
-    expect_error(&res, 401, "AUTH_006", Some("Session has been revoked"), "node 2: the revoked phone's next request")?;
+    expect_error(&res, 401, "AUTH_006", Some("Session has been revoked"), "node 2: the revoked phone's requests")?;
 
     // Reuse, both ways: rotated on one node, the old token presented to the other.
     let mut lines = Vec::new();
@@ -474,10 +481,10 @@ async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
             .await
             .result?;
         expect_error(&res, 401, "AUTH_006", None, "the newest refresh token after reuse was detected")?;
-        for client in [&mut *rotating, &mut *replaying] {
-            let res = client.send("GET", "/api/v1/users/me", Some(&tablet.access), None).await.result?;
-            expect_error(&res, 401, "AUTH_006", None, "the access token of a session revoked for reuse")?;
-        }
+        // The node that detected the reuse refuses at once; the other as soon as it hears.
+        let res = replaying.send("GET", "/api/v1/users/me", Some(&tablet.access), None).await.result?;
+        expect_error(&res, 401, "AUTH_006", None, "the access token of a session revoked for reuse")?;
+        first_after(rotating, &tablet.access, Instant::now(), |r| r.status == 401).await?;
         lines.push(format!("rotated on node {name}: reuse detected, session revoked on both"));
     }
     // The user's history, read through either node, records the reuse.
@@ -486,8 +493,8 @@ async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
     let reuses = res.body.matches("refresh_token_reuse").count();
     ensure!(reuses >= 2, "the history should show 2 refresh-token reuses, shows {reuses}: {}", res.body);
 
-    let heard = hearing_delays(&mut c1, &mut c2, &user).await?;
-    let deaf = deaf_listener(&listen_proxy, &mut c1, &mut c2, &user).await?;
+    let (heard, password) = hearing_delays(&mut c1, &mut c2, &user).await?;
+    let deaf = deaf_listener(&listen_proxy, &mut c1, &mut c2, &user, &password).await?;
 
     drop((c1, c2));
     for server in [&mut one, &mut two] {
@@ -499,7 +506,7 @@ async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
     writeln!(out, "\n(c) two nodes on one database")?;
     writeln!(
         out,
-        "    a session revoked through node 1: 401 AUTH_006 \"Session has been revoked\" on node 2's next request"
+        "    a session revoked through node 1: 401 AUTH_006 \"Session has been revoked\" on node 2 once it hears"
     )?;
     for line in lines {
         writeln!(out, "    {line}")?;
@@ -507,6 +514,13 @@ async fn two_nodes(ctx: &Ctx) -> anyhow::Result<String> {
     out.push_str(&heard);
     out.push_str(&deaf);
     Ok(out)
+}
+
+/// The request id a JSON log line names (its request span's), if any.
+fn logged_request_id(line: &str) -> Option<&str> {
+    let key = r#""request_id":""#;
+    let rest = &line[line.find(key)? + key.len()..];
+    rest.split('"').next()
 }
 
 /// Tries per kind of change in [`hearing_delays`].
@@ -520,7 +534,8 @@ const HEAR_LIMIT: Duration = Duration::from_secs(3);
 /// answer to the end of node 2's first answer that shows it, each try with the session cached on node 2
 /// first. Kinds: a session revoked (`DELETE /sessions/{id}`), a password changed (the other sessions end),
 /// a profile changed (`PATCH /users/me`; node 2 must show the new name).
-async fn hearing_delays(c1: &mut Client, c2: &mut Client, user: &User) -> anyhow::Result<String> {
+/// Returns the report and the user's password at the end.
+async fn hearing_delays(c1: &mut Client, c2: &mut Client, user: &User) -> anyhow::Result<(String, String)> {
     let mut delays: Vec<(&str, Duration)> = Vec::new();
     let mut password = PASSWORD.to_owned();
     for i in 0..REVOCATIONS + PASSWORD_CHANGES {
@@ -550,7 +565,8 @@ async fn hearing_delays(c1: &mut Client, c2: &mut Client, user: &User) -> anyhow
         let shows = |r: &Response| r.status == 200 && r.json().is_some_and(|j| j["first_name"] == name.as_str());
         delays.push(("profile changed", first_after(c2, &user.access, x.finished, shows).await?));
     }
-    let mut out = String::from("    node 2 hears node 1's changes (from node 1's answer to node 2's first answer showing it):\n");
+    let mut out =
+        String::from("    node 2 hears node 1's changes (from node 1's answer to node 2's first answer showing it):\n");
     for kind in ["session revoked", "password changed", "profile changed", "all"] {
         let mut d: Vec<Duration> =
             delays.iter().filter(|(k, _)| kind == "all" || *k == kind).map(|(_, d)| *d).collect();
@@ -565,7 +581,7 @@ async fn hearing_delays(c1: &mut Client, c2: &mut Client, user: &User) -> anyhow
             at(1.0)
         )?;
     }
-    Ok(out)
+    Ok((out, password))
 }
 
 /// Logs in with `password`.
@@ -625,7 +641,13 @@ async fn metric(client: &mut Client, name: &str) -> anyhow::Result<f64> {
 /// Node 2's listener cut through the proxy: it must stop answering from its cache at once, refuse every
 /// revoked session on the next request (answering from the database), and serve from its cache again
 /// once it listens again.
-async fn deaf_listener(proxy: &Proxy, c1: &mut Client, c2: &mut Client, user: &User) -> anyhow::Result<String> {
+async fn deaf_listener(
+    proxy: &Proxy,
+    c1: &mut Client,
+    c2: &mut Client,
+    user: &User,
+    password: &str,
+) -> anyhow::Result<String> {
     const SERVING: &str = "latchkey_session_cache_serving";
     const HITS: &str = "latchkey_session_cache_lookups_total{outcome=\"hit\"}";
     ensure!(metric(c2, SERVING).await? == 1.0, "node 2's cache does not serve before the cut");
@@ -638,7 +660,7 @@ async fn deaf_listener(proxy: &Proxy, c1: &mut Client, c2: &mut Client, user: &U
     let noticed = cut.elapsed();
     let tries = 10;
     for _ in 0..tries {
-        let other = login(c1, &user.email).await?;
+        let other = login_with(c1, &user.email, password).await?;
         warm_on(c2, &other.access).await?;
         let session = current_session(c1, &other.access).await?;
         let res = c1.send("DELETE", &format!("/api/v1/sessions/{session}"), Some(&user.access), None).await.result?;
@@ -1386,6 +1408,13 @@ fn via_proxy(url: &str, port: u16) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_in_log_lines() {
+        let line = r#"{"level":"ERROR","span":{"request_id":"72c2-38a9","name":"request"}}"#;
+        assert_eq!(logged_request_id(line), Some("72c2-38a9"));
+        assert_eq!(logged_request_id(r#"{"level":"ERROR"}"#), None);
+    }
 
     #[test]
     fn urls_for_the_proxy() {

@@ -202,7 +202,7 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     pub session_retention_days: i64,
     pub event_retention_days: i64,
-    /// `HASH_WORKERS`: password-hashing threads (default: half the cores, at least one).
+    /// `HASH_WORKERS`: password-hashing threads (default: one per core).
     pub hash_workers: usize,
     /// `HASH_QUEUE_LIMIT`: requests allowed to wait for a password check; more are shed with 503 at once.
     pub hash_queue_limit: usize,
@@ -389,9 +389,11 @@ impl Config {
             Some(other) => return Err(ConfigError(format!("LOG_FORMAT must be 'text' or 'json', got '{other}'"))),
         };
 
-        // Half the cores hash at most: under a login flood the other half keeps serving everything else.
+        // Every core may hash: the threads run at `HASH_NICE`, so request handling still wins the CPU, and the
+        // auth check no longer waits for PostgreSQL (the session cache), which the hashing would slow down
+        // (docs/performance.md, "Logins at the argon2 limit").
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        let hash_workers = int(&get, "HASH_WORKERS", (cores / 2).max(1) as i64, 1..=256)? as usize;
+        let hash_workers = int(&get, "HASH_WORKERS", cores.clamp(1, 256) as i64, 1..=256)? as usize;
         let hash_queue_limit = int(&get, "HASH_QUEUE_LIMIT", defaults::HASH_QUEUE_LIMIT as i64, 1..=100_000)? as usize;
         let hash_max_wait_ms = int(&get, "HASH_MAX_WAIT_MS", defaults::HASH_MAX_WAIT_MS as i64, 1..=60_000)? as u64;
         let hash_nice = int(&get, "HASH_NICE", defaults::HASH_NICE, 0..=19)? as i32;

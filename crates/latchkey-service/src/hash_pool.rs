@@ -21,8 +21,9 @@
 //!   `max_wait` per connection;
 //! - the hashing threads run at a lower scheduling priority (`nice`, Linux): when request handling and
 //!   hashing both want the CPU, request handling wins, so a flood of logins cannot take the cores the auth
-//!   checks need (with half the cores hashing at full priority, a 2-core server would keep at most half its
-//!   throughput). On an otherwise idle machine hashing still gets whole cores.
+//!   checks need (with every core hashing at full priority, a 2-core server would keep little of its
+//!   throughput). On an otherwise idle machine hashing still gets whole cores: one thread per core by
+//!   default.
 
 use std::collections::VecDeque;
 use std::fmt;
