@@ -72,15 +72,16 @@ impl Listener {
     /// URL sets them), so a database host that vanishes without a reset is noticed within seconds rather
     /// than the kernel's two hours.
     pub fn connect(url: &str, timeout: Duration) -> Result<Listener, DbError> {
-        let mut conn = PgConnection::establish(&with_liveness(url, timeout))
-            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        let mut conn =
+            PgConnection::establish(&with_liveness(url, timeout)).map_err(|e| DbError::Unavailable(e.to_string()))?;
         diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut conn)?;
         Ok(Listener { conn })
     }
 
     /// The process id of the connection's backend (`pg_backend_pid()`), which `pg_stat_activity` shows.
     pub fn backend_pid(&mut self) -> Result<i32, DbError> {
-        Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()")).get_result(&mut self.conn)?)
+        Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+            .get_result(&mut self.conn)?)
     }
 
     /// The notifications received so far (never waits). An error means the connection is lost.

@@ -70,7 +70,10 @@ pub struct Authenticated {
 /// Leaves the password hash out.
 impl std::fmt::Debug for Authenticated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticated").field("user", &self.user).field("session", &self.session).finish_non_exhaustive()
+        f.debug_struct("Authenticated")
+            .field("user", &self.user)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
     }
 }
 
@@ -373,73 +376,75 @@ fn open_session(
     let max_sessions = svc.policy.max_sessions_per_user as usize;
 
     let mut conn = svc.db.conn()?;
-    let (evicted, alert) = write_transaction(&mut conn, |c| -> Result<(Vec<uuid::Uuid>, Option<mail::Email>), ServiceError> {
-        // Session creation for one user runs one at a time (the row lock is held until commit), so
-        // concurrent logins cannot both see room under the limit. The locked row must still be the account
-        // the password was verified against: a password set, a reset, a deactivation or a deletion that
-        // committed meanwhile ended every session, and this login must not open one after it.
-        let locked = users::lock(c, &[user.id.0])?.pop();
-        let unchanged = locked
-            .is_some_and(|now| now.password_hash == user.password_hash && now.is_active && now.deleted_at.is_none());
-        if !unchanged {
-            return Err(ServiceError::InvalidCredentials);
-        }
-        // The throttle row after the user row, as every password check takes them.
-        throttle::clear(c, attempt)?;
-        if let Some(hash) = new_hash {
-            // Only if the hash is still the one just verified: a concurrent password change wins.
-            users::swap_password_hash(c, user.id.0, user.password_hash.as_deref(), hash, Ts(now))?;
-        }
-        let mut evicted = Vec::new();
-        if max_sessions > 0 {
-            evicted = sessions::evict_least_recently_used(
-                c,
-                user.id.0,
-                max_sessions - 1,
-                RevokeReason::Evicted.as_str(),
-                Ts(now),
-            )?;
-            for &id in &evicted {
-                record_event(
-                    c,
-                    now,
-                    SecurityEventKind::SessionRevoked,
-                    EventContext { session_id: Some(id), ..ctx },
-                    Some(json!({"reason": RevokeReason::Evicted.as_str()})),
-                )?;
+    let (evicted, alert) =
+        write_transaction(&mut conn, |c| -> Result<(Vec<uuid::Uuid>, Option<mail::Email>), ServiceError> {
+            // Session creation for one user runs one at a time (the row lock is held until commit), so
+            // concurrent logins cannot both see room under the limit. The locked row must still be the account
+            // the password was verified against: a password set, a reset, a deactivation or a deletion that
+            // committed meanwhile ended every session, and this login must not open one after it.
+            let locked = users::lock(c, &[user.id.0])?.pop();
+            let unchanged = locked.is_some_and(|now| {
+                now.password_hash == user.password_hash && now.is_active && now.deleted_at.is_none()
+            });
+            if !unchanged {
+                return Err(ServiceError::InvalidCredentials);
             }
-        }
-        sessions::create(
-            c,
-            &NewSession {
-                id: Id(session_id),
-                user_id: user.id,
-                refresh_token_jti: jti.to_string(),
-                device_name: Some(device.device_name.clone()),
-                device_id: device.device_id.clone(),
-                ip_address: device.ip_address.clone(),
-                user_agent: device.user_agent.clone(),
-                location_city: device.location.city.clone(),
-                location_country: device.location.country.clone(),
-                last_used_at: Ts(now),
-                expires_at: Ts(expires_at),
-                absolute_expires_at: Ts(absolute),
-                is_active: true,
-                created_at: Ts(now),
-                updated_at: Ts(now),
-            },
-        )?;
-        // Judged before this login's own event is written, under the user's row lock (see `alerts`).
-        let alert = alerts::judge_login(svc, c, user, session_id, device, now)?;
-        record_event(
-            c,
-            now,
-            SecurityEventKind::LoginSucceeded,
-            EventContext { session_id: Some(session_id), ..ctx },
-            None,
-        )?;
-        Ok((evicted, alert))
-    })?;
+            // The throttle row after the user row, as every password check takes them.
+            throttle::clear(c, attempt)?;
+            if let Some(hash) = new_hash {
+                // Only if the hash is still the one just verified: a concurrent password change wins.
+                users::swap_password_hash(c, user.id.0, user.password_hash.as_deref(), hash, Ts(now))?;
+            }
+            let mut evicted = Vec::new();
+            if max_sessions > 0 {
+                evicted = sessions::evict_least_recently_used(
+                    c,
+                    user.id.0,
+                    max_sessions - 1,
+                    RevokeReason::Evicted.as_str(),
+                    Ts(now),
+                )?;
+                for &id in &evicted {
+                    record_event(
+                        c,
+                        now,
+                        SecurityEventKind::SessionRevoked,
+                        EventContext { session_id: Some(id), ..ctx },
+                        Some(json!({"reason": RevokeReason::Evicted.as_str()})),
+                    )?;
+                }
+            }
+            sessions::create(
+                c,
+                &NewSession {
+                    id: Id(session_id),
+                    user_id: user.id,
+                    refresh_token_jti: jti.to_string(),
+                    device_name: Some(device.device_name.clone()),
+                    device_id: device.device_id.clone(),
+                    ip_address: device.ip_address.clone(),
+                    user_agent: device.user_agent.clone(),
+                    location_city: device.location.city.clone(),
+                    location_country: device.location.country.clone(),
+                    last_used_at: Ts(now),
+                    expires_at: Ts(expires_at),
+                    absolute_expires_at: Ts(absolute),
+                    is_active: true,
+                    created_at: Ts(now),
+                    updated_at: Ts(now),
+                },
+            )?;
+            // Judged before this login's own event is written, under the user's row lock (see `alerts`).
+            let alert = alerts::judge_login(svc, c, user, session_id, device, now)?;
+            record_event(
+                c,
+                now,
+                SecurityEventKind::LoginSucceeded,
+                EventContext { session_id: Some(session_id), ..ctx },
+                None,
+            )?;
+            Ok((evicted, alert))
+        })?;
     // Committed: the sessions the cap ended, and a rehashed account, are forgotten by the session cache.
     svc.cache.forget_sessions(user.id.0, &evicted);
     svc.cache.forget_lists(&[user.id.0]);

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
-use latchkey_service::Authenticated;
 use futures_util::future::Either;
+use latchkey_service::Authenticated;
 use latchkey_service::auth::{Door, authenticate_valid, check_cached, messages};
 use latchkey_service::authz;
 

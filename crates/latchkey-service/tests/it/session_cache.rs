@@ -287,7 +287,8 @@ fn what_users_me_shows_is_never_stale() {
         block_on(accounts::update_me(&s.svc, &s.door(&s.phone), update)).unwrap();
         assert_eq!(s.door(&s.laptop).user.first_name, "Augusta", "{}", s.label);
         if let Some(other) = &s.other {
-            let heard = until(|| auth::authenticate(other, &s.laptop.access_token).unwrap().user.first_name == "Augusta");
+            let heard =
+                until(|| auth::authenticate(other, &s.laptop.access_token).unwrap().user.first_name == "Augusta");
             assert!(heard.is_some(), "{}: the other node shows the old name", s.label);
         }
 
@@ -295,8 +296,9 @@ fn what_users_me_shows_is_never_stale() {
         block_on(admin::update_user(&s.svc, &s.root, s.ada, update, Via::Admin)).unwrap();
         assert_eq!(s.door(&s.phone).user.last_name.as_deref(), Some("King"), "{}", s.label);
         if let Some(other) = &s.other {
-            let heard =
-                until(|| auth::authenticate(other, &s.phone.access_token).unwrap().user.last_name.as_deref() == Some("King"));
+            let heard = until(|| {
+                auth::authenticate(other, &s.phone.access_token).unwrap().user.last_name.as_deref() == Some("King")
+            });
             assert!(heard.is_some(), "{}: the other node shows the old last name", s.label);
         }
         let _ = s.assert_admitted(&s.phone, "profile updates");
@@ -366,7 +368,8 @@ fn the_session_list_follows_every_change() {
         assert!(s.svc.cache.report().hits > hits, "{}: a list read twice is served from the cache", s.label);
         let tablet = login_on(&s.svc, &s.email, "Tablet");
         shows(&["Laptop", "Phone", "Tablet"], "a login");
-        latchkey_service::sessions::rename_mine(&s.svc, &s.door(&s.laptop), s.laptop.session_id, "Work laptop").unwrap();
+        latchkey_service::sessions::rename_mine(&s.svc, &s.door(&s.laptop), s.laptop.session_id, "Work laptop")
+            .unwrap();
         shows(&["Phone", "Tablet", "Work laptop"], "a rename");
         latchkey_service::sessions::revoke_mine(&s.svc, &s.door(&s.phone), tablet.session_id).unwrap();
         shows(&["Phone", "Work laptop"], "a revocation");
