@@ -638,6 +638,16 @@ async fn metric(client: &mut Client, name: &str) -> anyhow::Result<f64> {
         .with_context(|| format!("no {name} in /metrics"))
 }
 
+/// Asks a node's `/metrics` until `name` shows `value`; how long that took, at most `within`.
+async fn until_metric(client: &mut Client, name: &str, value: f64, within: Duration) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    while metric(client, name).await? != value {
+        ensure!(start.elapsed() < within, "{name} is not {value} after {within:?}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(start.elapsed())
+}
+
 /// Node 2's listener cut through the proxy: it must stop answering from its cache at once, refuse every
 /// revoked session on the next request (answering from the database), and serve from its cache again
 /// once it listens again.
@@ -652,12 +662,7 @@ async fn deaf_listener(
     const HITS: &str = "latchkey_session_cache_lookups_total{outcome=\"hit\"}";
     ensure!(metric(c2, SERVING).await? == 1.0, "node 2's cache does not serve before the cut");
     proxy.set_up(false);
-    let cut = Instant::now();
-    while metric(c2, SERVING).await? != 0.0 {
-        ensure!(cut.elapsed() < Duration::from_secs(3), "node 2 still serves from its cache 3 s after the cut");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let noticed = cut.elapsed();
+    let noticed = until_metric(c2, SERVING, 0.0, Duration::from_secs(3)).await.context("after the cut")?;
     let tries = 10;
     for _ in 0..tries {
         let other = login_with(c1, &user.email, password).await?;
@@ -669,12 +674,7 @@ async fn deaf_listener(
         expect_error(&res, 401, "AUTH_006", None, "node 2, deaf: the revoked session's next request")?;
     }
     proxy.set_up(true);
-    let back = Instant::now();
-    while metric(c2, SERVING).await? != 1.0 {
-        ensure!(back.elapsed() < Duration::from_secs(10), "node 2's cache does not serve 10 s after the cut ended");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let listening = back.elapsed();
+    let listening = until_metric(c2, SERVING, 1.0, Duration::from_secs(10)).await.context("after the cut ended")?;
     let hits = metric(c2, HITS).await?;
     warm_on(c2, &user.access).await?;
     ensure!(metric(c2, HITS).await? > hits, "node 2 listens again but answers nothing from its cache");

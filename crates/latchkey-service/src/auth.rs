@@ -89,6 +89,41 @@ impl Authenticated {
         Authenticated::new(user.into(), session.into(), password_hash)
     }
 
+    /// An active caller with a session live for 7 days from `now` (unit tests of this crate).
+    #[cfg(test)]
+    pub(crate) fn for_tests(superuser: bool, now: DateTime<Utc>) -> Authenticated {
+        let user = User {
+            id: uuid::Uuid::new_v4(),
+            email: "a@example.com".into(),
+            first_name: "A".into(),
+            last_name: None,
+            phone_number: None,
+            is_active: true,
+            is_superuser: superuser,
+            preferences: None,
+            locale: None,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let session = Session {
+            id: uuid::Uuid::new_v4(),
+            user_id: user.id,
+            device_name: Some("Phone".into()),
+            device_id: None,
+            ip_address: None,
+            location_city: None,
+            location_country: None,
+            last_used_at: now,
+            created_at: now,
+            expires_at: now + chrono::Duration::days(7),
+            is_active: true,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        Authenticated::new(user, session, Some("$argon2id$hash".into()))
+    }
+
     /// The caller's user id.
     pub fn user_id(&self) -> uuid::Uuid {
         self.user.id

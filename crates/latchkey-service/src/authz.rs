@@ -54,40 +54,9 @@ fn or_list(roles: &[Role]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::views::{Session, User};
 
     fn caller(superuser: bool) -> Authenticated {
-        let now = chrono::DateTime::UNIX_EPOCH;
-        let user = User {
-            id: uuid::Uuid::new_v4(),
-            email: "a@example.com".into(),
-            first_name: "A".into(),
-            last_name: None,
-            phone_number: None,
-            is_active: true,
-            is_superuser: superuser,
-            preferences: None,
-            locale: None,
-            deleted_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let session = Session {
-            id: uuid::Uuid::new_v4(),
-            user_id: user.id,
-            device_name: None,
-            device_id: None,
-            ip_address: None,
-            location_city: None,
-            location_country: None,
-            last_used_at: now,
-            created_at: now,
-            expires_at: now,
-            is_active: true,
-            revoked_at: None,
-            revoked_reason: None,
-        };
-        Authenticated::new(user, session, None)
+        Authenticated::for_tests(superuser, chrono::DateTime::UNIX_EPOCH)
     }
 
     fn refusal(r: Result<(), ServiceError>) -> String {

@@ -83,23 +83,27 @@ struct Weigh {
     floor: u64,
 }
 
-impl Weighter<Uuid, Arc<CachedSession>> for Weigh {
-    fn weight(&self, _: &Uuid, v: &Arc<CachedSession>) -> u64 {
-        v.bytes.max(self.floor)
+/// An entry that knows its weight (computed once, when it is made).
+trait Weighed {
+    fn bytes(&self) -> u64;
+}
+
+impl<T: Weighed> Weighter<Uuid, Arc<T>> for Weigh {
+    fn weight(&self, _: &Uuid, v: &Arc<T>) -> u64 {
+        v.bytes().max(self.floor)
     }
 }
 
-impl Weighter<Uuid, Arc<CachedUser>> for Weigh {
-    fn weight(&self, _: &Uuid, v: &Arc<CachedUser>) -> u64 {
-        v.bytes.max(self.floor)
-    }
+macro_rules! weighed {
+    ($($t:ty),*) => {
+        $(impl Weighed for $t {
+            fn bytes(&self) -> u64 {
+                self.bytes
+            }
+        })*
+    };
 }
-
-impl Weighter<Uuid, Arc<CachedList>> for Weigh {
-    fn weight(&self, _: &Uuid, v: &Arc<CachedList>) -> u64 {
-        v.bytes.max(self.floor)
-    }
-}
+weighed!(CachedSession, CachedUser, CachedList);
 
 /// Stripes of the forgetting counters: a put is spoiled only by a forgetting in its own stripes.
 const STRIPES: usize = 64;
@@ -673,36 +677,7 @@ mod tests {
     }
 
     fn caller(now: DateTime<Utc>) -> Authenticated {
-        let user = User {
-            id: Uuid::new_v4(),
-            email: "a@example.com".into(),
-            first_name: "A".into(),
-            last_name: None,
-            phone_number: None,
-            is_active: true,
-            is_superuser: false,
-            preferences: None,
-            locale: None,
-            deleted_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let session = Session {
-            id: Uuid::new_v4(),
-            user_id: user.id,
-            device_name: Some("Phone".into()),
-            device_id: None,
-            ip_address: None,
-            location_city: None,
-            location_country: None,
-            last_used_at: now,
-            created_at: now,
-            expires_at: now + chrono::Duration::days(7),
-            is_active: true,
-            revoked_at: None,
-            revoked_reason: None,
-        };
-        Authenticated::new(user, session, Some("$argon2id$hash".into()))
+        Authenticated::for_tests(false, now)
     }
 
     const MINUTE: chrono::Duration = chrono::Duration::minutes(1);

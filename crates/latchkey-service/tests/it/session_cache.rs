@@ -376,6 +376,11 @@ fn the_session_list_follows_every_change() {
     }
 }
 
+/// Runs `sql` on a connection of the test's own, as an operator's `psql` would.
+fn by_hand(t: &TestDb, sql: &str) {
+    diesel::sql_query(sql).execute(&mut *t.db.conn().unwrap()).unwrap();
+}
+
 /// An operator's `UPDATE` by hand, on another connection, is heard like any change (PostgreSQL; a SQLite
 /// database is edited by hand with the server stopped, or followed by a SIGHUP).
 #[test]
@@ -383,16 +388,11 @@ fn a_hand_written_update_is_heard() {
     let Some(url) = latchkey_db::testing::postgres_url() else { return };
     let t = TestDb::postgres(&url);
     let s = Scene::new(&t, |_| {});
-    let mut conn = t.db.conn().unwrap();
-    diesel::sql_query(format!("UPDATE user_sessions SET is_active = false WHERE id = '{}'", s.phone.session_id))
-        .execute(&mut *conn)
-        .unwrap();
+    by_hand(&t, &format!("UPDATE user_sessions SET is_active = false WHERE id = '{}'", s.phone.session_id));
     let node_a = until(|| refused(&auth::authenticate(&s.svc, &s.phone.access_token)));
     assert!(node_a.is_some(), "a session ended by hand is still admitted");
     s.assert_refused(&s.phone, "UPDATE user_sessions by hand");
-    diesel::sql_query(format!("UPDATE users SET is_superuser = true WHERE id = '{}'", s.ada))
-        .execute(&mut *conn)
-        .unwrap();
+    by_hand(&t, &format!("UPDATE users SET is_superuser = true WHERE id = '{}'", s.ada));
     let promoted = until(|| auth::authenticate(&s.svc, &s.laptop.access_token).unwrap().user.is_superuser);
     assert!(promoted.is_some(), "a user changed by hand is still served as before");
 }
@@ -406,13 +406,10 @@ fn a_deaf_node_answers_from_the_database() {
     let t = TestDb::postgres(&url);
     let s = Scene::new(&t, |_| {});
     let pid = s.svc.cache.listener_pid().expect("the listener's backend");
-    let mut conn = t.db.conn().unwrap();
-    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})")).execute(&mut *conn).unwrap();
+    by_hand(&t, &format!("SELECT pg_terminate_backend({pid})"));
     assert!(until(|| !s.svc.cache.serving()).is_some(), "the lost connection was not noticed");
     // The changing node's own in-process forgetting is bypassed: the session ends by hand.
-    diesel::sql_query(format!("UPDATE user_sessions SET is_active = false WHERE id = '{}'", s.phone.session_id))
-        .execute(&mut *conn)
-        .unwrap();
+    by_hand(&t, &format!("UPDATE user_sessions SET is_active = false WHERE id = '{}'", s.phone.session_id));
     let r = auth::authenticate(&s.svc, &s.phone.access_token);
     assert!(refused(&r), "{r:?}");
     // It listens again (a new backend), empty, and serves again.
