@@ -59,6 +59,23 @@ pub struct Options {
     pub server_env: Vec<(String, String)>,
     /// `--prebuilt`: measure target/release/latchkey as built, without building it first.
     pub prebuilt: bool,
+    /// `--only`: the load runs to make (every one when empty).
+    pub only: Vec<RunKind>,
+}
+
+/// The load runs, in the order they are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunKind {
+    /// `GET /health`
+    Health,
+    /// `GET /users/me`
+    Me,
+    /// `GET /sessions/me`
+    Sessions,
+    /// `POST /auth/refresh`
+    Refresh,
+    /// `POST /auth/login`, concurrent
+    Logins,
 }
 
 const PASSWORD: &str = "Bench-Password-9!";
@@ -337,8 +354,10 @@ fn bench_backend(
     let names = ["GET /health", "GET /users/me", "GET /sessions/me", "POST /auth/refresh", "POST /auth/login"];
     let mut rounds: Vec<Vec<(Outcome, u64)>> = vec![Vec::new(); names.len()];
     let mut command_lines = vec![String::new(); names.len()];
+    let kinds = [RunKind::Health, RunKind::Me, RunKind::Sessions, RunKind::Refresh, RunKind::Logins];
+    let wanted = |i: usize| options.only.is_empty() || options.only.contains(&kinds[i]);
     for round in 0..options.rounds {
-        for (i, name) in names.iter().enumerate() {
+        for (i, name) in names.iter().enumerate().filter(|(i, _)| wanted(*i)) {
             eprintln!("xtask: {backend}: {name}, round {}", round + 1);
             let base = wrk::Run {
                 addr,
@@ -400,6 +419,7 @@ fn bench_backend(
         .iter()
         .zip(rounds)
         .zip(command_lines)
+        .filter(|((_, results), _)| !results.is_empty())
         .map(|((name, mut results), command_line)| {
             results.sort_by(|a, b| a.0.per_second().total_cmp(&b.0.per_second()));
             let (outcome, rss_kib) = results[results.len() / 2];

@@ -163,6 +163,10 @@ enum Cmd {
         /// Measure target/release/latchkey as it is, without building it first.
         #[arg(long)]
         prebuilt: bool,
+        /// Only these load runs (repeatable; all five when not given), e.g. `--only refresh` to measure
+        /// rotations alone.
+        #[arg(long, value_enum, value_name = "RUN", conflicts_with_all = ["flood", "cleanup", "bodies"])]
+        only: Vec<bench::RunKind>,
         /// Connections of the login flood (with --flood).
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=5000))]
         flood_connections: u64,
@@ -284,6 +288,7 @@ fn main() -> ExitCode {
             flood_connections,
             server_env,
             prebuilt,
+            only,
             ..
         } => {
             let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
@@ -306,6 +311,7 @@ fn main() -> ExitCode {
                 json,
                 server_env,
                 prebuilt,
+                only,
             })
         }
     };

@@ -10,9 +10,37 @@ use crate::repo::{Page, Prepared, Window};
 use crate::schema::{user_sessions as s, users};
 use crate::types::{Id, Ts};
 
+/// The columns of a [`SessionRow`], in its fields' order: what a write returns (`expiry_day`, which the
+/// database generates, is not one of them).
+macro_rules! row {
+    () => {
+        (
+            s::id,
+            s::user_id,
+            s::refresh_token_jti,
+            s::previous_refresh_jti,
+            s::rotated_at,
+            s::device_name,
+            s::device_id,
+            s::ip_address,
+            s::user_agent,
+            s::last_used_at,
+            s::expires_at,
+            s::absolute_expires_at,
+            s::is_active,
+            s::revoked_at,
+            s::revoked_reason,
+            s::location_city,
+            s::location_country,
+            s::created_at,
+            s::updated_at,
+        )
+    };
+}
+
 /// Inserts a session.
 pub fn create(conn: &mut AnyConnection, session: &NewSession) -> Result<SessionRow, DbError> {
-    Ok(diesel::insert_into(s::table).values(session).returning(s::all_columns).get_result(conn)?)
+    Ok(diesel::insert_into(s::table).values(session).returning(row!()).get_result(conn)?)
 }
 
 /// The session with this id, in any state.
@@ -36,7 +64,9 @@ pub fn find_shared(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<Option<Se
     })
 }
 
-/// The session whose current refresh jti this is, in any state.
+/// The session whose current refresh jti this is, in any state. The jti has no index (a rotation that
+/// wrote an indexed column could not be a HOT update on PostgreSQL), so this reads the whole table: for
+/// tests and investigations, never a request's path, which finds a session by its id and compares the jti.
 pub fn find_by_jti(conn: &mut AnyConnection, jti: &str) -> Result<Option<SessionRow>, DbError> {
     Ok(s::table.filter(s::refresh_token_jti.eq(jti)).select(SessionRow::as_select()).get_result(conn).optional()?)
 }
@@ -159,7 +189,7 @@ pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<Sessi
         s::location_city.eq(follow!(r.client.location_city, s::location_city)),
         s::location_country.eq(follow!(r.client.location_country, s::location_country)),
     ))
-    .returning(s::all_columns);
+    .returning(row!());
     Ok(Prepared(statement).get_result(conn).optional()?)
 }
 
@@ -296,21 +326,30 @@ pub fn rename(
 ) -> Result<Option<SessionRow>, DbError> {
     Ok(diesel::update(s::table.find(Id(id)).filter(s::is_active.eq(true)).filter(s::expires_at.gt(now)))
         .set((s::device_name.eq(device_name), s::updated_at.eq(now)))
-        .returning(s::all_columns)
+        .returning(row!())
         .get_result(conn)
         .optional()?)
 }
 
 /// "Ended before `cutoff`": expired, revoked, or (rows without `revoked_at`, e.g. imported from the
 /// reference) deactivated, before the cutoff — whatever `is_active` says.
+///
+/// No index names a column that a rotation writes (see migration `2026-12-07-090000_hot_rotations`), so
+/// each arm reaches its rows through an index on a column rotations leave alone: the expired ones through
+/// `expiry_day` (the midnight UTC at or before `expires_at`, so `expires_at < cutoff` implies
+/// `expiry_day < cutoff`: the extra condition changes no answer, it narrows the index range), the revoked
+/// ones through `revoked_at`, the imported ones through the partial index on `NOT is_active AND revoked_at
+/// IS NULL` (written as literals, not bound, so that PostgreSQL's generic plans can prove that index
+/// applies).
 macro_rules! ended_before {
     ($cutoff:expr) => {{
         let cutoff: Ts = $cutoff;
-        s::expires_at.lt(cutoff).nullable().or(s::revoked_at.lt(cutoff)).or(s::is_active
-            .eq(false)
-            .and(s::revoked_at.is_null())
-            .and(s::updated_at.lt(cutoff))
-            .nullable())
+        s::expiry_day
+            .lt(cutoff)
+            .and(s::expires_at.lt(cutoff))
+            .nullable()
+            .or(s::revoked_at.lt(cutoff))
+            .or(diesel::dsl::not(s::is_active).and(s::revoked_at.is_null()).and(s::updated_at.lt(cutoff)).nullable())
     }};
 }
 

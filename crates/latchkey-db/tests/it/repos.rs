@@ -173,6 +173,75 @@ fn cleanup_deletes_exactly_the_ended_sessions() {
     }
 }
 
+/// Cleanup finds expired sessions through `expiry_day` (the midnight UTC at or before `expires_at`, which
+/// the database generates), not through `expires_at`, which rotations move: a session whose sliding expiry
+/// lapsed an hour before the cutoff, on the cutoff's own day, goes; one that lapses an hour after it stays,
+/// whichever rotation moved them. Rows deactivated without `revoked_at` (imported from the reference) are
+/// found through their own index, by `updated_at`.
+#[test]
+fn cleanup_finds_sessions_whose_sliding_expiry_lapsed_through_the_expiry_day() {
+    use diesel::prelude::*;
+    use latchkey_db::schema::user_sessions as s;
+    for t in TestDb::all() {
+        let mut conn = t.db.conn().unwrap();
+        let u = create_user(&mut conn, "slide@example.com", t0());
+        let cutoff = Ts(t0() - Duration::days(30));
+        let created = t0() - Duration::days(40);
+        let lapsed = create_session(&mut conn, &u, created, Duration::days(7));
+        let lapses_later = create_session(&mut conn, &u, created, Duration::days(7));
+        let new_jtis = [uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string()];
+        fn rotate_until<'a>(session: &'a SessionRow, until: Ts, new_jti: &'a str, now: Ts) -> sessions::Rotation<'a> {
+            sessions::Rotation {
+                session_id: session.id.0,
+                user_id: session.user_id.0,
+                presented_jti: &session.refresh_token_jti,
+                new_jti,
+                refresh_until: until,
+                now,
+                client: sessions::Client::default(),
+            }
+        }
+        let rotated_at = Ts(created + Duration::days(3));
+        let until = Ts(cutoff.0 - Duration::hours(1));
+        assert!(
+            sessions::rotate(&mut conn, &rotate_until(&lapsed, until, &new_jtis[0], rotated_at)).unwrap().is_some(),
+            "{}",
+            t.label
+        );
+        let until = Ts(cutoff.0 + Duration::hours(1));
+        assert!(
+            sessions::rotate_for_user(&mut conn, &rotate_until(&lapses_later, until, &new_jtis[1], rotated_at))
+                .unwrap()
+                .is_some()
+        );
+        let day = |conn: &mut latchkey_db::AnyConnection, id: Id| -> (Ts, Ts) {
+            s::table.find(id).select((s::expiry_day, s::expires_at)).get_result(conn).unwrap()
+        };
+        let midnight = Ts(cutoff.0.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc());
+        for id in [lapsed.id, lapses_later.id] {
+            assert_eq!(day(&mut conn, id).0, midnight, "{}: the expiry day follows the rotated expiry", t.label);
+        }
+        // Deactivated without revoked_at, as imported rows are: the one last updated before the cutoff goes.
+        let imported_old = create_session(&mut conn, &u, created, Duration::days(365));
+        let imported_recent = create_session(&mut conn, &u, created, Duration::days(365));
+        for (id, updated) in [(imported_old.id, cutoff.0 - Duration::days(1)), (imported_recent.id, cutoff.0)] {
+            diesel::update(s::table.find(id))
+                .set((s::is_active.eq(false), s::updated_at.eq(Ts(updated))))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+
+        assert_eq!(sessions::count_ended_before(&mut conn, cutoff).unwrap(), 2, "{}", t.label);
+        assert_eq!(sessions::delete_ended_before(&mut conn, cutoff, 10).unwrap(), 2, "{}", t.label);
+        for gone in [lapsed.id, imported_old.id] {
+            assert!(sessions::find_by_id(&mut conn, gone.0).unwrap().is_none(), "{}", t.label);
+        }
+        for kept in [lapses_later.id, imported_recent.id] {
+            assert!(sessions::find_by_id(&mut conn, kept.0).unwrap().is_some(), "{}", t.label);
+        }
+    }
+}
+
 fn event(user: Option<Id>, kind: &str, at: chrono::DateTime<chrono::Utc>) -> EventRow {
     EventRow {
         id: Id(uuid::Uuid::new_v4()),

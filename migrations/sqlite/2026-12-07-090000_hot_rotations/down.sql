@@ -1,0 +1,8 @@
+DROP INDEX ix_user_sessions_inactive_unrevoked;
+DROP INDEX ix_user_sessions_expiry_day;
+ALTER TABLE user_sessions DROP COLUMN expiry_day;
+
+CREATE UNIQUE INDEX ix_user_sessions_refresh_token_jti ON user_sessions (refresh_token_jti);
+CREATE INDEX ix_user_sessions_user_active_last_used ON user_sessions (user_id, last_used_at DESC) WHERE is_active;
+CREATE INDEX ix_user_sessions_expires_at ON user_sessions (expires_at);
+CREATE INDEX ix_user_sessions_inactive_updated ON user_sessions (updated_at) WHERE NOT is_active;
