@@ -1,0 +1,6 @@
+-- The auth check on a cache miss (sessions::find_with_user): the session by primary key, joined to its
+-- user. Statements as the server sends them (capture-sql.sh); ids are built from numbers (seed.sql).
+\set s random(1, :users * :per_user)
+SELECT "user_sessions"."id", "user_sessions"."user_id", "user_sessions"."refresh_token_jti", "user_sessions"."previous_refresh_jti", "user_sessions"."rotated_at", "user_sessions"."device_name", "user_sessions"."device_id", "user_sessions"."ip_address", "user_sessions"."user_agent", "user_sessions"."last_used_at", "user_sessions"."expires_at", "user_sessions"."absolute_expires_at", "user_sessions"."is_active", "user_sessions"."revoked_at", "user_sessions"."revoked_reason", "user_sessions"."location_city", "user_sessions"."location_country", "user_sessions"."created_at", "user_sessions"."updated_at", "users"."id", "users"."email", "users"."password_hash", "users"."first_name", "users"."last_name", "users"."phone_number", "users"."is_active", "users"."is_superuser", "users"."preferences", "users"."locale", "users"."deleted_at", "users"."created_at", "users"."updated_at"
+FROM ("user_sessions" INNER JOIN "users" ON ("user_sessions"."user_id" = "users"."id"))
+WHERE ("user_sessions"."id" = ('11111111-0000-4000-8000-' || lpad(to_hex(:s::bigint), 12, '0'))::uuid);
