@@ -340,16 +340,19 @@ pub fn rename(
 /// `expiry_day < cutoff`: the extra condition changes no answer, it narrows the index range), the revoked
 /// ones through `revoked_at`, the imported ones through the partial index on `NOT is_active AND revoked_at
 /// IS NULL` (written as literals, not bound, so that PostgreSQL's generic plans can prove that index
-/// applies).
+/// applies), keyed by `created_at`: a row is updated after it is created, so `updated_at < cutoff`
+/// implies `created_at < cutoff`, which narrows that index to the rows created before the cutoff (a row
+/// whose `updated_at` were earlier than its `created_at` would wait until its `created_at` passed too).
 macro_rules! ended_before {
     ($cutoff:expr) => {{
         let cutoff: Ts = $cutoff;
-        s::expiry_day
-            .lt(cutoff)
-            .and(s::expires_at.lt(cutoff))
-            .nullable()
-            .or(s::revoked_at.lt(cutoff))
-            .or(diesel::dsl::not(s::is_active).and(s::revoked_at.is_null()).and(s::updated_at.lt(cutoff)).nullable())
+        s::expiry_day.lt(cutoff).and(s::expires_at.lt(cutoff)).nullable().or(s::revoked_at.lt(cutoff)).or(
+            diesel::dsl::not(s::is_active)
+                .and(s::revoked_at.is_null())
+                .and(s::created_at.lt(cutoff))
+                .and(s::updated_at.lt(cutoff))
+                .nullable(),
+        )
     }};
 }
 
