@@ -1,3 +1,5 @@
+//! Migrations: the PostgreSQL and SQLite trees mirror each other, every migration has a down, and up → down → up works on both backends.
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

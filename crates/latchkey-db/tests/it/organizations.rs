@@ -1,3 +1,5 @@
+//! The organization repository: round trips, unique slugs, lists (filter, search, sort, page), memberships, and concurrent writers that must not share a slug or a membership.
+
 use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, Duration, Utc};

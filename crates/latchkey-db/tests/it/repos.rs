@@ -1,3 +1,5 @@
+//! The user, session and event repositories: round trips, unique emails, rotation and revocation, eviction, and what cleanup deletes.
+
 use chrono::Duration;
 use latchkey_db::models::SessionRow;
 use latchkey_db::repo::{Window, events, sessions, users};

@@ -1,3 +1,5 @@
+//! The cleanup job: it deletes exactly what ended before retention, in batches, and goes on past a failing table.
+
 use chrono::Duration;
 use latchkey_db::models::{EventRow, NewSession, NewUser};
 use latchkey_db::repo::{events, sessions, users};

@@ -1,3 +1,5 @@
+//! Organizations under concurrency: a slug race has one winner and the losers get clean conflicts.
+
 use std::sync::{Arc, Barrier};
 
 use latchkey_db::testing::TestDb;
