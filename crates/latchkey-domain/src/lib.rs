@@ -21,6 +21,6 @@ pub use email::Email;
 pub use error::DomainError;
 pub use locale::normalize_locale;
 pub use org::{Role, validate_org_name, validate_slug};
-pub use password::{Password, validate_password};
+pub use password::{Password, validate_password, validate_password_as};
 pub use phone::normalize_phone;
 pub use session::{RevokeReason, SecurityEventKind, SessionLifetimes};

@@ -47,14 +47,20 @@ const COMMON: &[&str] = &[
 
 /// Checks a new password against the policy; the error's field is `password`.
 pub fn validate_password(pw: &str) -> Result<(), DomainError> {
+    validate_password_as("password", pw)
+}
+
+/// [`validate_password`] for a password submitted under another name (`new_password`): the error's field
+/// is `field`.
+pub fn validate_password_as(field: &'static str, pw: &str) -> Result<(), DomainError> {
     if !within_max_length(pw) {
-        return Err(DomainError::constraint("password", format!("String should have at most {MAX_LENGTH} characters")));
+        return Err(DomainError::constraint(field, format!("String should have at most {MAX_LENGTH} characters")));
     }
     if pw.chars().count() < MIN_LENGTH {
-        return Err(DomainError::invalid("password", "Password must be at least 12 characters long"));
+        return Err(DomainError::invalid(field, "Password must be at least 12 characters long"));
     }
     if COMMON.contains(&pw.to_lowercase().as_str()) {
-        return Err(DomainError::invalid("password", "Password is too common. Please choose a stronger password"));
+        return Err(DomainError::invalid(field, "Password is too common. Please choose a stronger password"));
     }
     let mut missing = Vec::new();
     if !pw.chars().any(char::is_lowercase) {
@@ -72,7 +78,7 @@ pub fn validate_password(pw: &str) -> Result<(), DomainError> {
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(DomainError::invalid("password", format!("Password must contain {}", missing.join(", "))))
+        Err(DomainError::invalid(field, format!("Password must contain {}", missing.join(", "))))
     }
 }
 

@@ -53,7 +53,7 @@ pub fn create_superuser(config: Config, email: &str, password_stdin: bool) -> an
     let db = database::open(&config).map_err(fail)?;
     report_applied(database::prepare_schema(&config, &db).map_err(fail)?);
     let services = Services::new(&config, db, Arc::new(SystemClock)).map_err(fail)?;
-    if latchkey_service::auth::create_superuser(&services, email, &password).map_err(fail)? {
+    if latchkey_service::registration::create_superuser(&services, email, &password).map_err(fail)? {
         tracing::info!(email, "superuser created");
         Ok(())
     } else {
@@ -90,7 +90,7 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
 /// Creates `FIRST_SUPERUSER_EMAIL` when it is set and no such user exists.
 fn ensure_first_superuser(state: &AppState) -> anyhow::Result<()> {
     let Some(first) = &state.config.first_superuser else { return Ok(()) };
-    let created = latchkey_service::auth::create_superuser(&state.services, &first.email, &first.password)
+    let created = latchkey_service::registration::create_superuser(&state.services, &first.email, &first.password)
         .map_err(|e| anyhow::anyhow!("FIRST_SUPERUSER_EMAIL/FIRST_SUPERUSER_PASSWORD: {e}"))?;
     if created {
         tracing::info!(email = %first.email, "created the first superuser");

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use latchkey_service::ServiceError;
+use latchkey_service::error::ConflictKind;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -290,7 +291,11 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, codes::OPERATION_FORBIDDEN, message)
             }
             ServiceError::NotFound(message) => ApiError::not_found(message),
-            ServiceError::Conflict { code, message, field } => {
+            ServiceError::Conflict { kind, message, field } => {
+                let code = match kind {
+                    ConflictKind::Email | ConflictKind::Membership => codes::USER_ALREADY_EXISTS,
+                    ConflictKind::Other => codes::ALREADY_EXISTS,
+                };
                 let e = ApiError::new(StatusCode::CONFLICT, code, message);
                 match field {
                     Some(f) => e.with_field(f),
@@ -395,7 +400,7 @@ mod tests {
             );
         }
         let (status, body, _) = render(ServiceError::Conflict {
-            code: "USER_002",
+            kind: ConflictKind::Membership,
             message: "User is already a member of this organization".into(),
             field: Some("user_id"),
         });

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use latchkey_domain::list::PageRequest;
-use latchkey_service::admin::Stats;
-use latchkey_service::auth::IssuedTokens;
+use latchkey_service::stats::Stats;
+use latchkey_service::tokens::IssuedTokens;
 use latchkey_service::views::{AdminSession, Event, Member, Organization, Page, Session, User};
 use serde::Serialize;
 use utoipa::ToSchema;

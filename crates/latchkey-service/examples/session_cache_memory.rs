@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use latchkey_db::models::{SessionRow, UserRow};
 use latchkey_db::{Id, Json, Ts};
-use latchkey_service::auth::Authenticated;
+use latchkey_service::caller::Authenticated;
 use latchkey_service::config::SessionCacheSettings;
 use latchkey_service::session_cache::SessionCache;
 

@@ -16,8 +16,9 @@ use latchkey_domain::{DeviceInfo, SecurityEventKind};
 use serde_json::json;
 
 use crate::error::ServiceError;
+use crate::events::{EventContext, record_event};
 use crate::mail::{Email, NewSignIn, new_sign_in_email};
-use crate::services::{EventContext, Services, record_event};
+use crate::services::Services;
 
 /// The path of the "not me" page, below `PUBLIC_URL`.
 pub const NOT_ME_PATH: &str = "/api/v1/auth/not-me";

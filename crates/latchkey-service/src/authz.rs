@@ -3,13 +3,20 @@
 
 use latchkey_domain::Role;
 
-use crate::auth::Authenticated;
 use crate::error::ServiceError;
 
 /// The admin router's refusal (the reference's `require_superuser`).
 pub const SUPERUSER_REQUIRED: &str = "Superuser privileges required";
 /// The users router's refusal for superuser-only operations (the reference's `get_current_superuser`).
 pub const NOT_ENOUGH_PERMISSIONS: &str = "Not enough permissions";
+/// `GET /users/{id}` on someone else's account, by a caller who is not a superuser.
+pub const CANNOT_VIEW: &str = "Not enough permissions to view this user";
+/// `PATCH /users/{id}` on someone else's account, by a caller who is not a superuser.
+pub const CANNOT_UPDATE: &str = "Not enough permissions to update this user";
+/// An administrator deleting their own account.
+pub const CANNOT_DELETE_SELF: &str = "Cannot delete your own account";
+/// A superuser deactivating their own account (the last superuser could lock everyone out of the admin API).
+pub const CANNOT_DEACTIVATE_SELF: &str = "Cannot deactivate your own account";
 /// A caller with no active membership in the organization (also what a missing organization looks like
 /// to a non-superuser: existence is never revealed to outsiders).
 pub const NOT_A_MEMBER: &str = "Not a member of this organization";
@@ -18,11 +25,6 @@ pub const NOT_A_MEMBER: &str = "Not a member of this organization";
 pub const ORG_READERS: &[Role] = Role::ALL;
 /// Owners and admins manage an organization (update it, manage its members).
 pub const ORG_MANAGERS: &[Role] = &[Role::Owner, Role::Admin];
-
-/// Refuses a caller who is not a superuser with 403 `AUTH_004` and `message`.
-pub fn require_superuser(caller: &Authenticated, message: &str) -> Result<(), ServiceError> {
-    if caller.user.is_superuser { Ok(()) } else { Err(ServiceError::Forbidden(message.to_owned())) }
-}
 
 /// The organization-role rule: a superuser may do anything; anyone else needs an active membership
 /// (`membership`, the caller's role in the organization, `None` when they have no active membership)
@@ -54,6 +56,7 @@ fn or_list(roles: &[Role]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::caller::Authenticated;
 
     fn caller(superuser: bool) -> Authenticated {
         Authenticated::for_tests(superuser, chrono::DateTime::UNIX_EPOCH)
@@ -91,8 +94,8 @@ mod tests {
 
     #[test]
     fn superuser_only() {
-        assert!(require_superuser(&caller(true), SUPERUSER_REQUIRED).is_ok());
-        assert_eq!(refusal(require_superuser(&caller(false), SUPERUSER_REQUIRED)), SUPERUSER_REQUIRED);
+        assert!(caller(true).require_superuser(SUPERUSER_REQUIRED).is_ok());
+        assert_eq!(refusal(caller(false).require_superuser(SUPERUSER_REQUIRED)), SUPERUSER_REQUIRED);
         assert_eq!(or_list(&[Role::Owner, Role::Admin, Role::Member]), "owner, admin or member");
     }
 }

@@ -1,6 +1,9 @@
+//! Who is calling: [`Authenticated`], the caller the authentication check at the door admitted
+//! ([`crate::door`]), and [`Caller`], the caller admitted again at the desk, inside the transaction of a change.
+//!
 //! Admission at the desk: who may make a change is decided inside the transaction that makes it.
 //!
-//! The authentication check at the door ([`crate::auth::authenticate`]) admits a request when its headers
+//! The authentication check at the door ([`crate::door::authenticate`]) admits a request when its headers
 //! arrive. A change is made later — after its body arrived, after a password was hashed — and by then the
 //! caller may have been logged out everywhere, deactivated, deleted, demoted or removed from the
 //! organization. So every use case that changes something re-admits its caller inside its own write
@@ -19,16 +22,112 @@
 //! capabilities, made from a fresh, unlocked read ([`Caller::current`]) on the connection that reads.
 
 use chrono::{DateTime, Utc};
-use latchkey_db::AnyConnection;
 use latchkey_db::models::{SessionRow, UserRow};
 use latchkey_db::repo::organizations as orgs;
 use latchkey_db::repo::{sessions, users};
+use latchkey_db::{AnyConnection, Db};
 use latchkey_domain::Role;
 
-use crate::auth::{Authenticated, messages};
 use crate::authz;
 use crate::error::ServiceError;
-use crate::services::Services;
+use crate::views::{Session, User};
+
+/// What the authentication check answers clients; kept in one place so tests and handlers agree.
+pub mod messages {
+    pub const SESSION_REVOKED: &str = "Session has been revoked";
+    pub const TOKEN_EXPIRED: &str = "Token expired";
+    pub const BAD_CREDENTIALS: &str = "Could not validate credentials";
+    pub const INACTIVE_USER: &str = "Inactive user";
+}
+
+/// A request that passed the authentication check: the caller's account and session as views (their
+/// fields moved out of the rows the check loaded, never copied).
+#[derive(Clone)]
+pub struct Authenticated {
+    pub user: User,
+    pub session: Session,
+    /// What a password check (`PATCH /users/me/password`) verifies against; it never leaves this crate.
+    password_hash: Option<String>,
+}
+
+/// Leaves the password hash out.
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("user", &self.user)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticated {
+    pub(crate) fn new(user: User, session: Session, password_hash: Option<String>) -> Authenticated {
+        Authenticated { user, session, password_hash }
+    }
+
+    /// The caller as the authentication check would see them, from their rows (tests build callers with
+    /// it; requests get theirs from `authenticate`).
+    pub fn from_rows(mut user: UserRow, session: SessionRow) -> Authenticated {
+        let password_hash = user.password_hash.take();
+        Authenticated::new(user.into(), session.into(), password_hash)
+    }
+
+    /// An active caller with a session live for 7 days from `now` (unit tests of this crate).
+    #[cfg(test)]
+    pub(crate) fn for_tests(superuser: bool, now: DateTime<Utc>) -> Authenticated {
+        let user = User {
+            id: uuid::Uuid::new_v4(),
+            email: "a@example.com".into(),
+            first_name: "A".into(),
+            last_name: None,
+            phone_number: None,
+            is_active: true,
+            is_superuser: superuser,
+            preferences: None,
+            locale: None,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let session = Session {
+            id: uuid::Uuid::new_v4(),
+            user_id: user.id,
+            device_name: Some("Phone".into()),
+            device_id: None,
+            ip_address: None,
+            location_city: None,
+            location_country: None,
+            last_used_at: now,
+            created_at: now,
+            expires_at: now + chrono::Duration::days(7),
+            is_active: true,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        Authenticated::new(user, session, Some("$argon2id$hash".into()))
+    }
+
+    /// The caller's user id.
+    pub fn user_id(&self) -> uuid::Uuid {
+        self.user.id
+    }
+
+    /// The caller's session id.
+    pub fn session_id(&self) -> uuid::Uuid {
+        self.session.id
+    }
+
+    /// The caller's stored password hash (`None` for an account without a password).
+    pub(crate) fn password_hash(&self) -> Option<&str> {
+        self.password_hash.as_deref()
+    }
+
+    /// Refuses a caller who is not a superuser (as the door saw them) with 403 `AUTH_004` and `message`: a
+    /// quick refusal before any work; the decision that counts is [`Caller::superuser`], at the desk.
+    pub fn require_superuser(&self, message: &str) -> Result<(), ServiceError> {
+        if self.user.is_superuser { Ok(()) } else { Err(ServiceError::Forbidden(message.to_owned())) }
+    }
+}
 
 /// The caller of a use case as the database says now: admitted, with their user row as read (and, in a
 /// write transaction, locked) at admission.
@@ -196,16 +295,18 @@ impl OrgRole<'_> {
     }
 }
 
-/// Runs a superuser's read: admits the caller on a connection (without locks: a read changes nothing), takes
-/// the superuser capability (403 `AUTH_004` with `refusal` for anyone else) and reads with it.
+/// Runs a superuser's read at `now`: admits the caller on a connection of `db` (without locks: a read
+/// changes nothing), takes the superuser capability (403 `AUTH_004` with `refusal` for anyone else) and
+/// reads with it.
 pub fn as_superuser<T>(
-    svc: &Services,
+    db: &Db,
+    now: DateTime<Utc>,
     door: &Authenticated,
     refusal: &str,
     read: impl FnOnce(&mut AnyConnection, &Superuser<'_>) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
-    let mut conn = svc.db.conn()?;
-    let caller = Caller::current(&mut conn, door, svc.now())?;
+    let mut conn = db.conn()?;
+    let caller = Caller::current(&mut conn, door, now)?;
     let admin = caller.superuser(refusal)?;
     read(&mut conn, &admin)
 }

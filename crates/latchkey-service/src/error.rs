@@ -35,8 +35,8 @@ pub enum ServiceError {
     /// The write clashes with existing data (409), e.g. a taken slug.
     #[error("{message}")]
     Conflict {
-        /// The envelope's code (`SYS_005`, `USER_002`).
-        code: &'static str,
+        /// What it clashes with.
+        kind: ConflictKind,
         message: String,
         /// The input field at fault, if one is.
         field: Option<&'static str>,
@@ -64,17 +64,26 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// What a write clashed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// An account with this email exists.
+    Email,
+    /// The user is an active member of the organization already.
+    Membership,
+    /// Any other unique identity: an organization's slug, a record no use case words more precisely.
+    Other,
+}
+
 /// The message of a `NotFound` that no use case worded more precisely.
 pub const NOT_FOUND: &str = "Not found";
-/// The envelope code of a conflict on a unique identity other than a user's (`USER_002`).
-pub const ALREADY_EXISTS_CODE: &str = "SYS_005";
 /// The message of a `Conflict` that no use case worded more precisely.
 pub const ALREADY_EXISTS: &str = "A record with this data already exists";
 
 impl ServiceError {
     /// A conflict on no particular field.
     pub fn conflict(message: impl Into<String>) -> ServiceError {
-        ServiceError::Conflict { code: ALREADY_EXISTS_CODE, message: message.into(), field: None }
+        ServiceError::Conflict { kind: ConflictKind::Other, message: message.into(), field: None }
     }
 }
 
@@ -116,7 +125,7 @@ mod tests {
         assert!(matches!(ServiceError::from(DbError::NotFound), ServiceError::NotFound(m) if m == NOT_FOUND));
         let conflict = ServiceError::from(DbError::Conflict { constraint: "ix_users_email".into() });
         assert!(
-            matches!(&conflict, ServiceError::Conflict { code: "SYS_005", message, field: None } if message == ALREADY_EXISTS),
+            matches!(&conflict, ServiceError::Conflict { kind: ConflictKind::Other, message, field: None } if message == ALREADY_EXISTS),
             "{conflict:?}"
         );
         assert!(!conflict.to_string().contains("ix_users_email"), "constraint names stay internal");

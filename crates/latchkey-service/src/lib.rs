@@ -8,32 +8,40 @@
 //! Depends on `latchkey-domain`, `latchkey-db` and `latchkey-auth`; it must never depend on actix or any
 //! other HTTP type.
 
-pub mod admin;
+pub mod accounts;
+pub mod admin_sessions;
 pub mod alerts;
-pub mod audit;
-pub mod auth;
 pub mod authz;
+pub mod bulk;
 pub mod caller;
 pub mod cleanup;
 pub mod config;
 pub mod counters;
 pub mod database;
+pub mod door;
 pub mod error;
+pub mod events;
 pub mod geoip;
 pub mod hash_pool;
+pub mod login;
+pub mod logout;
 pub mod mail;
+pub mod my_account;
 pub mod not_me;
 pub mod organizations;
 pub mod password_reset;
+pub mod refresh;
+pub mod registration;
 pub mod services;
 pub mod session_cache;
 pub mod sessions;
+pub mod stats;
 pub mod throttle;
+pub mod tokens;
 pub mod user_fields;
-pub mod users;
 pub mod views;
 
-pub use auth::Authenticated;
+pub use caller::Authenticated;
 pub use config::Config;
 pub use error::ServiceError;
 pub use services::{Policy, Services};

@@ -13,7 +13,8 @@ use latchkey_domain::{RevokeReason, SecurityEventKind};
 
 use crate::counters;
 use crate::error::ServiceError;
-use crate::services::{EventContext, Services, record_event};
+use crate::events::{EventContext, record_event};
+use crate::services::Services;
 
 /// The answer to a used, expired or forged token.
 pub const INVALID_TOKEN: &str = "Invalid or expired token";

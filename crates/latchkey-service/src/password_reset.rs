@@ -5,13 +5,13 @@ use std::sync::Arc;
 use latchkey_auth::{AuthError, password_fingerprint};
 use latchkey_db::repo::{sessions, users};
 use latchkey_db::{Ts, write_transaction};
-use latchkey_domain::{Email, RevokeReason, SecurityEventKind, validate_password};
+use latchkey_domain::{Email, RevokeReason, SecurityEventKind, validate_password_as};
 
 use crate::counters;
 use crate::error::ServiceError;
+use crate::events::{EventContext, record_event};
 use crate::mail::password_reset_email;
-use crate::services::{EventContext, Services, record_event};
-use crate::users::relabel;
+use crate::services::Services;
 
 /// The message for any bad, expired, tampered or already-used token.
 pub const INVALID_TOKEN: &str = "Invalid or expired password reset token";
@@ -39,7 +39,7 @@ pub fn request_reset(svc: &Services, email: &str) -> Result<(), ServiceError> {
 /// works exactly once even when confirmations race. The new password is hashed on the hashing pool between
 /// the check and the write.
 pub async fn confirm_reset(svc: &Arc<Services>, token: String, new_password: String) -> Result<(), ServiceError> {
-    validate_password(&new_password).map_err(|e| relabel(e, "new_password"))?;
+    validate_password_as("new_password", &new_password)?;
     let claims = match svc.reset_tokens.verify(&token, svc.now()) {
         Ok(c) => c,
         Err(AuthError::Expired | AuthError::Invalid | AuthError::WrongType | AuthError::Hash(_)) => {

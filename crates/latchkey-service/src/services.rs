@@ -5,11 +5,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use latchkey_auth::{AlertTokens, DeviceTokens, PasswordHasher, ResetTokens, ThrottleKeys, TokenKeys};
-use latchkey_db::models::EventRow;
-use latchkey_db::repo::events;
-use latchkey_db::{AnyConnection, Db, Id, Json, Ts};
+use latchkey_db::Db;
+use latchkey_domain::SessionLifetimes;
 use latchkey_domain::clock::Clock;
-use latchkey_domain::{DeviceInfo, SecurityEventKind, SessionLifetimes};
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
@@ -193,7 +191,7 @@ impl Services {
     /// Writes the queued "last used" times now, rather than within a second on the cache's thread; returns
     /// how many sessions it wrote.
     pub fn flush_last_used(&self) -> usize {
-        session_cache::flush_touches(&self.cache, &self.db, self.now(), self.policy.touch_interval)
+        session_cache::touches::flush_touches(&self.cache, &self.db, self.now(), self.policy.touch_interval)
     }
 
     /// Now, from the clock.
@@ -260,12 +258,13 @@ fn start_cache(
     let cache = Arc::new(SessionCache::new(settings, postgres.is_some()));
     let thread_failed = |e: std::io::Error| ServiceError::Internal(format!("starting a session cache thread: {e}"));
     let mut threads = vec![
-        session_cache::write_touches(Arc::clone(&cache), db.clone(), Arc::clone(clock), policy.touch_interval)
+        session_cache::touches::write_touches(Arc::clone(&cache), db.clone(), Arc::clone(clock), policy.touch_interval)
             .map_err(thread_failed)?,
     ];
     if let (true, Some(url)) = (settings.enabled, postgres) {
         let url = settings.listen_url.clone().unwrap_or(url);
-        threads.push(session_cache::listen(Arc::clone(&cache), url, Arc::clone(clock)).map_err(thread_failed)?);
+        threads
+            .push(session_cache::listener::listen(Arc::clone(&cache), url, Arc::clone(clock)).map_err(thread_failed)?);
     }
     Ok((cache, threads))
 }
@@ -299,40 +298,4 @@ pub struct HashingLoad {
     pub queued: usize,
     /// Requests shed (503) since start-up because the hashing queue was full or too slow.
     pub shed: u64,
-}
-
-/// What a security event records beyond its kind.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EventContext<'a> {
-    pub user_id: Option<uuid::Uuid>,
-    pub session_id: Option<uuid::Uuid>,
-    pub device: Option<&'a DeviceInfo>,
-}
-
-/// Writes a security event.
-pub fn record_event(
-    conn: &mut AnyConnection,
-    now: DateTime<Utc>,
-    kind: SecurityEventKind,
-    ctx: EventContext<'_>,
-    detail: Option<serde_json::Value>,
-) -> Result<(), ServiceError> {
-    let row = EventRow {
-        id: Id(uuid::Uuid::new_v4()),
-        user_id: ctx.user_id.map(Id),
-        session_id: ctx.session_id.map(Id),
-        kind: kind.as_str().to_owned(),
-        ip_address: ctx.device.and_then(|d| d.ip_address.clone()),
-        user_agent: ctx.device.and_then(|d| d.user_agent.clone()),
-        device_name: ctx.device.map(|d| d.device_name.clone()),
-        detail: detail.map(Json),
-        occurred_at: Ts(now),
-        actor_id: None,
-        organization_id: None,
-        device_id: ctx.device.and_then(|d| d.device_id.clone()),
-        location_city: ctx.device.and_then(|d| d.location.city.clone()),
-        location_country: ctx.device.and_then(|d| d.location.country.clone()),
-    };
-    events::insert(conn, &row)?;
-    Ok(())
 }

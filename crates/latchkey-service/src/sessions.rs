@@ -6,11 +6,12 @@ use latchkey_db::{Ts, write_transaction};
 use latchkey_domain::list::PageRequest;
 use latchkey_domain::{DomainError, RevokeReason, SecurityEventKind};
 
-use crate::auth::{self, Authenticated};
-use crate::caller::Caller;
+use crate::caller::{Authenticated, Caller, messages};
 use crate::counters;
+use crate::door::{self, ValidToken};
 use crate::error::ServiceError;
-use crate::services::{EventContext, Services, record_event};
+use crate::events::{EventContext, record_event};
+use crate::services::Services;
 use crate::views::{Event, Page, Session};
 
 /// `GET /sessions/me` (the hot path of a device's session screen): the caller, and the user's live sessions
@@ -33,24 +34,24 @@ pub enum Listed {
     /// The session cache admitted the request and held the list.
     Answered(Authenticated, Vec<Session>),
     /// The token is valid; the database must answer.
-    AskDatabase(auth::ValidToken),
+    AskDatabase(ValidToken),
 }
 
 /// `GET /sessions/me`'s first half, which never waits: the token is verified, then the session cache
 /// answers if it holds the caller's admission and the user's list.
 pub fn list_cached(svc: &Services, access_token: &str) -> Result<Listed, ServiceError> {
     let now = svc.now();
-    let claims = auth::access_claims(svc, access_token, now)?;
+    let claims = door::access_claims(svc, access_token, now)?;
     Ok(match svc.cache.get_list(claims.sid, claims.sub, now, svc.policy.touch_interval) {
         Some((caller, list)) => Listed::Answered(caller, list),
-        None => Listed::AskDatabase(auth::ValidToken { claims }),
+        None => Listed::AskDatabase(ValidToken { claims }),
     })
 }
 
 /// `GET /sessions/me` on the database, in one query: the user's sessions that are live or the one the
 /// access token names, each with the user. The named one goes through the authentication check; the
 /// others are the list, with the caller's own. Both go into the session cache.
-pub fn list_valid(svc: &Services, token: auth::ValidToken) -> Result<(Authenticated, Vec<Session>), ServiceError> {
+pub fn list_valid(svc: &Services, token: ValidToken) -> Result<(Authenticated, Vec<Session>), ServiceError> {
     let claims = token.claims;
     let stamp = svc.cache.stamp(claims.sid, claims.sub);
     let now = svc.now();
@@ -58,10 +59,10 @@ pub fn list_valid(svc: &Services, token: auth::ValidToken) -> Result<(Authentica
     let mut rows = sessions::current_and_live_with_user(&mut conn, claims.sub, claims.sid, Ts(now))?;
     // Not found among the token user's sessions: gone, or (with a forged `sid`) someone else's.
     let Some(at) = rows.iter().position(|(session, _)| session.id.0 == claims.sid) else {
-        return Err(ServiceError::Unauthenticated(auth::messages::SESSION_REVOKED));
+        return Err(ServiceError::Unauthenticated(messages::SESSION_REVOKED));
     };
     let (current, user) = rows.remove(at);
-    let caller = auth::admit(svc, &claims, current, user, now)?;
+    let caller = door::admit(svc, &claims, current, user, now)?;
     svc.cache.put(stamp, &caller, now);
     let mut list: Vec<Session> = rows.into_iter().map(|(session, _)| Session::from(session)).collect();
     // The caller's session passed the check, so it is live; its "last used" may have just been moved.

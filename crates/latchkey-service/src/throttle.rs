@@ -4,14 +4,20 @@
 //! one atomic upsert, so concurrent attempts can never verify more passwords than the limit. A success
 //! clears the counter. The counter is keyed by a keyed hash of the normalised email, whether or not an
 //! account has that email, so the throttle answers the same for registered and unknown addresses.
+//!
+//! [`check_password`] is that password check, the one flow both a login and a password change take:
+//! reserve an attempt, verify on the hashing pool, give the attempt back when nothing was verified.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use latchkey_auth::DeviceClaims;
+use latchkey_auth::{DeviceClaims, Verification};
 use latchkey_db::repo::throttle;
 use latchkey_db::{AnyConnection, PooledConn, Ts, write_transaction};
 use latchkey_domain::Email;
 
 use crate::error::ServiceError;
+use crate::hash_pool::Ticket;
 use crate::services::Services;
 
 /// A reserved attempt: give it back with [`release`] if no password was verified, or [`clear`] the counter
@@ -78,11 +84,48 @@ fn reserve_key(
 }
 
 /// Gives back an attempt whose password was never verified (the hashing pool shed it).
-pub fn release(conn: &mut AnyConnection, attempt: &Attempt) -> Result<(), ServiceError> {
+fn release(conn: &mut AnyConnection, attempt: &Attempt) -> Result<(), ServiceError> {
     Ok(throttle::release(conn, &attempt.key, attempt.window_start)?)
 }
 
 /// Resets the account's counter after a correct password.
 pub fn clear(conn: &mut AnyConnection, attempt: &Attempt) -> Result<(), ServiceError> {
     Ok(throttle::clear(conn, &attempt.key)?)
+}
+
+/// A password checked under the throttle: the reserved attempt (to [`clear`] once the change it allows is
+/// written), the verification, what the reservation step found, and the hashing pool's ticket, still held
+/// (so that a flood's failed checks write their events at most `2 × HASH_WORKERS` at a time).
+#[derive(Debug)]
+pub(crate) struct Checked<T> {
+    pub attempt: Attempt,
+    pub verification: Verification,
+    pub found: T,
+    pub ticket: Ticket,
+}
+
+/// The throttled password check of a login or of a password change. A ticket for the hashing pool is
+/// awaited first, so a check that is shed (503) costs the database nothing. Then `reserve` runs on the
+/// blocking pool: it reserves an attempt on the account's counter and returns it with the stored hash to
+/// verify against (and whatever else it found). The password is then verified on the hashing pool; when
+/// nothing was verified (the pool shed it) the attempt is given back and the error returned.
+pub(crate) async fn check_password<T: Send + 'static>(
+    svc: &Arc<Services>,
+    password: String,
+    reserve: impl FnOnce(&Services) -> Result<(Attempt, Option<String>, T), ServiceError> + Send + 'static,
+) -> Result<Checked<T>, ServiceError> {
+    let ticket = svc.hashing.ticket().await?;
+    let (attempt, stored, found) = svc.blocking(reserve).await?;
+    match ticket.verify(password, stored).await {
+        Ok(verification) => Ok(Checked { attempt, verification, found, ticket }),
+        Err(e) => {
+            // Nothing was verified: give the attempt back.
+            svc.blocking(move |svc| {
+                let mut conn = svc.db.conn()?;
+                write_transaction(&mut conn, |c| release(c, &attempt))
+            })
+            .await?;
+            Err(e)
+        }
+    }
 }

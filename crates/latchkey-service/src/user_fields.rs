@@ -1,7 +1,11 @@
 //! The one validation and normalisation of a user's own fields — names, phone, locale, password,
 //! preferences — shared by registration, `PATCH /users/me`, `PATCH /users/{id}` and the admin API's
 //! create and update, so every way into the `users` table applies the same rules with the same messages.
+//! The bounds of a JSON settings store (a user's `preferences`, an organization's `settings`) too.
 
+use chrono::{DateTime, Utc};
+use latchkey_db::models::UserChanges;
+use latchkey_db::{Json, Ts};
 use latchkey_domain::{DomainError, normalize_locale, normalize_phone, validate_password};
 
 /// The longest first or last name (the reference's `VARCHAR(100)` columns).
@@ -54,7 +58,7 @@ impl UserFields {
         if let Some(Some(preferences)) = &self.preferences {
             if !preferences.is_object() {
                 errors.push(DomainError::constraint("preferences", "Input should be a valid dictionary"));
-            } else if let Err(e) = crate::users::check_preferences(preferences) {
+            } else if let Err(e) = check_preferences(preferences) {
                 errors.push(e);
             }
         }
@@ -63,6 +67,57 @@ impl UserFields {
         }
         Ok(UserFields { phone_number, locale, ..self })
     }
+
+    /// The column changes these (checked) fields make at `now`, with `is_active`. The password is not
+    /// among them: the caller hashes it and writes the hash its own way.
+    pub(crate) fn changes(self, is_active: Option<bool>, now: DateTime<Utc>) -> UserChanges {
+        UserChanges {
+            first_name: self.first_name,
+            last_name: self.last_name,
+            phone_number: self.phone_number,
+            password_hash: None,
+            preferences: self.preferences.map(|p| p.map(Json)),
+            locale: self.locale,
+            is_active,
+            updated_at: Some(Ts(now)),
+        }
+    }
+}
+
+/// The largest `preferences` object accepted, serialized as compact JSON (an organization's `settings` too).
+pub const PREFERENCES_MAX_BYTES: usize = 16 * 1024;
+/// The deepest nesting accepted in `preferences` (the object itself is depth 1).
+pub const PREFERENCES_MAX_DEPTH: usize = 8;
+
+/// `preferences` is the client's settings store, not a file store: at most 16 KiB of JSON and 8 levels.
+pub fn check_preferences(preferences: &serde_json::Value) -> Result<(), DomainError> {
+    check_json_store("preferences", "Preferences", preferences)
+}
+
+/// The bounds of a JSON settings store (a user's `preferences`, an organization's `settings`): at most
+/// [`PREFERENCES_MAX_BYTES`] of compact JSON and [`PREFERENCES_MAX_DEPTH`] levels; `label` starts the message.
+pub fn check_json_store(field: &'static str, label: &str, value: &serde_json::Value) -> Result<(), DomainError> {
+    fn depth(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            serde_json::Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let size = serde_json::to_vec(value).map_or(usize::MAX, |bytes| bytes.len());
+    if size > PREFERENCES_MAX_BYTES {
+        return Err(DomainError::invalid(
+            field,
+            format!("{label} must be at most {PREFERENCES_MAX_BYTES} bytes of JSON (got {size})"),
+        ));
+    }
+    if depth(value) > PREFERENCES_MAX_DEPTH {
+        return Err(DomainError::invalid(
+            field,
+            format!("{label} must not be nested more than {PREFERENCES_MAX_DEPTH} levels deep"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_name(field: &'static str, value: &str, errors: &mut Vec<DomainError>) {

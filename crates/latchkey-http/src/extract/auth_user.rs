@@ -10,8 +10,9 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::Either;
 use latchkey_service::Authenticated;
-use latchkey_service::auth::{Door, authenticate_valid, check_cached, messages};
 use latchkey_service::authz;
+use latchkey_service::caller::messages;
+use latchkey_service::door::{Door, authenticate_valid, check_cached};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -105,7 +106,7 @@ impl FromRequest for AdminUser {
         let caller = AuthUser::from_request(req, payload);
         Box::pin(async move {
             let AuthUser(caller) = caller.await?;
-            authz::require_superuser(&caller, authz::SUPERUSER_REQUIRED)?;
+            caller.require_superuser(authz::SUPERUSER_REQUIRED)?;
             Ok(AdminUser(caller))
         })
     }

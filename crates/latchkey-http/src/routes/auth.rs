@@ -5,8 +5,10 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use latchkey_service::auth::{self, Registration};
 use latchkey_service::password_reset;
+use latchkey_service::registration::{self, Registration};
+use latchkey_service::tokens::IssuedTokens;
+use latchkey_service::{login, logout, refresh};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -76,7 +78,7 @@ pub async fn register(state: web::Data<AppState>, Json(body): Json<RegisterBody>
         last_name: body.last_name,
         phone_number: body.phone_number,
     };
-    let user = auth::register(&state.services, registration).await?;
+    let user = registration::register(&state.services, registration).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
@@ -116,8 +118,8 @@ async fn login_with(
     password: String,
 ) -> Result<HttpResponse, ApiError> {
     let devices = state.devices.clone();
-    let credentials = auth::Credentials { email: &email, password, device_token: presented_device_token(req) };
-    let tokens = auth::login_from(&state.services, credentials, move || client.device(&devices)).await?;
+    let credentials = login::Credentials { email: &email, password, device_token: presented_device_token(req) };
+    let tokens = login::login_from(&state.services, credentials, move || client.device(&devices)).await?;
     let mut res = token_response(tokens.clone());
     if let Some(token) = tokens.device_token {
         let cookie = Cookie::build(DEVICE_COOKIE, token.clone())
@@ -136,7 +138,7 @@ async fn login_with(
 
 /// 200 with the tokens, marked uncacheable (RFC 6749 §5.1): no browser, proxy or CDN may keep a copy of
 /// a response that carries credentials.
-fn token_response(tokens: auth::IssuedTokens) -> HttpResponse {
+fn token_response(tokens: IssuedTokens) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -258,7 +260,7 @@ pub async fn refresh(
 ) -> Result<HttpResponse, ApiError> {
     // The session follows its client's address (and place) when it refreshes from another.
     let ip = request_ip(&req);
-    let tokens = run(&state, move |svc| auth::refresh(svc, &body.refresh_token, ip)).await?;
+    let tokens = run(&state, move |svc| refresh::refresh(svc, &body.refresh_token, ip)).await?;
     Ok(token_response(tokens))
 }
 
@@ -286,7 +288,7 @@ pub async fn logout(
             "String should have at least 10 characters",
         )]));
     }
-    run(&state, move |svc| auth::logout(svc, &caller, &body.refresh_token)).await?;
+    run(&state, move |svc| logout::logout(svc, &caller, &body.refresh_token)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok("Logged out successfully")))
 }
 
@@ -302,7 +304,7 @@ pub async fn logout(
     ),
 )]
 pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
-    let n = run(&state, move |svc| auth::logout_many(svc, &caller, false)).await?;
+    let n = run(&state, move |svc| logout::logout_many(svc, &caller, false)).await?;
     Ok(HttpResponse::Ok()
         .json(MessageResponse::ok(format!("Successfully logged out from all devices ({n} sessions terminated)"))))
 }
@@ -319,7 +321,7 @@ pub async fn logout_all(state: web::Data<AppState>, caller: AuthUser) -> Result<
     ),
 )]
 pub async fn logout_others(state: web::Data<AppState>, caller: AuthUser) -> Result<HttpResponse, ApiError> {
-    let n = run(&state, move |svc| auth::logout_many(svc, &caller, true)).await?;
+    let n = run(&state, move |svc| logout::logout_many(svc, &caller, true)).await?;
     let noun = if n == 1 { "device" } else { "devices" };
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("Logged out from {n} other {noun}"))))
 }

@@ -9,7 +9,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_domain::list;
-use latchkey_service::organizations::{self as orgs, OrganizationUpdate};
+use latchkey_service::organizations::OrganizationUpdate;
+use latchkey_service::organizations::members as orgs;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};

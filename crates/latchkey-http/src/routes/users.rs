@@ -1,8 +1,9 @@
 //! `/api/v1/users`: the caller's own account.
 
 use actix_web::{HttpResponse, web};
-use latchkey_service::admin::{self, Via};
-use latchkey_service::{authz, users};
+use latchkey_service::accounts::{self, UpdateRule};
+use latchkey_service::authz;
+use latchkey_service::my_account::{self, UserUpdate};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -72,7 +73,7 @@ pub async fn change_password(
     caller: AuthUser,
     Json(body): Json<PasswordChangeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    users::change_password(&state.services, &caller, body.current_password, body.new_password).await?;
+    my_account::change_password(&state.services, &caller, body.current_password, body.new_password).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok("Password changed successfully")))
 }
 
@@ -123,7 +124,7 @@ impl Body for UserUpdateBody {
 impl UserUpdateBody {
     /// Refuses explicit nulls for columns that cannot be null (the reference answers those with a 500)
     /// and any attempt to change `is_superuser`.
-    pub(crate) fn into_update(self) -> Result<users::UserUpdate, ApiError> {
+    pub(crate) fn into_update(self) -> Result<UserUpdate, ApiError> {
         let mut errors = Vec::new();
         let mut required = |field: &str, present_null: bool, message: &'static str| {
             if present_null {
@@ -142,7 +143,7 @@ impl UserUpdateBody {
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        Ok(users::UserUpdate {
+        Ok(UserUpdate {
             first_name: self.first_name.flatten(),
             last_name: self.last_name,
             phone_number: self.phone_number,
@@ -178,7 +179,7 @@ pub async fn update_me(
     Json(body): Json<UserUpdateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let update = body.into_update()?;
-    let user = users::update_me(&state.services, &caller, update).await?;
+    let user = my_account::update_me(&state.services, &caller, update).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -187,7 +188,7 @@ pub async fn update_me(
 pub struct UserList;
 
 impl ListSpec for UserList {
-    const SORT_COLUMNS: &'static [&'static str] = admin::USER_SORT_COLUMNS;
+    const SORT_COLUMNS: &'static [&'static str] = accounts::USER_SORT_COLUMNS;
     const FILTERS: &'static [&'static str] = &["is_active", "is_superuser"];
 }
 
@@ -214,9 +215,10 @@ pub async fn list_users(
     caller: AuthUser,
     list: List<UserList>,
 ) -> Result<HttpResponse, ApiError> {
-    authz::require_superuser(&caller, authz::NOT_ENOUGH_PERMISSIONS)?;
+    caller.require_superuser(authz::NOT_ENOUGH_PERMISSIONS)?;
     let (query, page) = (list.query.clone(), list.page);
-    let users = run(&state, move |svc| admin::list_users(svc, &caller, Via::Users, &query)).await?;
+    let users =
+        run(&state, move |svc| accounts::list_users(svc, &caller, authz::NOT_ENOUGH_PERMISSIONS, &query)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(users, page, UserResponse::from)))
 }
 
@@ -240,7 +242,7 @@ pub async fn get_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let user = run(&state, move |svc| admin::view_user(svc, &caller, id)).await?;
+    let user = run(&state, move |svc| accounts::view_user(svc, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -267,7 +269,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
     let update = body.into_update()?;
-    let user = admin::update_user(&state.services, &caller, id, update, Via::Users).await?;
+    let user = accounts::update_user(&state.services, &caller, id, update, UpdateRule::SELF_OR_SUPERUSER).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -290,8 +292,8 @@ pub async fn delete_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     // Superusers only, checked before the path is: a normal user learns nothing from the answer.
-    authz::require_superuser(&caller, authz::NOT_ENOUGH_PERMISSIONS)?;
+    caller.require_superuser(authz::NOT_ENOUGH_PERMISSIONS)?;
     let id = parse_uuid("user_id", &path)?;
-    run(&state, move |svc| admin::delete_user(svc, &caller, id, Via::Users)).await?;
+    run(&state, move |svc| accounts::delete_user(svc, &caller, id, authz::NOT_ENOUGH_PERMISSIONS)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("User {id} deleted successfully"))))
 }

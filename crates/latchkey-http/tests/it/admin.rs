@@ -18,7 +18,7 @@ where
         >,
     B: actix_web::body::MessageBody,
 {
-    assert!(latchkey_service::auth::create_superuser(&w.state.services, email, PASSWORD).unwrap());
+    assert!(latchkey_service::registration::create_superuser(&w.state.services, email, PASSWORD).unwrap());
     let (access, _) = login(app, email, CHROME_MAC).await;
     let me = call(app, get("/api/v1/users/me", &access)).await;
     (access, me.body["id"].as_str().unwrap().to_owned())

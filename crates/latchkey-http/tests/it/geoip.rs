@@ -114,7 +114,9 @@ async fn a_login_is_located_in_the_session_the_history_and_the_admin_view() {
         assert_eq!(place_of(&my_session(&app, &sweden).await), at("::ffff:89.160.20.7", None, Some("Sweden")));
 
         // The admin views carry the session's place.
-        assert!(latchkey_service::auth::create_superuser(&w.state.services, "root@example.com", PASSWORD).unwrap());
+        assert!(
+            latchkey_service::registration::create_superuser(&w.state.services, "root@example.com", PASSWORD).unwrap()
+        );
         let (admin, _) = login_from(&app, "root@example.com", "10.0.0.1").await;
         let res = call(&app, get(&format!("/api/v1/admin/users/{id}/sessions"), &admin)).await;
         let mut places: Vec<_> = res.body["data"].as_array().unwrap().iter().map(place_of).collect();

@@ -413,7 +413,7 @@ async fn answers_actix_http_gives_before_the_app_runs_are_envelopes_too() {
 async fn a_superuser_cannot_deactivate_or_delete_themselves_on_any_route() {
     for w in worlds() {
         let app = service(w.state.clone()).await;
-        latchkey_service::auth::create_superuser(&w.state.services, "root@example.com", PASSWORD).unwrap();
+        latchkey_service::registration::create_superuser(&w.state.services, "root@example.com", PASSWORD).unwrap();
         let (root, _) = login(&app, "root@example.com", CHROME_MAC).await;
         let id = call(&app, get("/api/v1/users/me", &root)).await.body["id"].as_str().unwrap().to_owned();
         let cannot = |what: &str| ("AUTH_007".to_owned(), format!("Cannot {what} your own account"));

@@ -31,7 +31,7 @@ where
 {
     let services = state.services.clone();
     let email_owned = email.to_owned();
-    actix_web::web::block(move || latchkey_service::auth::create_superuser(&services, &email_owned, PASSWORD))
+    actix_web::web::block(move || latchkey_service::registration::create_superuser(&services, &email_owned, PASSWORD))
         .await
         .unwrap()
         .unwrap();

@@ -19,7 +19,7 @@ where
         >,
     B: actix_web::body::MessageBody,
 {
-    assert!(latchkey_service::auth::create_superuser(&w.state.services, email, PASSWORD).unwrap());
+    assert!(latchkey_service::registration::create_superuser(&w.state.services, email, PASSWORD).unwrap());
     login(app, email, CHROME_MAC).await.0
 }
 

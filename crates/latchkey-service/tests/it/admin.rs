@@ -4,9 +4,8 @@ use std::sync::{Arc, Barrier};
 
 use latchkey_db::testing::TestDb;
 use latchkey_domain::{DeviceInfo, ManualClock};
-use latchkey_service::admin::{self, BulkAction};
-use latchkey_service::auth::{self, Authenticated};
-use latchkey_service::{Config, ServiceError, Services};
+use latchkey_service::bulk::{self, BulkAction};
+use latchkey_service::{Authenticated, Config, ServiceError, Services, accounts, door, registration};
 
 const PASSWORD: &str = "Correct-Horse-9!";
 
@@ -18,7 +17,7 @@ fn services(t: &TestDb) -> Arc<Services> {
 
 /// A superuser, logged in.
 fn admin(svc: &Arc<Services>, email: &str) -> Authenticated {
-    assert!(auth::create_superuser(svc, email, PASSWORD).unwrap());
+    assert!(registration::create_superuser(svc, email, PASSWORD).unwrap());
     log_in(svc, email)
 }
 
@@ -32,8 +31,8 @@ fn log_in(svc: &Arc<Services>, email: &str) -> Authenticated {
         location: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let tokens = runtime.block_on(auth::login(svc, email, PASSWORD.to_owned(), device)).unwrap();
-    auth::authenticate(svc, &tokens.access_token).unwrap()
+    let tokens = runtime.block_on(latchkey_service::login::login(svc, email, PASSWORD.to_owned(), device)).unwrap();
+    door::authenticate(svc, &tokens.access_token).unwrap()
 }
 
 /// Two administrators deactivate each other at the same moment: one wins, the other is refused because
@@ -52,7 +51,7 @@ fn two_admins_cannot_deactivate_each_other() {
                 let (svc, barrier) = (svc.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    admin::set_active(&svc, &me, other, false)
+                    accounts::set_active(&svc, &me, other, false)
                 })
             };
             let ta = run(a.clone(), b.user_id());
@@ -65,7 +64,7 @@ fn two_admins_cannot_deactivate_each_other() {
             assert!(results.iter().any(refused), "{}: {results:?}", t.label);
             // Reset for the next round: whoever is still active reactivates the other.
             let (winner, loser) = if results[0].is_ok() { (&a, &b) } else { (&b, &a) };
-            admin::set_active(&svc, winner, loser.user_id(), true).unwrap();
+            accounts::set_active(&svc, winner, loser.user_id(), true).unwrap();
         }
     }
 }
@@ -77,10 +76,10 @@ fn bulk_delete_skips_the_caller() {
         let svc = services(&t);
         let a = admin(&svc, "a@example.com");
         let b = admin(&svc, "b@example.com");
-        let out = admin::bulk_action(&svc, &a, BulkAction::Delete, &[a.user_id(), b.user_id(), uuid::Uuid::new_v4()])
-            .unwrap();
+        let out =
+            bulk::bulk_action(&svc, &a, BulkAction::Delete, &[a.user_id(), b.user_id(), uuid::Uuid::new_v4()]).unwrap();
         assert_eq!((out.affected, out.skipped), (1, 2), "{}", t.label);
-        assert!(admin::get_user(&svc, &a, a.user_id()).unwrap().deleted_at.is_none());
-        assert!(admin::get_user(&svc, &a, b.user_id()).unwrap().deleted_at.is_some());
+        assert!(accounts::get_user(&svc, &a, a.user_id()).unwrap().deleted_at.is_none());
+        assert!(accounts::get_user(&svc, &a, b.user_id()).unwrap().deleted_at.is_some());
     }
 }

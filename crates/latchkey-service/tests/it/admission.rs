@@ -12,11 +12,14 @@ use latchkey_db::Ts;
 use latchkey_db::repo::{sessions, users};
 use latchkey_db::testing::TestDb;
 use latchkey_domain::Role;
-use latchkey_service::admin::{self, NewAccount, Via};
-use latchkey_service::auth::{self, Authenticated};
-use latchkey_service::organizations::{self as orgs, NewOrganization, OrganizationUpdate};
-use latchkey_service::users::{self as accounts, UserUpdate};
-use latchkey_service::{ServiceError, Services, password_reset};
+use latchkey_service::accounts::{self, NewAccount, UpdateRule};
+use latchkey_service::my_account::{self, UserUpdate};
+use latchkey_service::organizations::admin::{self as org_admin, NewOrganization};
+use latchkey_service::organizations::{OrganizationUpdate, members as org_members};
+use latchkey_service::tokens::IssuedTokens;
+use latchkey_service::{
+    Authenticated, ServiceError, Services, authz, door, logout, password_reset, refresh, registration,
+};
 
 use crate::races::{PASSWORD, block_on, login, register, services, together};
 use crate::t0;
@@ -24,11 +27,11 @@ use crate::t0;
 /// The door's admission of a fresh login.
 fn door(svc: &Arc<Services>, email: &str, password: &str) -> Authenticated {
     let tokens = login(svc, email, password).unwrap();
-    auth::authenticate(svc, &tokens.access_token).unwrap()
+    door::authenticate(svc, &tokens.access_token).unwrap()
 }
 
 fn superuser(svc: &Arc<Services>, email: &str) -> Authenticated {
-    assert!(auth::create_superuser(svc, email, PASSWORD).unwrap());
+    assert!(registration::create_superuser(svc, email, PASSWORD).unwrap());
     door(svc, email, PASSWORD)
 }
 
@@ -54,17 +57,17 @@ fn a_change_is_refused_when_its_caller_lost_the_right_after_admission() {
 
         // `PATCH /users/me {"is_active": true}` admitted, then an administrator deactivates the account.
         let ada = door(&svc, "ada@example.com", PASSWORD);
-        admin::set_active(&svc, &root, ada_id, false).unwrap();
+        accounts::set_active(&svc, &root, ada_id, false).unwrap();
         let r =
-            block_on(accounts::update_me(&svc, &ada, UserUpdate { is_active: Some(true), ..UserUpdate::default() }));
+            block_on(my_account::update_me(&svc, &ada, UserUpdate { is_active: Some(true), ..UserUpdate::default() }));
         assert!(refused(&r), "{}: {r:?}", t.label);
         assert!(!user_row(&svc, ada_id).is_active, "{}: the account stays deactivated", t.label);
-        admin::set_active(&svc, &root, ada_id, true).unwrap();
+        accounts::set_active(&svc, &root, ada_id, true).unwrap();
 
         // A superuser's `POST /admin/users {"is_superuser": true}` admitted, then that superuser logs out
         // everywhere.
         let held = door(&svc, "root@example.com", PASSWORD);
-        auth::logout_many(&svc, &held, false).unwrap();
+        logout::logout_many(&svc, &held, false).unwrap();
         let account = NewAccount {
             email: "mallory@example.com".into(),
             password: PASSWORD.into(),
@@ -73,7 +76,7 @@ fn a_change_is_refused_when_its_caller_lost_the_right_after_admission() {
             phone_number: None,
             is_superuser: true,
         };
-        let r = block_on(admin::create_user(&svc, &held, account.clone()));
+        let r = block_on(accounts::create_user(&svc, &held, account.clone()));
         assert!(refused(&r), "{}: {r:?}", t.label);
         let created = users::find_by_email(&mut svc.db.conn().unwrap(), "mallory@example.com").unwrap();
         assert!(created.is_none(), "{}: no superuser was created", t.label);
@@ -82,16 +85,16 @@ fn a_change_is_refused_when_its_caller_lost_the_right_after_admission() {
         // A superuser deactivated after admission creates no organization and adds no owner.
         let eve = {
             let eve = NewAccount { email: "eve@example.com".into(), ..account.clone() };
-            block_on(admin::create_user(&svc, &root, eve)).unwrap();
+            block_on(accounts::create_user(&svc, &root, eve)).unwrap();
             door(&svc, "eve@example.com", PASSWORD)
         };
-        let acme = orgs::admin_create(&svc, &root, org("acme")).unwrap();
-        admin::set_active(&svc, &root, eve.user_id(), false).unwrap();
-        let r = orgs::admin_create(&svc, &eve, org("evil"));
+        let acme = org_admin::admin_create(&svc, &root, org("acme")).unwrap();
+        accounts::set_active(&svc, &root, eve.user_id(), false).unwrap();
+        let r = org_admin::admin_create(&svc, &eve, org("evil"));
         assert!(refused(&r), "{}: {r:?}", t.label);
-        let r = orgs::admin_add_member(&svc, &eve, acme.id, eve.user_id(), Role::Owner);
+        let r = org_admin::admin_add_member(&svc, &eve, acme.id, eve.user_id(), Role::Owner);
         assert!(refused(&r), "{}: {r:?}", t.label);
-        let r = orgs::admin_update(
+        let r = org_admin::admin_update(
             &svc,
             &eve,
             acme.id,
@@ -101,17 +104,17 @@ fn a_change_is_refused_when_its_caller_lost_the_right_after_admission() {
 
         // An owner removed from the organization (their sessions untouched) after admission: no update.
         let ada = door(&svc, "ada@example.com", PASSWORD);
-        orgs::admin_add_member(&svc, &root, acme.id, ada_id, Role::Owner).unwrap();
+        org_admin::admin_add_member(&svc, &root, acme.id, ada_id, Role::Owner).unwrap();
         let rename = OrganizationUpdate { name: Some("Taken over".into()), ..OrganizationUpdate::default() };
-        assert!(orgs::update(&svc, &ada, acme.id, rename.clone()).is_ok(), "{}: an owner may rename", t.label);
-        orgs::admin_remove_member(&svc, &root, acme.id, ada_id).unwrap();
-        let r = orgs::update(&svc, &ada, acme.id, rename.clone());
+        assert!(org_members::update(&svc, &ada, acme.id, rename.clone()).is_ok(), "{}: an owner may rename", t.label);
+        org_admin::admin_remove_member(&svc, &root, acme.id, ada_id).unwrap();
+        let r = org_members::update(&svc, &ada, acme.id, rename.clone());
         assert!(matches!(&r, Err(ServiceError::Forbidden(_))), "{}: {r:?}", t.label);
         // A deleted owner neither.
-        orgs::admin_add_member(&svc, &root, acme.id, ada_id, Role::Owner).unwrap();
+        org_admin::admin_add_member(&svc, &root, acme.id, ada_id, Role::Owner).unwrap();
         let ada = door(&svc, "ada@example.com", PASSWORD);
-        admin::delete_user(&svc, &root, ada_id, Via::Admin).unwrap();
-        let r = orgs::update(&svc, &ada, acme.id, rename);
+        accounts::delete_user(&svc, &root, ada_id, authz::SUPERUSER_REQUIRED).unwrap();
+        let r = org_members::update(&svc, &ada, acme.id, rename);
         assert!(refused(&r), "{}: {r:?}", t.label);
 
         // A thief's `PATCH /users/me` and `PATCH /users/me/password`, admitted before the owner ended every
@@ -119,14 +122,14 @@ fn a_change_is_refused_when_its_caller_lost_the_right_after_admission() {
         let bob_id = register(&svc, "bob@example.com");
         let thief = door(&svc, "bob@example.com", PASSWORD);
         let owner = door(&svc, "bob@example.com", PASSWORD);
-        auth::logout_many(&svc, &owner, false).unwrap();
-        let r = block_on(accounts::update_me(
+        logout::logout_many(&svc, &owner, false).unwrap();
+        let r = block_on(my_account::update_me(
             &svc,
             &thief,
             UserUpdate { first_name: Some("Pwned".into()), ..UserUpdate::default() },
         ));
         assert!(refused(&r), "{}: {r:?}", t.label);
-        let r = block_on(accounts::change_password(&svc, &thief, PASSWORD.into(), "Thief-Password-9!".into()));
+        let r = block_on(my_account::change_password(&svc, &thief, PASSWORD.into(), "Thief-Password-9!".into()));
         assert!(refused(&r), "{}: {r:?}", t.label);
         assert_eq!(user_row(&svc, bob_id).first_name, "Ada", "{}", t.label);
         assert!(login(&svc, "bob@example.com", PASSWORD).is_ok(), "{}: the owner's password stands", t.label);
@@ -145,15 +148,15 @@ fn a_self_reactivation_racing_a_deactivation_never_wins() {
             let ada = door(&svc, "ada@example.com", PASSWORD);
             let results = together(2, |i| {
                 if i == 0 {
-                    admin::set_active(&svc, &root, ada_id, false).map(|_| ())
+                    accounts::set_active(&svc, &root, ada_id, false).map(|_| ())
                 } else {
                     let update = UserUpdate { is_active: Some(true), ..UserUpdate::default() };
-                    block_on(accounts::update_me(&svc, &ada, update)).map(|_| ())
+                    block_on(my_account::update_me(&svc, &ada, update)).map(|_| ())
                 }
             });
             assert!(results[0].is_ok(), "{} round {round}: {results:?}", t.label);
             assert!(!user_row(&svc, ada_id).is_active, "{} round {round}: {results:?}", t.label);
-            admin::set_active(&svc, &root, ada_id, true).unwrap();
+            accounts::set_active(&svc, &root, ada_id, true).unwrap();
         }
     }
 }
@@ -180,7 +183,7 @@ fn a_password_update_never_overwrites_a_newer_password() {
         let held = door(&svc, "ada@example.com", PASSWORD);
         block_on(password_reset::confirm_reset(&svc, reset_token(&svc), "Reset-Password-1!".into())).unwrap();
         // The reset ended the session (401); were it still live, the hash it verified is outdated (403).
-        let r = block_on(accounts::update_me(&svc, &held, change(0)));
+        let r = block_on(my_account::update_me(&svc, &held, change(0)));
         assert!(
             matches!(r, Err(ServiceError::Unauthenticated(_) | ServiceError::WrongCurrentPassword)),
             "{}: {r:?}",
@@ -199,7 +202,8 @@ fn a_password_update_never_overwrites_a_newer_password() {
             let update = UserUpdate { current_password: Some(password.clone()), ..change(round) };
             let results = together(2, |i| {
                 if i == 0 {
-                    block_on(accounts::update_me(&svc, &held, update.clone())).map(|_| format!("Self-Chosen-{round}!"))
+                    block_on(my_account::update_me(&svc, &held, update.clone()))
+                        .map(|_| format!("Self-Chosen-{round}!"))
                 } else {
                     let reset = format!("Reset-Password-{round}!");
                     block_on(password_reset::confirm_reset(&svc, token.clone(), reset.clone())).map(|()| reset)
@@ -229,17 +233,17 @@ fn a_login_verified_before_a_password_set_or_deactivation_opens_no_session_after
             users::set_password_hash(&mut svc.db.conn().unwrap(), id, &hash, Ts(t0())).unwrap();
             let deactivate = round % 2 == 1;
             let results = together(4, |i| match i {
-                0 if deactivate => admin::set_active(&svc, &root, id, false).map(|_| ()),
+                0 if deactivate => accounts::set_active(&svc, &root, id, false).map(|_| ()),
                 0 => {
                     let update = UserUpdate { password: Some(format!("Admin-Set-{round}!")), ..UserUpdate::default() };
-                    block_on(admin::update_user(&svc, &root, id, update, Via::Admin)).map(|_| ())
+                    block_on(accounts::update_user(&svc, &root, id, update, UpdateRule::SUPERUSERS)).map(|_| ())
                 }
                 _ => login(&svc, "ada@example.com", &password).map(|_| ()),
             });
             assert!(results[0].is_ok(), "{} round {round}: {results:?}", t.label);
             assert_eq!(live(&svc), 0, "{} round {round} (deactivate: {deactivate}): {results:?}", t.label);
             if deactivate {
-                admin::set_active(&svc, &root, id, true).unwrap();
+                accounts::set_active(&svc, &root, id, true).unwrap();
                 assert_eq!(live(&svc), 0, "{} round {round}: reactivation brings no session back", t.label);
             }
         }
@@ -262,7 +266,7 @@ fn logins_and_password_changes_of_one_account_never_deadlock() {
             let next = format!("Changed-Password-{round}!");
             let results = together(8, |i| {
                 if i == 0 {
-                    block_on(accounts::change_password(&svc, &caller, password.clone(), next.clone())).map(|_| ())
+                    block_on(my_account::change_password(&svc, &caller, password.clone(), next.clone())).map(|_| ())
                 } else {
                     login(&svc, "ada@example.com", &password).map(|_| ())
                 }
@@ -285,7 +289,7 @@ fn alerts_of(svc: &Services, user: uuid::Uuid) -> usize {
     .total as usize
 }
 
-fn login_as(svc: &Arc<Services>, name: &str, ip: &str) -> Result<auth::IssuedTokens, ServiceError> {
+fn login_as(svc: &Arc<Services>, name: &str, ip: &str) -> Result<IssuedTokens, ServiceError> {
     let device = latchkey_domain::DeviceInfo {
         device_name: name.to_owned(),
         device_id: None,
@@ -293,7 +297,7 @@ fn login_as(svc: &Arc<Services>, name: &str, ip: &str) -> Result<auth::IssuedTok
         user_agent: None,
         location: latchkey_domain::device::Location::default(),
     };
-    block_on(auth::login(svc, "ada@example.com", PASSWORD.to_owned(), move || device))
+    block_on(latchkey_service::login::login(svc, "ada@example.com", PASSWORD.to_owned(), move || device))
 }
 
 /// A GeoIP file where `81.2.69.0/24` is in France and `89.160.20.0/24` in Germany.
@@ -357,12 +361,12 @@ fn a_logout_all_racing_refreshes_of_its_own_session_never_deadlocks() {
         register(&svc, "ada@example.com");
         for round in 0..10 {
             let tokens = login(&svc, "ada@example.com", PASSWORD).unwrap();
-            let caller = auth::authenticate(&svc, &tokens.access_token).unwrap();
+            let caller = door::authenticate(&svc, &tokens.access_token).unwrap();
             let results = together(6, |i| {
                 if i == 0 {
-                    auth::logout_many(&svc, &caller, false).map(|_| ())
+                    logout::logout_many(&svc, &caller, false).map(|_| ())
                 } else {
-                    auth::refresh(&svc, &tokens.refresh_token, None).map(|_| ())
+                    refresh::refresh(&svc, &tokens.refresh_token, None).map(|_| ())
                 }
             });
             first_won_and_nothing_failed(&results, t.label, round);

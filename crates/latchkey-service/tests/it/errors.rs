@@ -6,7 +6,7 @@ use latchkey_db::repo::users;
 use latchkey_db::testing::TestDb;
 use latchkey_db::{Id, Ts};
 use latchkey_service::ServiceError;
-use latchkey_service::error::{ALREADY_EXISTS, NOT_FOUND};
+use latchkey_service::error::{ALREADY_EXISTS, ConflictKind, NOT_FOUND};
 
 use crate::t0;
 
@@ -34,7 +34,7 @@ fn a_taken_unique_key_is_a_conflict_and_a_missing_row_is_not_found() {
         users::create(&mut conn, &user("taken@example.com")).unwrap();
         let err = ServiceError::from(users::create(&mut conn, &user("taken@example.com")).unwrap_err());
         assert!(
-            matches!(&err, ServiceError::Conflict { code: "SYS_005", message, field: None } if message == ALREADY_EXISTS),
+            matches!(&err, ServiceError::Conflict { kind: ConflictKind::Other, message, field: None } if message == ALREADY_EXISTS),
             "{}: {err:?}",
             t.label
         );

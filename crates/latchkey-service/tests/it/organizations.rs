@@ -4,9 +4,10 @@ use std::sync::{Arc, Barrier};
 
 use latchkey_db::testing::TestDb;
 use latchkey_domain::{DeviceInfo, ManualClock};
-use latchkey_service::auth;
-use latchkey_service::organizations::{self as orgs, NewOrganization, OrganizationUpdate};
-use latchkey_service::{Authenticated, Config, ServiceError, Services};
+use latchkey_service::error::ConflictKind;
+use latchkey_service::organizations::OrganizationUpdate;
+use latchkey_service::organizations::admin::{self as orgs, NewOrganization};
+use latchkey_service::{Authenticated, Config, ServiceError, Services, door, registration};
 
 use crate::t0;
 
@@ -18,7 +19,7 @@ fn services(t: &TestDb) -> Arc<Services> {
 /// A logged-in superuser, as the authentication check hands it over.
 fn admin(svc: &Arc<Services>) -> Authenticated {
     let password = "Correct-Horse-9!";
-    auth::create_superuser(svc, "root@example.com", password).unwrap();
+    registration::create_superuser(svc, "root@example.com", password).unwrap();
     let device = DeviceInfo {
         device_name: "Test".into(),
         device_id: None,
@@ -26,9 +27,9 @@ fn admin(svc: &Arc<Services>) -> Authenticated {
         user_agent: None,
         location: Default::default(),
     };
-    let login = auth::login(svc, "root@example.com", password.to_owned(), move || device);
+    let login = latchkey_service::login::login(svc, "root@example.com", password.to_owned(), move || device);
     let tokens = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(login).unwrap();
-    auth::authenticate(svc, &tokens.access_token).unwrap()
+    door::authenticate(svc, &tokens.access_token).unwrap()
 }
 
 fn org(name: &str, slug: &str) -> NewOrganization {
@@ -65,7 +66,7 @@ fn a_slug_race_has_one_winner_and_clean_conflicts() {
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{}: {results:?}", t.label);
         for r in results.iter().filter_map(|r| r.as_ref().err()) {
             assert!(
-                matches!(r, ServiceError::Conflict { code: "SYS_005", message, field: None }
+                matches!(r, ServiceError::Conflict { kind: ConflictKind::Other, message, field: None }
                     if message == "Organization with slug 'wanted' already exists"),
                 "{}: {r:?}",
                 t.label

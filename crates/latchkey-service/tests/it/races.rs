@@ -10,9 +10,10 @@ use latchkey_db::repo::{sessions, users};
 use latchkey_db::testing::TestDb;
 use latchkey_db::{Db, PoolOptions, Ts};
 use latchkey_domain::{DeviceInfo, ManualClock};
-use latchkey_service::auth::{self, Registration};
 use latchkey_service::mail::{Email, EmailSender};
-use latchkey_service::{Config, ServiceError, Services, password_reset};
+use latchkey_service::registration::{self, Registration};
+use latchkey_service::tokens::IssuedTokens;
+use latchkey_service::{Config, ServiceError, Services, password_reset, refresh};
 
 use crate::t0;
 
@@ -77,11 +78,11 @@ pub(crate) fn register(svc: &Arc<Services>, email: &str) -> uuid::Uuid {
         last_name: None,
         phone_number: None,
     };
-    block_on(auth::register(svc, r)).unwrap().id
+    block_on(registration::register(svc, r)).unwrap().id
 }
 
-pub(crate) fn login(svc: &Arc<Services>, email: &str, password: &str) -> Result<auth::IssuedTokens, ServiceError> {
-    block_on(auth::login(svc, email, password.to_owned(), device))
+pub(crate) fn login(svc: &Arc<Services>, email: &str, password: &str) -> Result<IssuedTokens, ServiceError> {
+    block_on(latchkey_service::login::login(svc, email, password.to_owned(), device))
 }
 
 #[test]
@@ -127,12 +128,12 @@ fn a_known_devices_budget_holds_under_concurrent_wrong_logins() {
         }
         assert!(matches!(login(&svc, "owner@example.com", PASSWORD), Err(ServiceError::LoginThrottled { .. })));
         let with_token = |password: &str| {
-            let credentials = auth::Credentials {
+            let credentials = latchkey_service::login::Credentials {
                 email: "owner@example.com",
                 password: password.to_owned(),
                 device_token: Some(token.clone()),
             };
-            block_on(auth::login_from(&svc, credentials, device))
+            block_on(latchkey_service::login::login_from(&svc, credentials, device))
         };
         let results = together(60, |_| with_token("Wrong-Password-1!"));
         let verified = results.iter().filter(|r| matches!(r, Err(ServiceError::InvalidCredentials))).count();
@@ -221,8 +222,8 @@ fn a_refresh_token_rotates_exactly_once_under_concurrent_refreshes() {
         let issued = login(&svc, "twice@example.com", PASSWORD).unwrap();
         // From another address, so the swap also moves the session's address.
         let moved_to: std::net::IpAddr = "81.2.69.142".parse().unwrap();
-        let results = together(16, |_| auth::refresh(&svc, &issued.refresh_token, Some(moved_to)));
-        let winners: Vec<&auth::IssuedTokens> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let results = together(16, |_| refresh::refresh(&svc, &issued.refresh_token, Some(moved_to)));
+        let winners: Vec<&IssuedTokens> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
         assert_eq!(winners.len(), 1, "{}: {results:?}", t.label);
         assert!(
             results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(ServiceError::Unauthenticated(_)))),
@@ -233,7 +234,7 @@ fn a_refresh_token_rotates_exactly_once_under_concurrent_refreshes() {
         let session = sessions::find_by_id(&mut svc.db.conn().unwrap(), issued.session_id).unwrap().unwrap();
         assert!(session.is_active, "{}", t.label);
         assert_eq!(session.ip_address.as_deref(), Some("81.2.69.142"), "{}", t.label);
-        let next = auth::refresh(&svc, &winners[0].refresh_token, None).unwrap();
+        let next = refresh::refresh(&svc, &winners[0].refresh_token, None).unwrap();
         assert_eq!(next.session_id, issued.session_id);
         assert_eq!(next.user.id, user);
     }

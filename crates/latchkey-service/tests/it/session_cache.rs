@@ -11,10 +11,14 @@ use latchkey_db::repo::{sessions, users};
 use latchkey_db::testing::TestDb;
 use latchkey_db::{Db, PoolOptions};
 use latchkey_domain::{DeviceInfo, ManualClock};
-use latchkey_service::admin::{self, BulkAction, Via};
-use latchkey_service::auth::{self, Authenticated, IssuedTokens};
-use latchkey_service::users::{self as accounts, UserUpdate};
-use latchkey_service::{Config, ServiceError, Services, password_reset};
+use latchkey_service::accounts::{self, UpdateRule};
+use latchkey_service::bulk::{self, BulkAction};
+use latchkey_service::my_account::{self, UserUpdate};
+use latchkey_service::tokens::IssuedTokens;
+use latchkey_service::{
+    Authenticated, Config, ServiceError, Services, admin_sessions, authz, door, logout, password_reset, refresh,
+    registration,
+};
 
 use crate::races::{PASSWORD, block_on, register, services};
 use crate::t0;
@@ -34,7 +38,7 @@ fn wait_serving(svc: &Services) {
 /// The node's check of `token`, and whether the cache answered it.
 fn check(svc: &Services, token: &IssuedTokens) -> (Result<Authenticated, ServiceError>, bool) {
     let hits = svc.cache.report().hits;
-    let r = auth::authenticate(svc, &token.access_token);
+    let r = door::authenticate(svc, &token.access_token);
     (r, svc.cache.report().hits > hits)
 }
 
@@ -44,7 +48,7 @@ fn check(svc: &Services, token: &IssuedTokens) -> (Result<Authenticated, Service
 fn warm(svc: &Services, token: &IssuedTokens, label: &str) {
     wait_serving(svc);
     for _ in 0..20 {
-        auth::authenticate(svc, &token.access_token).unwrap_or_else(|e| panic!("{label}: {e:?}"));
+        door::authenticate(svc, &token.access_token).unwrap_or_else(|e| panic!("{label}: {e:?}"));
         let (r, hit) = check(svc, token);
         assert!(r.is_ok(), "{label}: {r:?}");
         if hit {
@@ -66,7 +70,7 @@ fn login_on(svc: &Arc<Services>, email: &str, device: &str) -> IssuedTokens {
         user_agent: None,
         location: Default::default(),
     };
-    block_on(auth::login(svc, email, PASSWORD.to_owned(), move || device)).unwrap()
+    block_on(latchkey_service::login::login(svc, email, PASSWORD.to_owned(), move || device)).unwrap()
 }
 
 /// A second node on the same database: its own pool, cache and listener.
@@ -94,8 +98,8 @@ impl Scene {
         // Several scenes may share a database: each has accounts of its own.
         let n = uuid::Uuid::new_v4().simple().to_string();
         let (root, ada) = (format!("root-{n}@example.com"), format!("ada-{n}@example.com"));
-        assert!(auth::create_superuser(&svc, &root, PASSWORD).unwrap());
-        let root = auth::authenticate(&svc, &login_on(&svc, &root, "Desk").access_token).unwrap();
+        assert!(registration::create_superuser(&svc, &root, PASSWORD).unwrap());
+        let root = door::authenticate(&svc, &login_on(&svc, &root, "Desk").access_token).unwrap();
         let ada_id = register(&svc, &ada);
         let phone = login_on(&svc, &ada, "Phone");
         let laptop = login_on(&svc, &ada, "Laptop");
@@ -112,16 +116,16 @@ impl Scene {
     }
 
     fn door(&self, token: &IssuedTokens) -> Authenticated {
-        auth::authenticate(&self.svc, &token.access_token).unwrap()
+        door::authenticate(&self.svc, &token.access_token).unwrap()
     }
 
     /// `token` is refused by the node that made the change at once, and by the other node within
     /// [`HEAR_WITHIN`].
     fn assert_refused(&self, token: &IssuedTokens, path: &str) {
-        let r = auth::authenticate(&self.svc, &token.access_token);
+        let r = door::authenticate(&self.svc, &token.access_token);
         assert!(refused(&r), "{} {path}: the changing node still admits: {r:?}", self.label);
         if let Some(other) = &self.other {
-            let heard = until(|| refused(&auth::authenticate(other, &token.access_token)));
+            let heard = until(|| refused(&door::authenticate(other, &token.access_token)));
             assert!(heard.is_some(), "{} {path}: the other node still admits after {HEAR_WITHIN:?}", self.label);
         }
     }
@@ -129,7 +133,7 @@ impl Scene {
     /// `token` is still admitted, on both nodes.
     fn assert_admitted(&self, token: &IssuedTokens, path: &str) -> Authenticated {
         for node in std::iter::once(&self.svc).chain(self.other.as_ref()) {
-            let r = auth::authenticate(node, &token.access_token);
+            let r = door::authenticate(node, &token.access_token);
             assert!(r.is_ok(), "{} {path}: {r:?}", self.label);
         }
         self.door(token)
@@ -156,7 +160,7 @@ fn a_second_check_is_a_cache_hit_and_a_refusal_is_never_cached() {
         let (r, hit) = check(&s.svc, &IssuedTokens { access_token: "not-a-token".into(), ..s.phone.clone() });
         assert!(refused(&r) && !hit, "{}", s.label);
         // A refusal is the database's answer every time.
-        admin::revoke_session(&s.svc, &s.root, s.phone.session_id).unwrap();
+        admin_sessions::revoke_session(&s.svc, &s.root, s.phone.session_id).unwrap();
         for _ in 0..2 {
             let (r, hit) = check(&s.svc, &s.phone);
             assert!(refused(&r) && !hit, "{}: {r:?}", s.label);
@@ -168,17 +172,17 @@ fn a_second_check_is_a_cache_hit_and_a_refusal_is_never_cached() {
 fn logouts_are_heard() {
     for t in TestDb::all() {
         let s = Scene::new(&t, |_| {});
-        auth::logout(&s.svc, &s.door(&s.phone), &s.phone.refresh_token).unwrap();
+        logout::logout(&s.svc, &s.door(&s.phone), &s.phone.refresh_token).unwrap();
         s.assert_refused(&s.phone, "logout");
         s.assert_admitted(&s.laptop, "logout");
 
         let s = Scene::new(&t, |_| {});
-        auth::logout_many(&s.svc, &s.door(&s.laptop), true).unwrap();
+        logout::logout_many(&s.svc, &s.door(&s.laptop), true).unwrap();
         s.assert_refused(&s.phone, "logout-others");
         s.assert_admitted(&s.laptop, "logout-others");
 
         let s = Scene::new(&t, |_| {});
-        auth::logout_many(&s.svc, &s.door(&s.laptop), false).unwrap();
+        logout::logout_many(&s.svc, &s.door(&s.laptop), false).unwrap();
         s.assert_refused(&s.phone, "logout-all");
         s.assert_refused(&s.laptop, "logout-all");
     }
@@ -193,11 +197,11 @@ fn ending_a_session_is_heard() {
         s.assert_admitted(&s.laptop, "DELETE /sessions/{id}");
 
         let s = Scene::new(&t, |_| {});
-        admin::revoke_session(&s.svc, &s.root, s.phone.session_id).unwrap();
+        admin_sessions::revoke_session(&s.svc, &s.root, s.phone.session_id).unwrap();
         s.assert_refused(&s.phone, "admin: revoke a session");
 
         let s = Scene::new(&t, |_| {});
-        admin::revoke_user_sessions(&s.svc, &s.root, s.ada).unwrap();
+        admin_sessions::revoke_user_sessions(&s.svc, &s.root, s.ada).unwrap();
         s.assert_refused(&s.phone, "admin: revoke a user's sessions");
         s.assert_refused(&s.laptop, "admin: revoke a user's sessions");
     }
@@ -208,9 +212,9 @@ fn refresh_token_reuse_is_heard() {
     for t in TestDb::all() {
         let s = Scene::new(&t, |c| c.refresh_reuse_grace_seconds = 0);
         // Two rotations on, the first token is neither the current nor the previous one: reuse.
-        let first = auth::refresh(&s.svc, &s.phone.refresh_token, None).unwrap();
-        auth::refresh(&s.svc, &first.refresh_token, None).unwrap();
-        let reuse = auth::refresh(&s.svc, &s.phone.refresh_token, None);
+        let first = refresh::refresh(&s.svc, &s.phone.refresh_token, None).unwrap();
+        refresh::refresh(&s.svc, &first.refresh_token, None).unwrap();
+        let reuse = refresh::refresh(&s.svc, &s.phone.refresh_token, None);
         assert!(refused(&reuse), "{}: {reuse:?}", s.label);
         s.assert_refused(&s.phone, "refresh-token reuse");
         s.assert_admitted(&s.laptop, "refresh-token reuse");
@@ -222,7 +226,7 @@ fn password_changes_and_resets_are_heard() {
     for t in TestDb::all() {
         let s = Scene::new(&t, |_| {});
         let laptop = s.door(&s.laptop);
-        block_on(accounts::change_password(&s.svc, &laptop, PASSWORD.into(), "Another-Pass-99!".into())).unwrap();
+        block_on(my_account::change_password(&s.svc, &laptop, PASSWORD.into(), "Another-Pass-99!".into())).unwrap();
         s.assert_refused(&s.phone, "password change");
         s.assert_admitted(&s.laptop, "password change");
 
@@ -232,7 +236,7 @@ fn password_changes_and_resets_are_heard() {
             current_password: Some(PASSWORD.into()),
             ..UserUpdate::default()
         };
-        block_on(accounts::update_me(&s.svc, &s.door(&s.laptop), update)).unwrap();
+        block_on(my_account::update_me(&s.svc, &s.door(&s.laptop), update)).unwrap();
         s.assert_refused(&s.phone, "PATCH /users/me with a password");
 
         let s = Scene::new(&t, |_| {});
@@ -244,7 +248,7 @@ fn password_changes_and_resets_are_heard() {
 
         let s = Scene::new(&t, |_| {});
         let update = UserUpdate { password: Some("Admin-Chosen-1!".into()), ..UserUpdate::default() };
-        block_on(admin::update_user(&s.svc, &s.root, s.ada, update, Via::Admin)).unwrap();
+        block_on(accounts::update_user(&s.svc, &s.root, s.ada, update, UpdateRule::SUPERUSERS)).unwrap();
         s.assert_refused(&s.phone, "admin: set a password");
     }
 }
@@ -254,26 +258,26 @@ fn deactivation_and_deletion_are_heard() {
     for t in TestDb::all() {
         let s = Scene::new(&t, |_| {});
         let update = UserUpdate { is_active: Some(false), ..UserUpdate::default() };
-        block_on(accounts::update_me(&s.svc, &s.door(&s.phone), update)).unwrap();
+        block_on(my_account::update_me(&s.svc, &s.door(&s.phone), update)).unwrap();
         s.assert_refused(&s.phone, "PATCH /users/me is_active=false");
         s.assert_refused(&s.laptop, "PATCH /users/me is_active=false");
 
         let s = Scene::new(&t, |_| {});
-        admin::set_active(&s.svc, &s.root, s.ada, false).unwrap();
+        accounts::set_active(&s.svc, &s.root, s.ada, false).unwrap();
         s.assert_refused(&s.phone, "admin: deactivate");
 
         let s = Scene::new(&t, |_| {});
         let update = UserUpdate { is_active: Some(false), ..UserUpdate::default() };
-        block_on(admin::update_user(&s.svc, &s.root, s.ada, update, Via::Admin)).unwrap();
+        block_on(accounts::update_user(&s.svc, &s.root, s.ada, update, UpdateRule::SUPERUSERS)).unwrap();
         s.assert_refused(&s.laptop, "admin: PUT is_active=false");
 
         let s = Scene::new(&t, |_| {});
-        admin::delete_user(&s.svc, &s.root, s.ada, Via::Admin).unwrap();
+        accounts::delete_user(&s.svc, &s.root, s.ada, authz::SUPERUSER_REQUIRED).unwrap();
         s.assert_refused(&s.phone, "admin: delete");
 
         for action in [BulkAction::Deactivate, BulkAction::Delete] {
             let s = Scene::new(&t, |_| {});
-            admin::bulk_action(&s.svc, &s.root, action, &[s.ada]).unwrap();
+            bulk::bulk_action(&s.svc, &s.root, action, &[s.ada]).unwrap();
             s.assert_refused(&s.laptop, action.as_str());
         }
     }
@@ -284,20 +288,20 @@ fn what_users_me_shows_is_never_stale() {
     for t in TestDb::all() {
         let s = Scene::new(&t, |_| {});
         let update = UserUpdate { first_name: Some("Augusta".into()), ..UserUpdate::default() };
-        block_on(accounts::update_me(&s.svc, &s.door(&s.phone), update)).unwrap();
+        block_on(my_account::update_me(&s.svc, &s.door(&s.phone), update)).unwrap();
         assert_eq!(s.door(&s.laptop).user.first_name, "Augusta", "{}", s.label);
         if let Some(other) = &s.other {
             let heard =
-                until(|| auth::authenticate(other, &s.laptop.access_token).unwrap().user.first_name == "Augusta");
+                until(|| door::authenticate(other, &s.laptop.access_token).unwrap().user.first_name == "Augusta");
             assert!(heard.is_some(), "{}: the other node shows the old name", s.label);
         }
 
         let update = UserUpdate { last_name: Some(Some("King".into())), ..UserUpdate::default() };
-        block_on(admin::update_user(&s.svc, &s.root, s.ada, update, Via::Admin)).unwrap();
+        block_on(accounts::update_user(&s.svc, &s.root, s.ada, update, UpdateRule::SUPERUSERS)).unwrap();
         assert_eq!(s.door(&s.phone).user.last_name.as_deref(), Some("King"), "{}", s.label);
         if let Some(other) = &s.other {
             let heard = until(|| {
-                auth::authenticate(other, &s.phone.access_token).unwrap().user.last_name.as_deref() == Some("King")
+                door::authenticate(other, &s.phone.access_token).unwrap().user.last_name.as_deref() == Some("King")
             });
             assert!(heard.is_some(), "{}: the other node shows the old last name", s.label);
         }
@@ -389,11 +393,11 @@ fn a_hand_written_update_is_heard() {
     let t = TestDb::postgres(&url);
     let s = Scene::new(&t, |_| {});
     by_hand(&t, &format!("UPDATE user_sessions SET is_active = false WHERE id = '{}'", s.phone.session_id));
-    let node_a = until(|| refused(&auth::authenticate(&s.svc, &s.phone.access_token)));
+    let node_a = until(|| refused(&door::authenticate(&s.svc, &s.phone.access_token)));
     assert!(node_a.is_some(), "a session ended by hand is still admitted");
     s.assert_refused(&s.phone, "UPDATE user_sessions by hand");
     by_hand(&t, &format!("UPDATE users SET is_superuser = true WHERE id = '{}'", s.ada));
-    let promoted = until(|| auth::authenticate(&s.svc, &s.laptop.access_token).unwrap().user.is_superuser);
+    let promoted = until(|| door::authenticate(&s.svc, &s.laptop.access_token).unwrap().user.is_superuser);
     assert!(promoted.is_some(), "a user changed by hand is still served as before");
 }
 
@@ -410,13 +414,13 @@ fn a_deaf_node_answers_from_the_database() {
     assert!(until(|| !s.svc.cache.serving()).is_some(), "the lost connection was not noticed");
     // The changing node's own in-process forgetting is bypassed: the session ends by hand.
     by_hand(&t, &format!("UPDATE user_sessions SET is_active = false WHERE id = '{}'", s.phone.session_id));
-    let r = auth::authenticate(&s.svc, &s.phone.access_token);
+    let r = door::authenticate(&s.svc, &s.phone.access_token);
     assert!(refused(&r), "{r:?}");
     // It listens again (a new backend), empty, and serves again.
     let back = until(|| s.svc.cache.serving() && s.svc.cache.listener_pid().is_some_and(|p| p != pid));
     assert!(back.is_some(), "the listener never came back");
     assert!(s.svc.cache.report().connects >= 2);
-    assert!(refused(&auth::authenticate(&s.svc, &s.phone.access_token)));
+    assert!(refused(&door::authenticate(&s.svc, &s.phone.access_token)));
     warm(&s.svc, &s.laptop, "after reconnecting");
 }
 

@@ -7,7 +7,7 @@
 
 use actix_web::{HttpResponse, web};
 use latchkey_domain::Role;
-use latchkey_service::organizations::{self as orgs, AdminListFilter, NewOrganization};
+use latchkey_service::organizations::admin::{self as orgs, AdminListFilter, NewOrganization};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};

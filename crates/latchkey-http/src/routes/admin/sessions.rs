@@ -1,7 +1,7 @@
 //! `/api/v1/admin/sessions`: every user's sessions, and revoking any one of them.
 
 use actix_web::{HttpResponse, web};
-use latchkey_service::admin;
+use latchkey_service::admin_sessions;
 
 use crate::error::{ApiError, Envelope};
 use crate::extract::AdminUser;
@@ -43,7 +43,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = list.page;
     let only_active = list.filter("is_active").unwrap_or(true);
-    let sessions = run(&state, move |svc| admin::list_sessions(svc, &admin, only_active, page)).await?;
+    let sessions = run(&state, move |svc| admin_sessions::list_sessions(svc, &admin, only_active, page)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(sessions, page, AdminSessionResponse::from)))
 }
 
@@ -66,7 +66,7 @@ pub async fn revoke(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("session_id", &path)?;
-    let s = run(&state, move |svc| admin::revoke_session(svc, &admin, id)).await?;
+    let s = run(&state, move |svc| admin_sessions::revoke_session(svc, &admin, id)).await?;
     let device = s.session.device_name.as_deref().unwrap_or(latchkey_domain::device::UNKNOWN_DEVICE);
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("Session revoked: {device} ({})", s.user_email))))
 }

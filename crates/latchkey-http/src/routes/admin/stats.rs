@@ -2,7 +2,7 @@
 //! the database as it is.
 
 use actix_web::{HttpResponse, web};
-use latchkey_service::admin;
+use latchkey_service::stats;
 
 use crate::error::ApiError;
 use crate::extract::AdminUser;
@@ -26,6 +26,6 @@ pub fn routes(r: &mut Endpoints) {
     responses((status = 200, description = "The figures", body = StatsResponse)),
 )]
 pub async fn stats(state: web::Data<AppState>, admin: AdminUser) -> Result<HttpResponse, ApiError> {
-    let stats = run(&state, move |svc| admin::stats(svc, &admin)).await?;
+    let stats = run(&state, move |svc| stats::stats(svc, &admin)).await?;
     Ok(HttpResponse::Ok().json(StatsResponse::from(stats)))
 }

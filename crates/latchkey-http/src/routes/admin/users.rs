@@ -3,7 +3,9 @@
 //! password) and is recorded in the audit trail with the acting administrator.
 
 use actix_web::{HttpResponse, web};
-use latchkey_service::admin::{self, BulkAction, NewAccount, Via};
+use latchkey_service::accounts::{self, NewAccount, UpdateRule};
+use latchkey_service::bulk::{self, BulkAction};
+use latchkey_service::{admin_sessions, authz};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -65,7 +67,7 @@ pub async fn list(
     list: List<AdminUserList>,
 ) -> Result<HttpResponse, ApiError> {
     let (query, page) = (list.query.clone(), list.page);
-    let users = run(&state, move |svc| admin::list_users(svc, &admin, Via::Admin, &query)).await?;
+    let users = run(&state, move |svc| accounts::list_users(svc, &admin, authz::SUPERUSER_REQUIRED, &query)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(users, page, UserResponse::from)))
 }
 
@@ -115,7 +117,7 @@ pub async fn create(state: web::Data<AppState>, admin: AdminUser, body: LaterJso
         phone_number: body.phone_number,
         is_superuser: body.is_superuser,
     };
-    let user = admin::create_user(&state.services, &admin, account).await?;
+    let user = accounts::create_user(&state.services, &admin, account).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
@@ -137,7 +139,7 @@ pub async fn read(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let user = run(&state, move |svc| admin::get_user(svc, &admin, id)).await?;
+    let user = run(&state, move |svc| accounts::get_user(svc, &admin, id)).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -164,7 +166,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
     let update = body.parse::<UserUpdateBody>().await?.into_update()?;
-    let user = admin::update_user(&state.services, &admin, id, update, Via::Admin).await?;
+    let user = accounts::update_user(&state.services, &admin, id, update, UpdateRule::SUPERUSERS).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -187,7 +189,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let user = run(&state, move |svc| admin::delete_user(svc, &admin, id, Via::Admin)).await?;
+    let user = run(&state, move |svc| accounts::delete_user(svc, &admin, id, authz::SUPERUSER_REQUIRED)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("User {} has been deleted", user.email))))
 }
 
@@ -209,7 +211,7 @@ pub async fn activate(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let user = run(&state, move |svc| admin::set_active(svc, &admin, id, true)).await?;
+    let user = run(&state, move |svc| accounts::set_active(svc, &admin, id, true)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("User {} has been activated", user.email))))
 }
 
@@ -232,7 +234,7 @@ pub async fn deactivate(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let user = run(&state, move |svc| admin::set_active(svc, &admin, id, false)).await?;
+    let user = run(&state, move |svc| accounts::set_active(svc, &admin, id, false)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("User {} has been deactivated", user.email))))
 }
 
@@ -313,7 +315,7 @@ pub async fn bulk_action(
     body: LaterJson,
 ) -> Result<HttpResponse, ApiError> {
     let (action, ids) = body.parse::<BulkBody>().await?.parse()?;
-    let out = run(&state, move |svc| admin::bulk_action(svc, &admin, action, &ids)).await?;
+    let out = run(&state, move |svc| bulk::bulk_action(svc, &admin, action, &ids)).await?;
     Ok(HttpResponse::Ok().json(BulkActionResponse {
         success: out.skipped == 0,
         affected_count: out.affected,
@@ -343,7 +345,7 @@ pub async fn sessions(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
     let page = list.page;
-    let sessions = run(&state, move |svc| admin::user_sessions(svc, &admin, id, page)).await?;
+    let sessions = run(&state, move |svc| admin_sessions::user_sessions(svc, &admin, id, page)).await?;
     Ok(HttpResponse::Ok().json(Paginated::new(sessions, page, AdminSessionResponse::from)))
 }
 
@@ -365,6 +367,6 @@ pub async fn revoke_sessions(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid("user_id", &path)?;
-    let (user, n) = run(&state, move |svc| admin::revoke_user_sessions(svc, &admin, id)).await?;
+    let (user, n) = run(&state, move |svc| admin_sessions::revoke_user_sessions(svc, &admin, id)).await?;
     Ok(HttpResponse::Ok().json(MessageResponse::ok(format!("Revoked {n} sessions for {}", user.email))))
 }

@@ -27,12 +27,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use latchkey_db::listen::{Changed, Listener, Notice};
+use latchkey_db::listen::{Changed, Notice};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+pub mod listener;
+pub mod touches;
+
+use crate::caller::Authenticated;
 use crate::config::SessionCacheSettings;
 use crate::views::{Session, User};
 
@@ -500,7 +503,7 @@ impl SessionCache {
 pub struct StopOnDrop(Arc<AtomicBool>);
 
 impl StopOnDrop {
-    fn flag(&self) -> Arc<AtomicBool> {
+    pub(crate) fn flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.0)
     }
 }
@@ -509,157 +512,6 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Release);
     }
-}
-
-/// Starts the thread that listens for changes on `url` and feeds them to `cache`; it stops when the
-/// returned value is dropped. `clock` stamps when notifications arrive (their lag).
-pub fn listen(
-    cache: Arc<SessionCache>,
-    url: String,
-    clock: Arc<dyn latchkey_domain::clock::Clock>,
-) -> std::io::Result<StopOnDrop> {
-    let stop = StopOnDrop::default();
-    let stopped = stop.flag();
-    std::thread::Builder::new()
-        .name("latchkey-cache-listen".into())
-        .spawn(move || listen_loop(&cache, &url, clock.as_ref(), &stopped))?;
-    Ok(stop)
-}
-
-fn listen_loop(cache: &SessionCache, url: &str, clock: &dyn latchkey_domain::clock::Clock, stop: &AtomicBool) {
-    let mut notices = Vec::new();
-    let mut failures = 0u32;
-    while !stop.load(Ordering::Acquire) {
-        let mut listener = match Listener::connect(url, DEAF_AFTER) {
-            Ok(l) => l,
-            Err(e) => {
-                failures += 1;
-                // Once per outage in the log, not once per try.
-                if failures == 1 {
-                    tracing::warn!(error = %e, "session cache: cannot listen for changes; answering from the database");
-                }
-                std::thread::sleep(RECONNECT_AFTER);
-                continue;
-            }
-        };
-        // Listening from here on: what changed before is unknown, so start empty.
-        cache.listener_pid.store(listener.backend_pid().unwrap_or(0), Ordering::Release);
-        cache.forget_all();
-        cache.heard();
-        cache.listening.store(true, Ordering::Release);
-        cache.stats.connects.fetch_add(1, Ordering::Relaxed);
-        if failures > 0 {
-            tracing::info!("session cache: listening for changes again");
-        }
-        failures = 0;
-        let error = serve_notifications(cache, &mut listener, clock, stop, &mut notices);
-        cache.listening.store(false, Ordering::Release);
-        cache.listener_pid.store(0, Ordering::Release);
-        cache.forget_all();
-        if let Err(e) = error {
-            failures = 1;
-            tracing::warn!(error = %e, "session cache: lost the listening connection; answering from the database");
-            std::thread::sleep(RECONNECT_AFTER);
-        }
-    }
-}
-
-/// Hears notifications until the connection fails (or the thread is told to stop).
-fn serve_notifications(
-    cache: &SessionCache,
-    listener: &mut Listener,
-    clock: &dyn latchkey_domain::clock::Clock,
-    stop: &AtomicBool,
-    notices: &mut Vec<Notice>,
-) -> Result<(), latchkey_db::DbError> {
-    let mut last_beat = Instant::now();
-    while !stop.load(Ordering::Acquire) {
-        listener.drain(notices)?;
-        if last_beat.elapsed() >= HEARTBEAT {
-            listener.heartbeat()?;
-            // What was committed before the round trip was sent is received now.
-            listener.drain(notices)?;
-            let silence = last_beat.elapsed();
-            if silence >= DEAF_AFTER {
-                tracing::warn!(
-                    silent_ms = silence.as_millis() as u64,
-                    "session cache: the listener was silent too long; answers came from the database meanwhile"
-                );
-            }
-            last_beat = Instant::now();
-            cache.heard();
-        }
-        if !notices.is_empty() {
-            let now = clock.now();
-            for notice in notices.drain(..) {
-                cache.hear(&notice, now);
-            }
-        }
-        std::thread::sleep(POLL);
-    }
-    Ok(())
-}
-
-/// How often the queued "last used" writes are made.
-pub const TOUCH_FLUSH: Duration = Duration::from_secs(1);
-/// Sessions written per statement.
-const TOUCH_BATCH: usize = 500;
-
-/// Writes the queued "last used" times now, in statements of many sessions each; returns how many rows
-/// were written. A failure (the database is down) drops this round's writes: "last used" is advisory,
-/// and the next use queues it again.
-pub fn flush_touches(
-    cache: &SessionCache,
-    db: &latchkey_db::Db,
-    now: DateTime<Utc>,
-    interval: chrono::Duration,
-) -> usize {
-    let mut due = cache.take_touches();
-    if due.is_empty() {
-        return 0;
-    }
-    due.sort_unstable();
-    due.dedup();
-    let written = db.conn().and_then(|mut conn| {
-        let mut n = 0;
-        for ids in due.chunks(TOUCH_BATCH) {
-            n += latchkey_db::write_statements(&mut conn, |c| {
-                latchkey_db::repo::sessions::touch_many(c, ids, latchkey_db::Ts(now), interval)
-            })?;
-        }
-        Ok(n)
-    });
-    written.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, sessions = due.len(), "could not write sessions' last use");
-        0
-    })
-}
-
-/// Starts the thread that makes the queued "last used" writes every [`TOUCH_FLUSH`]; it makes the last
-/// ones and stops when the returned value is dropped.
-pub fn write_touches(
-    cache: Arc<SessionCache>,
-    db: latchkey_db::Db,
-    clock: Arc<dyn latchkey_domain::clock::Clock>,
-    interval: chrono::Duration,
-) -> std::io::Result<StopOnDrop> {
-    let stop = StopOnDrop::default();
-    let stopped = stop.flag();
-    std::thread::Builder::new().name("latchkey-last-used".into()).spawn(move || {
-        loop {
-            let last = stopped.load(Ordering::Acquire);
-            flush_touches(&cache, &db, clock.now(), interval);
-            if last {
-                return;
-            }
-            // Sleeps in short steps, so a stop is seen soon.
-            let until = Instant::now() + TOUCH_FLUSH;
-            while Instant::now() < until && !stopped.load(Ordering::Acquire) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    })?;
-    Ok(stop)
 }
 
 #[cfg(test)]
