@@ -108,6 +108,11 @@ fn throttle_window() -> Duration {
     Duration::minutes(crate::config::defaults::LOGIN_WINDOW_MINUTES)
 }
 
+/// Counts a table's rows to delete (a dry run).
+type Count<'a> = &'a dyn Fn(&mut latchkey_db::AnyConnection) -> Result<i64, DbError>;
+/// Deletes one batch of at most so many of a table's rows; returns how many it deleted.
+type Delete<'a> = &'a dyn Fn(&mut latchkey_db::AnyConnection, i64) -> Result<usize, DbError>;
+
 /// One cleanup run at `now` under `policy`. Never stops at a failing table: each table's outcome is in
 /// the report, and `ok` is false when any failed.
 pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport {
@@ -118,55 +123,10 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
     // A "not me" link lives 7 days from its alert, and is answered after its alert: an answer older than
     // that guards a link that no longer works.
     let answer_cutoff = Ts(now - latchkey_auth::ALERT_TOKEN_TTL);
-    let max_batch = policy.batch_size.max(1);
-    let dry = policy.dry_run;
 
     let mut tables = BTreeMap::new();
-    // Per table: (rows deleted, batches, longest batch, longest checkpoint).
-    let mut clean = |table: &'static str,
-                     count: &dyn Fn(&mut latchkey_db::AnyConnection) -> Result<i64, DbError>,
-                     delete: &dyn Fn(&mut latchkey_db::AnyConnection, i64) -> Result<usize, DbError>|
-     -> TableRun {
-        let (mut done, mut batches) = (0u64, 0u64);
-        let (mut longest, mut longest_checkpoint) = (StdDuration::ZERO, StdDuration::ZERO);
-        let outcome = db.conn().and_then(|mut conn| {
-            if dry {
-                done = u64::try_from(count(&mut conn)?).unwrap_or(0);
-                return Ok(());
-            }
-            // SQLite: a batch's commit would also checkpoint the WAL whenever it has grown past 1,000 pages,
-            // an fsync of the database file inside the statement; checkpoint between batches instead.
-            set_wal_autocheckpoint(&mut conn, false)?;
-            // Start small and let quick batches double the size: a first batch at `batch_size` would
-            // take as long as the backend needs for that many rows (seconds on SQLite) before any bound.
-            let mut size = MIN_BATCH_SIZE.min(max_batch);
-            let deleted = loop {
-                let started = Instant::now();
-                let n = match delete(&mut conn, size) {
-                    Ok(n) => n,
-                    Err(e) => break Err(e),
-                };
-                let took = started.elapsed();
-                batches += 1;
-                longest = longest.max(took);
-                done += n as u64;
-                let started = Instant::now();
-                if let Err(e) = checkpoint_wal(&mut conn) {
-                    break Err(e);
-                }
-                longest_checkpoint = longest_checkpoint.max(started.elapsed());
-                // A short batch means nothing else ended before the cutoff (rows another process deleted
-                // meanwhile can make it short too: the next run gets what is left). Stopping here saves
-                // a last selection that finds nothing, which can be a whole-table scan.
-                if i64::try_from(n).unwrap_or(i64::MAX) < size {
-                    break Ok(());
-                }
-                size = next_batch_size(size, took, policy.batch_time_target, max_batch);
-            };
-            // The connection goes back to the pool as it came.
-            set_wal_autocheckpoint(&mut conn, true)?;
-            deleted
-        });
+    let mut clean = |table: &'static str, count: Count<'_>, delete: Delete<'_>| -> TableRun {
+        let (run, outcome) = clean_table(db, policy, count, delete);
         match outcome {
             Ok(()) => tables.insert(table, "ok".to_owned()),
             Err(e) => {
@@ -174,9 +134,8 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
                 tables.insert(table, format!("failed: {e}"))
             }
         };
-        (done, batches, longest, longest_checkpoint)
+        run
     };
-    let ms = |d: StdDuration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     let s = clean("user_sessions", &|c| sessions::count_ended_before(c, session_cutoff), &|c, n| {
         sessions::delete_ended_before(c, session_cutoff, n)
     });
@@ -189,7 +148,7 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
     let a = clean("not_me_answers", &|c| alerts::count_answers_before(c, answer_cutoff), &|c, n| {
         alerts::delete_answers_before(c, answer_cutoff, n)
     });
-    let ok = tables.values().all(|outcome| outcome == "ok");
+    let ms = |d: StdDuration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     let counts = |f: &dyn Fn(&TableRun) -> u64| TableCounts {
         user_sessions: f(&s),
         security_events: f(&e),
@@ -201,13 +160,65 @@ pub fn run(db: &Db, now: DateTime<Utc>, policy: &CleanupPolicy) -> CleanupReport
         batches: counts(&|x| x.1),
         max_batch_ms: counts(&|x| ms(x.2)),
         max_checkpoint_ms: counts(&|x| ms(x.3)),
+        ok: tables.values().all(|outcome| outcome == "ok"),
         tables,
-        ok,
-        dry_run: dry,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        dry_run: policy.dry_run,
+        duration_ms: ms(started.elapsed()),
         session_cutoff: session_cutoff.0,
         event_cutoff: event_cutoff.0,
     }
+}
+
+/// Cleans one table under `policy` (or, in a dry run, counts what it would delete): batch after batch,
+/// each sized by how long the one before took. Returns the run, and the error that stopped it if one did.
+fn clean_table(
+    db: &Db,
+    policy: &CleanupPolicy,
+    count: Count<'_>,
+    delete: Delete<'_>,
+) -> (TableRun, Result<(), DbError>) {
+    let max_batch = policy.batch_size.max(1);
+    let (mut done, mut batches) = (0u64, 0u64);
+    let (mut longest, mut longest_checkpoint) = (StdDuration::ZERO, StdDuration::ZERO);
+    let outcome = db.conn().and_then(|mut conn| {
+        if policy.dry_run {
+            done = u64::try_from(count(&mut conn)?).unwrap_or(0);
+            return Ok(());
+        }
+        // SQLite: a batch's commit would also checkpoint the WAL whenever it has grown past 1,000 pages,
+        // an fsync of the database file inside the statement; checkpoint between batches instead.
+        set_wal_autocheckpoint(&mut conn, false)?;
+        // Start small and let quick batches double the size: a first batch at `batch_size` would
+        // take as long as the backend needs for that many rows (seconds on SQLite) before any bound.
+        let mut size = MIN_BATCH_SIZE.min(max_batch);
+        let deleted = loop {
+            let started = Instant::now();
+            let n = match delete(&mut conn, size) {
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
+            let took = started.elapsed();
+            batches += 1;
+            longest = longest.max(took);
+            done += n as u64;
+            let started = Instant::now();
+            if let Err(e) = checkpoint_wal(&mut conn) {
+                break Err(e);
+            }
+            longest_checkpoint = longest_checkpoint.max(started.elapsed());
+            // A short batch means nothing else ended before the cutoff (rows another process deleted
+            // meanwhile can make it short too: the next run gets what is left). Stopping here saves
+            // a last selection that finds nothing, which can be a whole-table scan.
+            if i64::try_from(n).unwrap_or(i64::MAX) < size {
+                break Ok(());
+            }
+            size = next_batch_size(size, took, policy.batch_time_target, max_batch);
+        };
+        // The connection goes back to the pool as it came.
+        set_wal_autocheckpoint(&mut conn, true)?;
+        deleted
+    });
+    ((done, batches, longest, longest_checkpoint), outcome)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! not HTTP: it only hands numbers to whatever recorder the binary installed (the HTTP crate installs a
 //! Prometheus one; without a recorder every call here is a no-op). Counters are recorded after the
 //! transaction that made the event true has committed, so a rolled-back revocation is never counted —
-//! except in the admin actions (`admin::end_sessions`, `admin::revoke_session`), which count as their
+//! except in the admin actions (`accounts::end_sessions`, `admin_sessions::revoke_session`), which count as their
 //! transaction's last step.
 //!
 //! The names and labels are part of the operator's contract (dashboards and alert rules use them; see

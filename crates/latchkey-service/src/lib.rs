@@ -7,6 +7,19 @@
 //!
 //! Depends on `latchkey-domain`, `latchkey-db` and `latchkey-auth`; it must never depend on actix or any
 //! other HTTP type.
+//!
+//! Where the use cases are, by the API's seams:
+//! - who is calling: `door` (the authentication check of every request), `caller` (`Authenticated`, and
+//!   `Caller`, re-admitted inside a change's transaction), `authz` (roles and the wording of refusals);
+//! - signing up and in: `registration` (and the first superuser), `login`, `refresh`, `logout`, `tokens`
+//!   (the pair a session hands out), `throttle` (the throttled password check), `alerts` and `not_me`
+//!   (new-device alerts and their answer), `password_reset`;
+//! - the caller's own things: `my_account` (`/users/me`), `sessions` (`/sessions`);
+//! - other people's: `accounts` (users by id, for `/users/{id}` and the admin API), `bulk`,
+//!   `admin_sessions`, `stats`, `organizations` (`members` and `admin`);
+//! - shared parts: `events` (the one writer of security events and the audit trail), `user_fields`,
+//!   `views`, `error`; and the machinery: `services`, `session_cache`, `hash_pool`, `mail`, `geoip`,
+//!   `counters`, `database`, `config`, `cleanup`.
 
 pub mod accounts;
 pub mod admin_sessions;

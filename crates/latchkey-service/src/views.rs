@@ -1,7 +1,7 @@
 //! What the use cases hand to their callers: plain values with no database types in them, so the HTTP
-//! shell renders responses without depending on `latchkey-db` (DESIGN.md's arrows). Each view is built
-//! by moving fields out of its row, never by copying them: the authentication check of every request
-//! converts its user and session rows this way.
+//! shell renders responses without depending on `latchkey-db` (the crate arrows of
+//! `docs/architecture.md`). Each view is built by moving fields out of its row, never by copying them: the
+//! authentication check of every request converts its user and session rows this way.
 
 use chrono::{DateTime, Utc};
 use latchkey_db::models::{EventRow, SessionRow, UserRow};

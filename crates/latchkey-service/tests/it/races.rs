@@ -1,4 +1,4 @@
-//! The security rules that must hold under concurrency (issue 7, items 1–3 and 5): many threads, released
+//! The security rules that must hold under concurrency: many threads, released
 //! together by a barrier, each with its own runtime, over a pool with enough real connections for all of
 //! them, on SQLite and PostgreSQL (READ COMMITTED).
 

@@ -1,4 +1,4 @@
-//! The session cache (issue 18). Every change that can refuse or alter a cached answer is forgotten by
+//! The session cache. Every change that can refuse or alter a cached answer is forgotten by
 //! the node that made it before it answers (on both databases), and, on PostgreSQL, heard by every other
 //! node through the triggers' notifications — also when the change is an operator's hand-written `UPDATE`.
 //! A node whose listener loses its connection answers from the database until it listens again.
