@@ -11,8 +11,8 @@ use latchkey_domain::{Role, SecurityEventKind};
 use serde_json::Value;
 
 use super::{
-    OrganizationUpdate, apply_update, changes_for, check_content, check_name_and_slug, members_page, one_with_count,
-    org_not_found, organization, slug_taken, with_counts,
+    OrganizationUpdate, apply_update, changes_for, check_content, check_name_and_slug, find_org, members_page,
+    one_with_count, org_not_found, organization, slug_taken, with_counts,
 };
 use crate::accounts::user_not_found;
 use crate::authz::SUPERUSER_REQUIRED;
@@ -88,14 +88,11 @@ pub fn admin_create(svc: &Services, door: &Authenticated, new: NewOrganization) 
         created_at: Ts(now),
         updated_at: Ts(now),
     };
-    let mut conn = svc.db.conn()?;
-    let org = write_transaction(&mut conn, |c| -> Result<OrgRow, ServiceError> {
-        let caller = Caller::readmit(c, door, now)?;
-        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
+    let org = admin_change(svc, door, now, |c, admin| {
         let org = orgs::create(c, &row)
             .map_err(|e| if orgs::is_slug_conflict(&e) { slug_taken(&row.slug) } else { e.into() })?;
         let detail = serde_json::json!({"slug": org.slug});
-        audit(c, now, &admin, SecurityEventKind::OrganizationCreated, &org, None, detail)?;
+        audit(c, now, admin, SecurityEventKind::OrganizationCreated, &org, None, detail)?;
         Ok(org)
     })?;
     Ok(organization(org, 0))
@@ -104,7 +101,7 @@ pub fn admin_create(svc: &Services, door: &Authenticated, new: NewOrganization) 
 /// `GET /admin/organizations/{id}`.
 pub fn admin_get(svc: &Services, door: &Authenticated, org_id: uuid::Uuid) -> Result<Organization, ServiceError> {
     as_superuser(&svc.db, svc.now(), door, SUPERUSER_REQUIRED, |c, _| {
-        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+        let org = find_org(c, org_id)?;
         one_with_count(c, org)
     })
 }
@@ -128,13 +125,10 @@ pub fn admin_update(
     .into_iter()
     .filter_map(|(f, set)| set.then_some(f))
     .collect();
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<Organization, ServiceError> {
-        let caller = Caller::readmit(c, door, now)?;
-        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
+    admin_change(svc, door, now, |c, admin| {
         let org = apply_update(c, org_id, &changes)?;
         let detail = serde_json::json!({"fields": fields});
-        audit(c, now, &admin, SecurityEventKind::OrganizationUpdated, &org, None, detail)?;
+        audit(c, now, admin, SecurityEventKind::OrganizationUpdated, &org, None, detail)?;
         one_with_count(c, org)
     })
 }
@@ -142,13 +136,10 @@ pub fn admin_update(
 /// `DELETE /admin/organizations/{id}`: deletes the organization and its memberships; returns its name.
 pub fn admin_delete(svc: &Services, door: &Authenticated, org_id: uuid::Uuid) -> Result<String, ServiceError> {
     let now = svc.now();
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<String, ServiceError> {
-        let caller = Caller::readmit(c, door, now)?;
-        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
-        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+    admin_change(svc, door, now, |c, admin| {
+        let org = find_org(c, org_id)?;
         let detail = serde_json::json!({"slug": org.slug});
-        audit(c, now, &admin, SecurityEventKind::OrganizationDeleted, &org, None, detail)?;
+        audit(c, now, admin, SecurityEventKind::OrganizationDeleted, &org, None, detail)?;
         if !orgs::delete(c, org_id)? {
             return Err(org_not_found(org_id));
         }
@@ -165,7 +156,7 @@ pub fn admin_members(
     page: PageRequest,
 ) -> Result<Page<Member>, ServiceError> {
     as_superuser(&svc.db, svc.now(), door, SUPERUSER_REQUIRED, |c, _| {
-        orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+        find_org(c, org_id)?;
         members_page(orgs::list_members(c, org_id, Some(membership_active), page.into())?)
     })
 }
@@ -187,11 +178,8 @@ pub fn admin_add_member(
     role: Role,
 ) -> Result<MembershipChange, ServiceError> {
     let now = svc.now();
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<MembershipChange, ServiceError> {
-        let caller = Caller::readmit(c, door, now)?;
-        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
-        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+    admin_change(svc, door, now, |c, admin| {
+        let org = find_org(c, org_id)?;
         let user =
             users::find_by_id(c, user_id)?.filter(|u| u.deleted_at.is_none()).ok_or_else(|| user_not_found(user_id))?;
         // An active membership makes the insert fail on the primary key (so two concurrent adds cannot
@@ -208,7 +196,7 @@ pub fn admin_add_member(
             }
         })?;
         let detail = serde_json::json!({"role": role.as_str(), "reactivated": outcome == AddOutcome::Reactivated});
-        audit(c, now, &admin, SecurityEventKind::MemberAdded, &org, Some(user_id), detail)?;
+        audit(c, now, admin, SecurityEventKind::MemberAdded, &org, Some(user_id), detail)?;
         Ok(MembershipChange { email: user.email, organization_name: org.name })
     })
 }
@@ -222,11 +210,8 @@ pub fn admin_remove_member(
     user_id: uuid::Uuid,
 ) -> Result<MembershipChange, ServiceError> {
     let now = svc.now();
-    let mut conn = svc.db.conn()?;
-    write_transaction(&mut conn, |c| -> Result<MembershipChange, ServiceError> {
-        let caller = Caller::readmit(c, door, now)?;
-        let admin = caller.superuser(SUPERUSER_REQUIRED)?;
-        let org = orgs::find_by_id(c, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+    admin_change(svc, door, now, |c, admin| {
+        let org = find_org(c, org_id)?;
         let user = users::find_by_id(c, user_id)?.ok_or_else(|| user_not_found(user_id))?;
         match orgs::remove_member(c, org_id, user_id, Ts(now))? {
             RemoveOutcome::NotMember => {
@@ -234,10 +219,25 @@ pub fn admin_remove_member(
             }
             RemoveOutcome::AlreadyRemoved => {}
             RemoveOutcome::Removed => {
-                audit(c, now, &admin, SecurityEventKind::MemberRemoved, &org, Some(user_id), serde_json::json!({}))?;
+                audit(c, now, admin, SecurityEventKind::MemberRemoved, &org, Some(user_id), serde_json::json!({}))?;
             }
         }
         Ok(MembershipChange { email: user.email, organization_name: org.name })
+    })
+}
+
+/// Runs a superuser's change at `now` in one write transaction: the caller is re-admitted and must be a
+/// superuser now (403 `AUTH_004` otherwise), then `change` runs with that capability.
+fn admin_change<T>(
+    svc: &Services,
+    door: &Authenticated,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&mut AnyConnection, &Superuser<'_>) -> Result<T, ServiceError>,
+) -> Result<T, ServiceError> {
+    let mut conn = svc.db.conn()?;
+    write_transaction(&mut conn, |c| {
+        let caller = Caller::readmit(c, door, now)?;
+        change(c, &caller.superuser(SUPERUSER_REQUIRED)?)
     })
 }
 

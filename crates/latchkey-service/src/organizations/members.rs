@@ -7,7 +7,7 @@ use latchkey_db::write_transaction;
 use latchkey_domain::list::PageRequest;
 use serde_json::Value;
 
-use super::{OrganizationUpdate, apply_update, changes_for, members_page, one_with_count, org_not_found, with_counts};
+use super::{OrganizationUpdate, apply_update, changes_for, find_org, members_page, one_with_count, with_counts};
 use crate::authz::{ORG_MANAGERS, ORG_READERS};
 use crate::caller::{Authenticated, Caller};
 use crate::error::ServiceError;
@@ -40,7 +40,7 @@ pub fn get(svc: &Services, door: &Authenticated, org_id: uuid::Uuid) -> Result<O
     let mut conn = svc.db.conn()?;
     let caller = Caller::current(&mut conn, door, svc.now())?;
     caller.org_role(&mut conn, org_id, ORG_READERS)?;
-    let org = orgs::find_by_id(&mut conn, org_id)?.ok_or_else(|| org_not_found(org_id))?;
+    let org = find_org(&mut conn, org_id)?;
     one_with_count(&mut conn, org)
 }
 

@@ -70,6 +70,11 @@ fn org_not_found(id: uuid::Uuid) -> ServiceError {
     ServiceError::NotFound(format!("Organization {id} not found"))
 }
 
+/// The organization `id`; 404 when there is none.
+fn find_org(c: &mut AnyConnection, id: uuid::Uuid) -> Result<OrgRow, ServiceError> {
+    orgs::find_by_id(c, id)?.ok_or_else(|| org_not_found(id))
+}
+
 fn slug_taken(slug: &str) -> ServiceError {
     ServiceError::conflict(format!("Organization with slug '{slug}' already exists"))
 }
