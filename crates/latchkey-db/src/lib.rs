@@ -11,7 +11,6 @@ pub mod migrations;
 pub mod models;
 pub mod repo;
 pub mod schema;
-pub mod testing;
 pub mod types;
 
 pub use connection::{

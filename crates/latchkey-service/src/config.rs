@@ -529,16 +529,6 @@ impl Config {
         })
     }
 
-    /// A configuration for tests: in-memory choices, a fixed key, no rate limits.
-    pub fn for_tests(database_url: &str) -> Config {
-        let mut vars = std::collections::HashMap::new();
-        vars.insert("DATABASE_URL", database_url.to_owned());
-        vars.insert("SECRET_KEY", "test-secret-key-with-enough-characters-0123456789".to_owned());
-        vars.insert("ENVIRONMENT", "test".to_owned());
-        vars.insert("RATE_LIMIT_SCALE", "0".to_owned());
-        Config::from_lookup(|k| vars.get(k).cloned()).expect("the test configuration is valid")
-    }
-
     /// `ENVIRONMENT=production`.
     pub fn is_production(&self) -> bool {
         self.environment == "production"

@@ -376,6 +376,7 @@ fn watch_loop(locator: &Locator, asked: &Receiver<()>, every: Duration) {
 
 #[cfg(test)]
 mod tests {
+    use latchkey_testkit::geoip::GeoFile;
     use mmdb_writer::{Value, Writer};
 
     use super::*;
@@ -384,25 +385,9 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn place(city: Option<&str>, country: &str) -> Value {
-        let names = |name: &str| Value::map([("names", Value::map([("en", Value::from(name))]))]);
-        let mut entries = vec![("country", names(country))];
-        if let Some(city) = city {
-            entries.push(("city", names(city)));
-        }
-        Value::map(entries)
-    }
-
-    /// A small City-like file: a city network, a country-only network, and data for private space too
-    /// (so that a `null` there shows the lookup was skipped).
+    /// The test kit's City file (see `latchkey_testkit::geoip::GeoFile::city`).
     fn file(city: &str) -> Vec<u8> {
-        let mut w = Writer::builder("Test-City").description(&[("en", "Latchkey test file")]).build();
-        w.insert_value("81.2.69.0/24".parse::<ipnet::IpNet>().unwrap(), place(Some(city), "United Kingdom")).unwrap();
-        w.insert_value("2a02:c7f::/32".parse::<ipnet::IpNet>().unwrap(), place(Some(city), "United Kingdom")).unwrap();
-        w.insert_value("89.160.20.0/24".parse::<ipnet::IpNet>().unwrap(), place(None, "Sweden")).unwrap();
-        w.insert_value("10.0.0.0/8".parse::<ipnet::IpNet>().unwrap(), place(Some("Nowhere"), "Private")).unwrap();
-        w.insert_value("127.0.0.0/8".parse::<ipnet::IpNet>().unwrap(), place(Some("Nowhere"), "Private")).unwrap();
-        w.to_bytes().unwrap()
+        GeoFile::city(city).bytes()
     }
 
     fn at(city: Option<&str>, country: Option<&str>) -> Location {

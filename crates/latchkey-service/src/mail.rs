@@ -200,7 +200,12 @@ mod tests {
     }
 
     fn config(environment: &str) -> Config {
-        let mut config = Config::for_tests("sqlite://unused.db");
+        let mut config = Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some("sqlite://unused.db".to_owned()),
+            "SECRET_KEY" => Some("test-secret-key-with-enough-characters-0123456789".to_owned()),
+            _ => None,
+        })
+        .unwrap();
         config.environment = environment.to_owned();
         config
     }

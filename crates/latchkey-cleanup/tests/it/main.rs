@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use latchkey_db::testing::TestDb;
+use latchkey_testkit::TestDb;
 
 fn cleanup(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_latchkey-cleanup"))

@@ -4,10 +4,11 @@ use chrono::Duration;
 use latchkey_db::models::UserChanges;
 use latchkey_db::repo::users::{UserFilter, UserSort, UserSortColumn};
 use latchkey_db::repo::{Window, sessions, stats, users};
-use latchkey_db::testing::TestDb;
 use latchkey_db::{AnyConnection, Ts, write_transaction};
+use latchkey_testkit::TestDb;
 
-use crate::{create_session, create_user, t0};
+use latchkey_testkit::rows::{create_session, create_user};
+use latchkey_testkit::t0;
 
 fn named(conn: &mut AnyConnection, email: &str, first: &str, last: Option<&str>, minutes: i64) -> uuid::Uuid {
     let u = create_user(conn, email, t0() + Duration::minutes(minutes));

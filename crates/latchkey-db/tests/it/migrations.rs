@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use latchkey_db::migrations;
-use latchkey_db::testing::TestDb;
+use latchkey_testkit::TestDb;
 
 fn folder_names(dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
@@ -48,6 +48,6 @@ fn up_down_up_works_on_every_backend() {
         assert_eq!(applied, pending, "{}", t.label);
         assert!(migrations::pending(&mut conn).unwrap().is_empty());
         // The schema works after the round trip.
-        crate::create_user(&mut conn, "roundtrip@example.com", crate::t0());
+        latchkey_testkit::rows::create_user(&mut conn, "roundtrip@example.com", latchkey_testkit::t0());
     }
 }

@@ -6,27 +6,15 @@ use chrono::{DateTime, Duration, Utc};
 use latchkey_db::models::{NewOrg, OrgChanges, OrgRow};
 use latchkey_db::repo::organizations::{self as orgs, AddOutcome, OrgFilter, OrgSortColumn, RemoveOutcome};
 use latchkey_db::repo::{Window, users};
-use latchkey_db::testing::TestDb;
-use latchkey_db::{AnyConnection, DbError, Id, Json, Ts};
+use latchkey_db::{DbError, Json, Ts};
 use latchkey_domain::Role;
+use latchkey_testkit::TestDb;
 
-use crate::{create_user, t0};
+use latchkey_testkit::rows::{self, create_organization, create_user};
+use latchkey_testkit::t0;
 
 fn new_org(name: &str, slug: &str, description: Option<&str>, at: DateTime<Utc>) -> NewOrg {
-    NewOrg {
-        id: Id(uuid::Uuid::new_v4()),
-        name: name.to_owned(),
-        slug: slug.to_owned(),
-        description: description.map(str::to_owned),
-        is_active: true,
-        settings: Some(Json(serde_json::json!({}))),
-        created_at: Ts(at),
-        updated_at: Ts(at),
-    }
-}
-
-fn create_org(conn: &mut AnyConnection, name: &str, slug: &str, at: DateTime<Utc>) -> OrgRow {
-    orgs::create(conn, &new_org(name, slug, None, at)).expect("create organization")
+    NewOrg { description: description.map(str::to_owned), ..rows::organization(name, slug, at) }
 }
 
 fn no_changes(at: DateTime<Utc>) -> OrgChanges {
@@ -44,7 +32,7 @@ fn organizations_round_trip_and_slugs_are_unique() {
         let dup = orgs::create(&mut conn, &new_org("Other", "acme", None, t0())).unwrap_err();
         assert!(orgs::is_slug_conflict(&dup), "{}: {dup:?}", t.label);
 
-        let globex = create_org(&mut conn, "Globex", "globex", t0());
+        let globex = create_organization(&mut conn, "Globex", "globex", t0());
         let later = t0() + Duration::minutes(1);
         let taken = OrgChanges { slug: Some("acme".into()), ..no_changes(later) };
         let err = orgs::update(&mut conn, globex.id.0, &taken).unwrap_err();
@@ -127,9 +115,9 @@ fn lists_filter_search_sort_and_page() {
 fn memberships_add_readd_remove_and_count() {
     for t in TestDb::all() {
         let mut conn = t.db.conn().unwrap();
-        let acme = create_org(&mut conn, "Acme", "acme", t0());
-        let globex = create_org(&mut conn, "Globex", "globex", t0());
-        let empty = create_org(&mut conn, "Empty", "empty", t0());
+        let acme = create_organization(&mut conn, "Acme", "acme", t0());
+        let globex = create_organization(&mut conn, "Globex", "globex", t0());
+        let empty = create_organization(&mut conn, "Empty", "empty", t0());
         let ada = create_user(&mut conn, "ada@example.com", t0());
         let bob = create_user(&mut conn, "bob@example.com", t0());
         let gone = create_user(&mut conn, "gone@example.com", t0());
@@ -196,7 +184,7 @@ fn memberships_add_readd_remove_and_count() {
 #[test]
 fn concurrent_writers_cannot_share_a_slug_or_a_membership() {
     for t in TestDb::all() {
-        let org = create_org(&mut t.db.conn().unwrap(), "Acme", "acme", t0());
+        let org = create_organization(&mut t.db.conn().unwrap(), "Acme", "acme", t0());
         let user = create_user(&mut t.db.conn().unwrap(), "race@example.com", t0());
         let barrier = Arc::new(Barrier::new(4));
         let handles: Vec<_> = (0..4)

@@ -3,10 +3,11 @@
 use chrono::Duration;
 use latchkey_db::models::SessionRow;
 use latchkey_db::repo::{Window, events, sessions, users};
-use latchkey_db::testing::TestDb;
 use latchkey_db::{DbError, Id, Json, Ts, models::EventRow, models::UserChanges, write_transaction};
+use latchkey_testkit::TestDb;
 
-use crate::{create_session, create_user, new_user, t0};
+use latchkey_testkit::rows::{self, create_session, create_user};
+use latchkey_testkit::t0;
 
 #[test]
 fn users_round_trip_and_email_is_unique() {
@@ -19,11 +20,11 @@ fn users_round_trip_and_email_is_unique() {
         assert_eq!(users::find_by_email(&mut conn, "ada@example.com").unwrap().as_ref(), Some(&u));
         assert_eq!(users::find_by_email(&mut conn, "nobody@example.com").unwrap(), None);
 
-        let dup = users::create(&mut conn, &new_user("ada@example.com", t0())).unwrap_err();
+        let dup = users::create(&mut conn, &rows::user("ada@example.com", t0())).unwrap_err();
         assert!(dup.is_conflict_on("email"), "{}: {dup:?}", t.label);
 
         // Upper case never reaches the table: the CHECK refuses it.
-        let upper = users::create(&mut conn, &new_user("Ada@Example.com", t0()));
+        let upper = users::create(&mut conn, &rows::user("Ada@Example.com", t0()));
         assert!(upper.is_err(), "{}", t.label);
 
         let later = t0() + Duration::minutes(1);

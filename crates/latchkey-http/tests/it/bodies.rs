@@ -6,11 +6,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
-use latchkey_db::testing::TestDb;
+use latchkey_testkit::app::{CHROME_MAC, Res};
+use latchkey_testkit::{PASSWORD, TestApp, TestDb};
 use serde_json::json;
-
-use crate::{CHROME_MAC, PASSWORD, bearer, call, get, login, post, register, service, world_with, worlds};
 
 /// A real server for `state`, on a free loopback port.
 fn start(state: latchkey_http::AppState) -> (SocketAddr, actix_web::dev::ServerHandle) {
@@ -65,8 +63,8 @@ fn assert_body_timeout(head: &str, body: &serde_json::Value, closed: bool, what:
 /// has passed, and the server closes the connection even while the client goes on sending.
 #[actix_web::test]
 async fn a_body_not_complete_by_the_deadline_is_408_and_the_connection_closes() {
-    let w = world_with(TestDb::sqlite(), |c| c.body_read_timeout_seconds = 1);
-    let (addr, handle) = start(w.state.clone());
+    let app = TestApp::with(TestDb::sqlite(), |c| c.body_read_timeout_seconds = 1).await;
+    let (addr, handle) = start(app.state.clone());
     actix_web::rt::task::spawn_blocking(move || {
         let body = json!({"email": "slow@example.com", "password": PASSWORD}).to_string();
         let (all_but_last, _) = body.split_at(body.len() - 1);
@@ -112,8 +110,8 @@ async fn a_body_not_complete_by_the_deadline_is_408_and_the_connection_closes() 
 /// and answered, and the connection stays open for the next request.
 #[actix_web::test]
 async fn a_slow_body_complete_in_time_is_answered() {
-    let w = world_with(TestDb::sqlite(), |c| c.body_read_timeout_seconds = 5);
-    let (addr, handle) = start(w.state.clone());
+    let app = TestApp::with(TestDb::sqlite(), |c| c.body_read_timeout_seconds = 5).await;
+    let (addr, handle) = start(app.state.clone());
     actix_web::rt::task::spawn_blocking(move || {
         let body = json!({"email": "trickle@example.com", "password": PASSWORD, "first_name": "Ada"}).to_string();
         let mut stream = TcpStream::connect(addr).unwrap();
@@ -141,7 +139,7 @@ async fn a_slow_body_complete_in_time_is_answered() {
     handle.stop(false).await;
 }
 
-fn fields(res: &crate::Res) -> Vec<String> {
+fn fields(res: &Res) -> Vec<String> {
     res.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()
 }
 
@@ -151,39 +149,39 @@ const BIDI: &str = "String should not contain bidirectional control characters";
 /// free text of `preferences` keeps them (right-to-left notes need them).
 #[actix_web::test]
 async fn bidirectional_controls_are_422_in_names_device_names_and_the_device_id() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let label = w.db.label;
+    for app in TestApp::all().await {
+        let label = app.db.label;
         for c in ['\u{202E}', '\u{2066}', '\u{200F}'] {
             let body = json!({"email": "bidi@example.com", "password": PASSWORD, "first_name": format!("{c}nimda")});
-            let res = call(&app, post("/api/v1/auth/register", body)).await;
+            let res = app.post("/api/v1/auth/register").json(body).await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{label}: {c:?}: {:?}", res.body);
             assert_eq!((fields(&res), res.error()), (vec!["first_name".to_owned()], ("VAL_001".into(), BIDI.into())));
         }
-        register(&app, "bidi@example.com").await;
-        let (token, _) = login(&app, "bidi@example.com", CHROME_MAC).await;
-        let patch = |path: &str, body: serde_json::Value| bearer(TestRequest::patch().uri(path).set_json(body), &token);
-        let res = call(&app, patch("/api/v1/users/me", json!({"last_name": "Love\u{202D}lace"}))).await;
+        app.register("bidi@example.com").await;
+        let (token, _) = app.login("bidi@example.com", CHROME_MAC).await;
+        let patch = |path: &str, body: serde_json::Value| app.patch(path).json(body).bearer(&token);
+        let res = patch("/api/v1/users/me", json!({"last_name": "Love\u{202D}lace"})).await;
         assert_eq!((res.status, fields(&res)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["last_name".to_owned()]));
         assert_eq!(res.error().1, BIDI, "{label}");
-        let res =
-            call(&app, patch("/api/v1/users/me", json!({"preferences": {"note": "\u{2067}שלום\u{2069} ok"}}))).await;
+        let res = patch("/api/v1/users/me", json!({"preferences": {"note": "\u{2067}שלום\u{2069} ok"}})).await;
         assert_eq!(res.status, StatusCode::OK, "{label}: free text keeps them: {:?}", res.body);
 
-        let sessions = call(&app, get("/api/v1/sessions/me", &token)).await.body;
+        let sessions = app.get("/api/v1/sessions/me").bearer(&token).await.body;
         let id = sessions["sessions"][0]["id"].as_str().unwrap().to_owned();
         let path = format!("/api/v1/sessions/{id}");
-        let res = call(&app, patch(&path, json!({"device_name": "Work laptop\u{202E}"}))).await;
+        let res = patch(&path, json!({"device_name": "Work laptop\u{202E}"})).await;
         assert_eq!((res.status, fields(&res)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["device_name".to_owned()]));
         assert_eq!(res.error().1, BIDI, "{label}");
-        let res = call(&app, patch(&path, json!({"device_name": "Work laptop"}))).await;
+        let res = patch(&path, json!({"device_name": "Work laptop"})).await;
         assert_eq!(res.status, StatusCode::OK, "{label}: {:?}", res.body);
 
         // The device id header: only visible ASCII is an identifier there, so any bidi control is out.
-        let req = post("/api/v1/auth/login", json!({"email": "bidi@example.com", "password": PASSWORD})).insert_header(
-            ("x-device-id", actix_web::http::header::HeaderValue::from_bytes("phone\u{202E}1".as_bytes()).unwrap()),
-        );
-        let res = call(&app, req).await;
+        let req =
+            app.post("/api/v1/auth/login").json(json!({"email": "bidi@example.com", "password": PASSWORD})).header((
+                "x-device-id",
+                actix_web::http::header::HeaderValue::from_bytes("phone\u{202E}1".as_bytes()).unwrap(),
+            ));
+        let res = req.await;
         assert_eq!((res.status, fields(&res)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["X-Device-Id".to_owned()]));
     }
 }

@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use latchkey_db::migrations;
 use latchkey_db::repo::users;
-use latchkey_db::testing::TestDb;
+use latchkey_testkit::TestDb;
 
 const KEY: &str = "cli-test-secret-key-0123456789abcdefghij";
 

@@ -4,34 +4,23 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Service as _;
 use actix_web::http::{Method, StatusCode};
-use actix_web::test;
-use latchkey_db::testing::TestDb;
+use actix_web::test::TestRequest;
 use latchkey_http::build_app;
+use latchkey_testkit::app::Client;
+use latchkey_testkit::{TestApp, TestDb};
 use serde_json::Value;
 
-use crate::{json, service, world};
-
-async fn get_text(
-    app: &impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-    uri: &str,
-) -> (StatusCode, String, String) {
-    let res = test::call_service(app, test::TestRequest::get().uri(uri).to_request()).await;
-    let status = res.status();
-    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    let body = String::from_utf8_lossy(&test::read_body(res).await).into_owned();
-    (status, content_type, body)
+async fn get_text(app: &Client, uri: &str) -> (StatusCode, String, String) {
+    let res = app.get(uri).await;
+    (res.status, res.header("content-type").to_owned(), res.text)
 }
 
 #[actix_web::test]
 async fn the_document_is_served_and_docs_openapi_json_is_current() {
-    let app = service(world(TestDb::sqlite()).state).await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/api/v1/openapi.json").to_request()).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let served = json(res).await;
+    let app = TestApp::new(TestDb::sqlite()).await;
+    let res = app.get("/api/v1/openapi.json").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let served = res.body;
     assert_eq!(served["info"]["title"], "Latchkey");
 
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
@@ -51,13 +40,14 @@ const UNDOCUMENTED: &[&str] =
 async fn every_served_operation_is_documented() {
     let map = Arc::new(Mutex::new(String::new()));
     let seen = Arc::clone(&map);
-    let app = test::init_service(build_app(world(TestDb::sqlite()).state).wrap_fn(move |req, srv| {
+    let test_app = TestApp::new(TestDb::sqlite()).await;
+    let wrapped = build_app(test_app.state.clone()).wrap_fn(move |req, srv| {
         // actix has no public way to list its resources; its map's debug form names every pattern.
         *seen.lock().unwrap() = format!("{:?}", req.resource_map());
         srv.call(req)
-    }))
-    .await;
-    test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    });
+    let app = Client::serve(test_app.state.clone(), wrapped).await;
+    app.get("/").await;
     let map = map.lock().unwrap().clone();
     let patterns: Vec<&str> = map.split("Single(\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
     assert!(patterns.len() >= 20, "the resource map's patterns were not found: {map}");
@@ -72,8 +62,8 @@ async fn every_served_operation_is_documented() {
             .collect::<Vec<_>>()
             .join("/");
         for method in [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
-            let req = test::TestRequest::default().method(method.clone()).uri(&uri).to_request();
-            if test::call_service(&app, req).await.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let req = TestRequest::default().method(method.clone()).uri(&uri);
+            if app.call(req).await.status == StatusCode::METHOD_NOT_ALLOWED {
                 continue;
             }
             let documented = &doc["paths"][pattern][method.as_str().to_lowercase()];
@@ -89,7 +79,7 @@ async fn every_served_operation_is_documented() {
 /// Every operation the document lists is routed: asked without a token or a body, none answers 404/405.
 #[actix_web::test]
 async fn every_documented_operation_is_routed() {
-    let app = service(world(TestDb::sqlite()).state).await;
+    let app = TestApp::new(TestDb::sqlite()).await;
     let doc: Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -100,8 +90,8 @@ async fn every_documented_operation_is_routed() {
             .join("/");
         for (method, _) in item.as_object().unwrap() {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let req = test::TestRequest::default().method(method.clone()).uri(&uri).to_request();
-            let status = test::call_service(&app, req).await.status();
+            let req = TestRequest::default().method(method.clone()).uri(&uri);
+            let status = app.call(req).await.status;
             assert!(
                 status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
                 "{method} {uri} is documented but answers {status}"
@@ -114,13 +104,13 @@ async fn every_documented_operation_is_routed() {
 
 #[actix_web::test]
 async fn swagger_ui_is_served_from_the_binary_and_redoc_from_its_page() {
-    let app = service(world(TestDb::sqlite()).state).await;
+    let app = TestApp::new(TestDb::sqlite()).await;
 
-    let res = test::call_service(&app, test::TestRequest::get().uri("/docs").to_request()).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    let res = app.get("/docs").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let csp = res.headers.get("content-security-policy").unwrap().to_str().unwrap().to_owned();
     assert!(csp.contains("'unsafe-inline'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-    let page = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let page = res.text;
     assert!(page.contains("swagger-ui"));
 
     // Every asset the page names is served.
@@ -144,9 +134,9 @@ async fn swagger_ui_is_served_from_the_binary_and_redoc_from_its_page() {
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/html") && body.contains("oauth2"), "{content_type}");
 
-    let res = test::call_service(&app, test::TestRequest::get().uri("/docs/no-such-file.js").to_request()).await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert_eq!(json(res).await["errors"][0]["code"], "SYS_002");
+    let res = app.get("/docs/no-such-file.js").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.body["errors"][0]["code"], "SYS_002");
 
     let (status, content_type, body) = get_text(&app, "/redoc").await;
     assert_eq!(status, StatusCode::OK);
@@ -158,16 +148,16 @@ async fn swagger_ui_is_served_from_the_binary_and_redoc_from_its_page() {
 /// served from the binary, and the CSP allows no other origin and no inline script.
 #[actix_web::test]
 async fn the_docs_pages_need_no_outside_network() {
-    let app = service(world(TestDb::sqlite()).state).await;
+    let app = TestApp::new(TestDb::sqlite()).await;
     for page in ["/docs", "/redoc"] {
-        let res = test::call_service(&app, test::TestRequest::get().uri(page).to_request()).await;
-        let csp = res.headers().get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+        let res = app.get(page).await;
+        let csp = res.headers.get("content-security-policy").unwrap().to_str().unwrap().to_owned();
         for directive in csp.split(';').map(str::trim) {
             assert!(!directive.contains("http"), "{page}: {directive} allows another origin");
         }
         let script_src = csp.split(';').map(str::trim).find(|d| d.starts_with("script-src")).unwrap();
         assert_eq!(script_src, "script-src 'self'", "{page}");
-        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        let body = res.text;
         assert!(!body.contains("http://") && !body.contains("https://"), "{page} names another origin:\n{body}");
         assert!(!body.contains("<script>"), "{page} has an inline script");
     }

@@ -5,12 +5,8 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
-use crate::{CHROME_MAC, PASSWORD, bearer, call, get, login, post, register, service, worlds};
-
-/// PATCH with a JSON body and a bearer token.
-fn patch(path: &str, token: &str, body: Value) -> TestRequest {
-    bearer(TestRequest::patch().uri(path).set_json(body), token)
-}
+use latchkey_testkit::app::CHROME_MAC;
+use latchkey_testkit::{PASSWORD, TestApp};
 
 /// schemathesis `unsupported_method`: a 405 must say which methods the resource serves (RFC 9110
 /// §15.5.6), in the envelope and with the security headers like every other error. OPTIONS (without a
@@ -19,8 +15,7 @@ fn patch(path: &str, token: &str, body: Value) -> TestRequest {
 #[actix_web::test]
 async fn a_405_lists_the_served_methods_in_allow() {
     let id = "0b0f4d8e-54a4-4d2b-9f0e-7c1d2a3b4c5d";
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
+    for app in TestApp::all().await {
         for (method, path, allow) in [
             (Method::POST, "/health".to_owned(), "GET"),
             (Method::HEAD, "/health".to_owned(), "GET"),
@@ -30,7 +25,7 @@ async fn a_405_lists_the_served_methods_in_allow() {
             (Method::POST, format!("/api/v1/admin/users/{id}"), "GET, PUT, DELETE"),
             (Method::PUT, "/docs".to_owned(), "GET"),
         ] {
-            let res = call(&app, TestRequest::default().method(method.clone()).uri(&path)).await;
+            let res = app.request(TestRequest::default().method(method.clone()).uri(&path)).await;
             assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
             assert_eq!(res.headers.get("allow").and_then(|v| v.to_str().ok()), Some(allow), "{method} {path}");
             assert_eq!(res.headers.get("x-content-type-options").unwrap(), "nosniff", "{method} {path}");
@@ -47,25 +42,24 @@ async fn a_405_lists_the_served_methods_in_allow() {
 /// fields keep the control-character rule.
 #[actix_web::test]
 async fn unknown_body_fields_are_ignored_whatever_they_hold() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let label = w.db.label;
+    for app in TestApp::all().await {
+        let label = app.db.label;
         let body = json!({
             "email": "extra@example.com", "password": PASSWORD, "first_name": "Ada",
             "\u{1}key": "x", "note": "a\u{0}b", "nested": {"k\u{7}": ["\u{1b}"]},
         });
-        let res = call(&app, post("/api/v1/auth/register", body)).await;
+        let res = app.post("/api/v1/auth/register").json(body).await;
         assert_eq!(res.status, StatusCode::CREATED, "{label}: {:?}", res.body);
         let body = json!({"email": "extra@example.com", "password": PASSWORD, "\u{14}": -1});
-        let res = call(&app, post("/api/v1/auth/login", body)).await;
+        let res = app.post("/api/v1/auth/login").json(body).await;
         assert_eq!(res.status, StatusCode::OK, "{label}: {:?}", res.body);
         let token = res.body["access_token"].as_str().unwrap().to_owned();
-        let res = call(&app, patch("/api/v1/users/me", &token, json!({"\r": 1, "last_name": "Lovelace"}))).await;
+        let res = app.patch("/api/v1/users/me").bearer(&token).json(json!({"\r": 1, "last_name": "Lovelace"})).await;
         assert_eq!((res.status, &res.body["last_name"]), (StatusCode::OK, &json!("Lovelace")), "{label}");
 
         // The known fields are still checked, and the unknown ones are not reported.
         let body = json!({"first_name": "A\u{0}da", "\u{1}": "\u{0}"});
-        let res = call(&app, patch("/api/v1/users/me", &token, body)).await;
+        let res = app.patch("/api/v1/users/me").bearer(&token).json(body).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{label}");
         assert_eq!(res.body["errors"].as_array().unwrap().len(), 1, "{label}: {:?}", res.body);
         assert_eq!(res.body["errors"][0]["field"], "first_name", "{label}");
@@ -77,17 +71,16 @@ async fn unknown_body_fields_are_ignored_whatever_they_hold() {
 /// page answers an empty page that says which page it is.
 #[actix_web::test]
 async fn page_is_bounded_as_the_document_says() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let label = w.db.label;
-        register(&app, "pages@example.com").await;
-        let (token, _) = login(&app, "pages@example.com", CHROME_MAC).await;
+    for app in TestApp::all().await {
+        let label = app.db.label;
+        app.register("pages@example.com").await;
+        let (token, _) = app.login("pages@example.com", CHROME_MAC).await;
         for page in ["2147483648", "9223372036854775807", "0"] {
-            let res = call(&app, get(&format!("/api/v1/sessions/me/history?page={page}"), &token)).await;
+            let res = app.get(&format!("/api/v1/sessions/me/history?page={page}")).bearer(&token).await;
             assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{label}: page={page}");
             assert_eq!(res.body["errors"][0]["field"], "page", "{label}: page={page}");
         }
-        let res = call(&app, get("/api/v1/sessions/me/history?page=2147483647", &token)).await;
+        let res = app.get("/api/v1/sessions/me/history?page=2147483647").bearer(&token).await;
         assert_eq!(res.status, StatusCode::OK, "{label}: {:?}", res.body);
         assert_eq!(res.body["pagination"]["page"], 2_147_483_647_i64, "{label}");
         assert_eq!(res.body["data"], json!([]), "{label}");

@@ -5,12 +5,11 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use actix_web::http::StatusCode;
-use actix_web::test::{self, TestRequest};
+use actix_web::test::TestRequest;
 use chrono::Duration;
-use latchkey_db::testing::TestDb;
+use latchkey_testkit::app::{CHROME_MAC, Client, IPHONE, Res};
+use latchkey_testkit::{PASSWORD, TestApp, TestDb};
 use serde_json::json;
-
-use crate::{PASSWORD, bearer, call, login, post, register, service, world_with, worlds, worlds_with};
 
 /// Log lines written while the tests run (a process-wide subscriber, installed once, at INFO).
 #[derive(Clone, Default)]
@@ -47,7 +46,7 @@ fn lines_with(needle: &str) -> Vec<String> {
     String::from_utf8_lossy(&bytes).lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
 }
 
-fn request_id(res: &crate::Res) -> String {
+fn request_id(res: &Res) -> String {
     res.headers
         .get("x-request-id")
         .unwrap_or_else(|| panic!("no X-Request-Id on a {} answer", res.status))
@@ -58,18 +57,22 @@ fn request_id(res: &crate::Res) -> String {
 
 #[actix_web::test]
 async fn every_response_carries_a_request_id() {
-    for w in worlds_with(|c| {
+    for app in TestApp::all_with(|c| {
         c.rate_limit_scale = 1.0;
         c.cors_origins = vec!["http://localhost:3000".into()];
-    }) {
-        let app = service(w.state.clone()).await;
-        let label = &w.db.label;
+    })
+    .await
+    {
+        let label = &app.db.label;
         let cases: Vec<(TestRequest, StatusCode)> = vec![
             (TestRequest::get().uri("/health"), StatusCode::OK),
             (TestRequest::get().uri("/no/such/route"), StatusCode::NOT_FOUND),
             (TestRequest::delete().uri("/health"), StatusCode::METHOD_NOT_ALLOWED),
             (TestRequest::get().uri("/api/v1/users/me"), StatusCode::UNAUTHORIZED),
-            (post("/api/v1/auth/register", json!({"email": "not-an-email"})), StatusCode::UNPROCESSABLE_ENTITY),
+            (
+                TestRequest::post().uri("/api/v1/auth/register").set_json(json!({"email": "not-an-email"})),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
             (
                 TestRequest::post().uri("/api/v1/auth/login").insert_header(("content-length", "20000000")),
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -84,7 +87,7 @@ async fn every_response_carries_a_request_id() {
             ),
         ];
         for (req, expected) in cases {
-            let res = call(&app, req).await;
+            let res = app.call(req).await;
             assert_eq!(res.status, expected, "{label}: {:?}", res.body);
             let id = request_id(&res);
             assert_eq!(uuid::Uuid::parse_str(&id).unwrap().get_version_num(), 4, "{label}: {id}");
@@ -96,7 +99,7 @@ async fn every_response_carries_a_request_id() {
             .uri("/api/v1/auth/login")
             .insert_header(("origin", "https://evil.example"))
             .insert_header(("access-control-request-method", "POST"));
-        let res = call(&app, req).await;
+        let res = app.call(req).await;
         assert!(res.status.is_client_error(), "{label}: {}", res.status);
         request_id(&res);
 
@@ -104,9 +107,11 @@ async fn every_response_carries_a_request_id() {
         // rather than a response): the 429 has an id too.
         let mut last = None;
         for _ in 0..11 {
-            let req = post("/api/v1/auth/login", json!({"email": "nobody@example.com", "password": "Wrong-Pass-99!"}))
-                .peer_addr("192.0.2.44:5000".parse().unwrap());
-            last = Some(call(&app, req).await);
+            let req = app
+                .post("/api/v1/auth/login")
+                .json(json!({"email": "nobody@example.com", "password": "Wrong-Pass-99!"}))
+                .peer("192.0.2.44:5000".parse().unwrap());
+            last = Some(req.await);
         }
         let res = last.unwrap();
         assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{label}");
@@ -116,21 +121,21 @@ async fn every_response_carries_a_request_id() {
 
 #[actix_web::test]
 async fn a_clients_request_id_is_kept_when_safe_and_replaced_otherwise() {
-    let app = service(crate::world(TestDb::sqlite()).state).await;
-    let with_id = |id: &str| TestRequest::get().uri("/no/such/route").insert_header(("x-request-id", id));
+    let app = TestApp::new(TestDb::sqlite()).await;
+    let with_id = |id: &str| app.get("/no/such/route").header(("x-request-id", id));
 
-    let res = call(&app, with_id("edge-4f1c:abc_DEF.9/x=y+z@lb")).await;
+    let res = with_id("edge-4f1c:abc_DEF.9/x=y+z@lb").await;
     assert_eq!(request_id(&res), "edge-4f1c:abc_DEF.9/x=y+z@lb");
 
     let long = "a".repeat(129);
     for bad in [long.as_str(), "two words", "a\"quote", "semi;colon", "tab\there"] {
-        let res = call(&app, with_id(bad)).await;
+        let res = with_id(bad).await;
         let id = request_id(&res);
         assert_ne!(id, bad);
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "{bad:?} was replaced by {id:?}");
     }
     let exactly_max = "b".repeat(128);
-    assert_eq!(request_id(&call(&app, with_id(&exactly_max)).await), exactly_max);
+    assert_eq!(request_id(&with_id(&exactly_max).await), exactly_max);
 }
 
 /// Every log line of a request carries its id, including lines written on the blocking pool; no line
@@ -138,21 +143,22 @@ async fn a_clients_request_id_is_kept_when_safe_and_replaced_otherwise() {
 #[actix_web::test]
 async fn log_lines_carry_the_request_id_and_no_secrets() {
     logs();
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let label = &w.db.label;
-        register(&app, "logs@example.com").await;
-        let (access, refresh) = login(&app, "logs@example.com", crate::CHROME_MAC).await;
-        let rotated = call(&app, post("/api/v1/auth/refresh", json!({"refresh_token": refresh}))).await;
+    for app in TestApp::all().await {
+        let label = &app.db.label;
+        app.register("logs@example.com").await;
+        let (access, refresh) = app.login("logs@example.com", CHROME_MAC).await;
+        let rotated = app.post("/api/v1/auth/refresh").json(json!({"refresh_token": refresh})).await;
         assert_eq!(rotated.status, StatusCode::OK);
-        w.clock.advance(Duration::seconds(60));
+        app.clock.advance(Duration::seconds(60));
 
         // Presenting the rotated-out token after the grace window is reuse: the service logs a warning
         // from the blocking pool's thread.
         let id = format!("reuse-{}", uuid::Uuid::new_v4().simple());
-        let req = post("/api/v1/auth/refresh", json!({"refresh_token": refresh}))
-            .insert_header(("x-request-id", id.as_str()));
-        let res = call(&app, req).await;
+        let req = app
+            .post("/api/v1/auth/refresh")
+            .json(json!({"refresh_token": refresh}))
+            .header(("x-request-id", id.as_str()));
+        let res = req.await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{label}");
         assert_eq!(request_id(&res), id);
         let lines = lines_with(&id);
@@ -166,9 +172,11 @@ async fn log_lines_carry_the_request_id_and_no_secrets() {
         );
 
         let failed_id = format!("failed-{}", uuid::Uuid::new_v4().simple());
-        let req = post("/api/v1/auth/login", json!({"email": "logs@example.com", "password": "Wrong-Pass-99!"}))
-            .insert_header(("x-request-id", failed_id.as_str()));
-        assert_eq!(call(&app, req).await.status, StatusCode::UNAUTHORIZED);
+        let req = app
+            .post("/api/v1/auth/login")
+            .json(json!({"email": "logs@example.com", "password": "Wrong-Pass-99!"}))
+            .header(("x-request-id", failed_id.as_str()));
+        assert_eq!(req.await.status, StatusCode::UNAUTHORIZED);
         assert_eq!(lines_with(&failed_id).len(), 1, "{label}: one access line");
 
         let jti = |token: &str| -> String {
@@ -217,43 +225,35 @@ fn sample(text: &str, series: &str) -> f64 {
         .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
-async fn scrape<S, B>(app: &S) -> String
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let res = test::call_service(app, TestRequest::get().uri("/metrics").to_request()).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let content_type = res.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+async fn scrape(app: &Client) -> String {
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status, StatusCode::OK);
+    let content_type = res.header("content-type");
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
-    assert!(res.headers().get("x-request-id").is_some());
-    String::from_utf8(test::read_body(res).await.to_vec()).unwrap()
+    assert!(res.headers.get("x-request-id").is_some());
+    res.text
 }
 
 /// The counters move with logins, refreshes, reuse and revocations. (Other tests run in the same
 /// process and move them too, so each is checked to have grown by at least what this test did.)
 #[actix_web::test]
 async fn domain_counters_move_where_the_events_happen() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let label = &w.db.label;
-        register(&app, "metrics@example.com").await;
+    for app in TestApp::all().await {
+        let label = &app.db.label;
+        app.register("metrics@example.com").await;
         let before = scrape(&app).await;
 
-        let (access, refresh) = login(&app, "metrics@example.com", crate::CHROME_MAC).await;
-        let bad = post("/api/v1/auth/login", json!({"email": "metrics@example.com", "password": "Wrong-Pass-99!"}));
-        assert_eq!(call(&app, bad).await.status, StatusCode::UNAUTHORIZED);
-        let rotated = call(&app, post("/api/v1/auth/refresh", json!({"refresh_token": refresh}))).await;
+        let (access, refresh) = app.login("metrics@example.com", CHROME_MAC).await;
+        let bad =
+            app.post("/api/v1/auth/login").json(json!({"email": "metrics@example.com", "password": "Wrong-Pass-99!"}));
+        assert_eq!(bad.await.status, StatusCode::UNAUTHORIZED);
+        let rotated = app.post("/api/v1/auth/refresh").json(json!({"refresh_token": refresh})).await;
         assert_eq!(rotated.status, StatusCode::OK);
-        w.clock.advance(Duration::seconds(60));
-        let reuse = call(&app, post("/api/v1/auth/refresh", json!({"refresh_token": refresh}))).await;
+        app.clock.advance(Duration::seconds(60));
+        let reuse = app.post("/api/v1/auth/refresh").json(json!({"refresh_token": refresh})).await;
         assert_eq!(reuse.status, StatusCode::UNAUTHORIZED);
-        let (access2, _) = login(&app, "metrics@example.com", crate::IPHONE).await;
-        let res = call(&app, bearer(TestRequest::post().uri("/api/v1/auth/logout-all"), &access2)).await;
+        let (access2, _) = app.login("metrics@example.com", IPHONE).await;
+        let res = app.post("/api/v1/auth/logout-all").bearer(&access2).await;
         assert_eq!(res.status, StatusCode::OK, "{label}: {:?}", res.body);
         drop(access);
 
@@ -279,18 +279,18 @@ async fn domain_counters_move_where_the_events_happen() {
 
 #[actix_web::test]
 async fn throttled_logins_are_counted() {
-    for w in worlds_with(|c| c.login_max_failures = 1) {
-        let app = service(w.state.clone()).await;
-        register(&app, "throttle-metrics@example.com").await;
+    for app in TestApp::all_with(|c| c.login_max_failures = 1).await {
+        app.register("throttle-metrics@example.com").await;
         let before = scrape(&app).await;
         let wrong = || {
-            post("/api/v1/auth/login", json!({"email": "throttle-metrics@example.com", "password": "Wrong-Pass-99!"}))
+            app.post("/api/v1/auth/login")
+                .json(json!({"email": "throttle-metrics@example.com", "password": "Wrong-Pass-99!"}))
         };
-        assert_eq!(call(&app, wrong()).await.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(call(&app, wrong()).await.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(wrong().await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong().await.status, StatusCode::TOO_MANY_REQUESTS);
         let after = scrape(&app).await;
         let series = r#"latchkey_logins_total{outcome="throttled"}"#;
-        assert!(sample(&after, series) - sample(&before, series) >= 1.0, "{}", w.db.label);
+        assert!(sample(&after, series) - sample(&before, series) >= 1.0, "{}", app.db.label);
     }
 }
 
@@ -298,17 +298,17 @@ async fn throttled_logins_are_counted() {
 /// methods share one label.
 #[actix_web::test]
 async fn http_metrics_label_routes_by_pattern() {
-    let app = service(crate::world(TestDb::sqlite()).state).await;
+    let app = TestApp::new(TestDb::sqlite()).await;
     let session = uuid::Uuid::new_v4();
-    let res = call(&app, TestRequest::delete().uri(&format!("/api/v1/sessions/{session}"))).await;
+    let res = app.delete(&format!("/api/v1/sessions/{session}")).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     let junk = format!("/junk-{}", uuid::Uuid::new_v4().simple());
-    assert_eq!(call(&app, TestRequest::get().uri(&junk)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&junk).await.status, StatusCode::NOT_FOUND);
     let brew = TestRequest::default().method(actix_web::http::Method::from_bytes(b"BREW").unwrap()).uri("/health");
-    assert_eq!(call(&app, brew).await.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(call(&app, TestRequest::get().uri("/health")).await.status, StatusCode::OK);
+    assert_eq!(app.call(brew).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(app.get("/health").await.status, StatusCode::OK);
     // A trailing slash is redirected (307) before any route matches.
-    let slash = call(&app, TestRequest::get().uri("/health/")).await;
+    let slash = app.get("/health/").await;
     assert_eq!(slash.status, StatusCode::TEMPORARY_REDIRECT);
     request_id(&slash);
 
@@ -337,15 +337,14 @@ async fn http_metrics_label_routes_by_pattern() {
 /// With `METRICS_ADDR`, `/metrics` is not on the main port; its own app serves it (and nothing else).
 #[actix_web::test]
 async fn metrics_move_to_their_own_listener_with_metrics_addr() {
-    let w = world_with(TestDb::sqlite(), |c| c.metrics_addr = Some("127.0.0.1:0".parse().unwrap()));
-    let app = service(w.state.clone()).await;
-    let res = call(&app, TestRequest::get().uri("/metrics")).await;
+    let app = TestApp::with(TestDb::sqlite(), |c| c.metrics_addr = Some("127.0.0.1:0".parse().unwrap())).await;
+    let res = app.get("/metrics").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 
-    let metrics = test::init_service(latchkey_http::metrics::metrics_app(w.state.clone())).await;
+    let metrics = Client::serve(app.state.clone(), latchkey_http::metrics::metrics_app(app.state.clone())).await;
     let text = scrape(&metrics).await;
     assert!(text.contains("latchkey_db_pool_connections "), "{text}");
-    let res = call(&metrics, TestRequest::get().uri("/api/v1/users/me")).await;
+    let res = metrics.get("/api/v1/users/me").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.error().0, "SYS_002");
     request_id(&res);

@@ -1,69 +1,22 @@
 //! `/api/v1/organizations` and `/api/v1/admin/organizations…`: the role rules, the admin routes, lists,
 //! search and the audit trail.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
+use latchkey_testkit::TestApp;
+use latchkey_testkit::app::{Account, Client, Res};
 use serde_json::{Value, json};
-
-use crate::{CHROME_MAC, PASSWORD, Res, bearer, call, get, login, post, register, service, worlds};
 
 const ADMIN_ORGS: &str = "/api/v1/admin/organizations";
 
-fn put(path: &str, token: &str, body: Value) -> TestRequest {
-    bearer(TestRequest::put().uri(path).set_json(body), token)
-}
-
-fn delete(path: &str, token: &str) -> TestRequest {
-    bearer(TestRequest::delete().uri(path), token)
-}
-
-fn post_as(path: &str, token: &str, body: Value) -> TestRequest {
-    bearer(post(path, body), token)
-}
-
-/// Registers `email`, makes it a superuser through the service, and logs in; returns the access token.
-async fn superuser<S, B>(app: &S, state: &latchkey_http::AppState, email: &str) -> String
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let services = state.services.clone();
-    let email_owned = email.to_owned();
-    actix_web::web::block(move || latchkey_service::registration::create_superuser(&services, &email_owned, PASSWORD))
-        .await
-        .unwrap()
-        .unwrap();
-    login(app, email, CHROME_MAC).await.0
-}
-
-/// Registers and logs in `email`; returns (user id, access token).
-async fn user<S, B>(app: &S, email: &str) -> (String, String)
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let id = register(app, email).await.body["id"].as_str().unwrap().to_owned();
-    (id, login(app, email, CHROME_MAC).await.0)
-}
-
-async fn create_org<S, B>(app: &S, root: &str, name: &str, slug: &str) -> Value
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = call(app, post_as(ADMIN_ORGS, root, json!({"name": name, "slug": slug}))).await;
+async fn create_org(app: &Client, root: &str, name: &str, slug: &str) -> Value {
+    let res = app.post(ADMIN_ORGS).bearer(root).json(json!({"name": name, "slug": slug})).await;
     assert_eq!(res.status, StatusCode::CREATED, "{:?}", res.body);
     res.body
 }
 
-async fn add_member<S, B>(app: &S, root: &str, org: &str, user_id: &str, role: &str) -> Res
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    call(app, post_as(&format!("{ADMIN_ORGS}/{org}/members"), root, json!({"user_id": user_id, "role": role}))).await
+async fn add_member(app: &Client, root: &str, org: &str, user_id: &str, role: &str) -> Res {
+    app.post(&format!("{ADMIN_ORGS}/{org}/members")).bearer(root).json(json!({"user_id": user_id, "role": role})).await
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -77,20 +30,17 @@ fn err(res: &Res) -> (StatusCode, String, String, Value) {
 
 #[actix_web::test]
 async fn admin_creates_reads_updates_and_deletes_organizations() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let root = superuser(&app, &w.state, "root@example.com").await;
-        let label = w.db.label;
+    for app in TestApp::all().await {
+        let root = app.superuser("root@example.com").await.access;
+        let label = app.db.label;
 
-        let res = call(
-            &app,
-            post_as(
-                ADMIN_ORGS,
-                &root,
+        let res = app
+            .post(ADMIN_ORGS)
+            .bearer(&root)
+            .json(
                 json!({"name": "  Acme Corp  ", "slug": "acme", "description": "Rockets", "settings": {"plan": "pro"}}),
-            ),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(res.status, StatusCode::CREATED, "{label}: {:?}", res.body);
         let org = res.body.clone();
         assert_eq!(
@@ -113,7 +63,7 @@ async fn admin_creates_reads_updates_and_deletes_organizations() {
         assert_eq!((&minimal["settings"], &minimal["description"]), (&json!({}), &Value::Null), "{label}");
 
         // A taken slug is 409 SYS_005.
-        let res = call(&app, post_as(ADMIN_ORGS, &root, json!({"name": "Other", "slug": "acme"}))).await;
+        let res = app.post(ADMIN_ORGS).bearer(&root).json(json!({"name": "Other", "slug": "acme"})).await;
         assert_eq!(
             err(&res),
             (
@@ -140,7 +90,7 @@ async fn admin_creates_reads_updates_and_deletes_organizations() {
             (json!({"name": "X", "slug": "x", "is_active": null}), "is_active", "Input should be a valid boolean"),
             (json!({"name": "X", "slug": "x", "settings": [1]}), "settings", "Input should be a valid dictionary"),
         ] {
-            let res = call(&app, post_as(ADMIN_ORGS, &root, body.clone())).await;
+            let res = app.post(ADMIN_ORGS).bearer(&root).json(body.clone()).await;
             assert_eq!(
                 err(&res),
                 (StatusCode::UNPROCESSABLE_ENTITY, "VAL_001".into(), message.into(), json!(field)),
@@ -148,22 +98,24 @@ async fn admin_creates_reads_updates_and_deletes_organizations() {
             );
         }
 
-        let res = call(&app, get(&format!("{ADMIN_ORGS}/{id}"), &root)).await;
+        let res = app.get(&format!("{ADMIN_ORGS}/{id}")).bearer(&root).await;
         assert_eq!((res.status, &res.body), (StatusCode::OK, &org), "{label}");
         let unknown = uuid::Uuid::new_v4();
-        let res = call(&app, get(&format!("{ADMIN_ORGS}/{unknown}"), &root)).await;
+        let res = app.get(&format!("{ADMIN_ORGS}/{unknown}")).bearer(&root).await;
         assert_eq!(
             err(&res),
             (StatusCode::NOT_FOUND, "SYS_002".into(), format!("Organization {unknown} not found"), Value::Null)
         );
-        let res = call(&app, get(&format!("{ADMIN_ORGS}/not-a-uuid"), &root)).await;
+        let res = app.get(&format!("{ADMIN_ORGS}/not-a-uuid")).bearer(&root).await;
         assert_eq!((res.status, &res.body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("org_id")));
 
         // Update is partial; null clears a nullable field and is refused for a required one.
-        w.clock.advance(chrono::Duration::seconds(5));
-        let res =
-            call(&app, put(&format!("{ADMIN_ORGS}/{id}"), &root, json!({"description": null, "is_active": false})))
-                .await;
+        app.clock.advance(chrono::Duration::seconds(5));
+        let res = app
+            .put(&format!("{ADMIN_ORGS}/{id}"))
+            .bearer(&root)
+            .json(json!({"description": null, "is_active": false}))
+            .await;
         assert_eq!(res.status, StatusCode::OK, "{label}: {:?}", res.body);
         assert_eq!(
             (&res.body["name"], &res.body["description"], &res.body["is_active"]),
@@ -171,39 +123,38 @@ async fn admin_creates_reads_updates_and_deletes_organizations() {
         );
         assert_ne!(res.body["updated_at"], org["updated_at"]);
         assert_eq!(res.body["created_at"], org["created_at"]);
-        let res = call(&app, put(&format!("{ADMIN_ORGS}/{id}"), &root, json!({"name": null}))).await;
+        let res = app.put(&format!("{ADMIN_ORGS}/{id}")).bearer(&root).json(json!({"name": null})).await;
         assert_eq!((res.status, &res.body["errors"][0]["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("name")));
-        let res = call(&app, put(&format!("{ADMIN_ORGS}/{id}"), &root, json!({"slug": "min"}))).await;
+        let res = app.put(&format!("{ADMIN_ORGS}/{id}")).bearer(&root).json(json!({"slug": "min"})).await;
         assert_eq!(
             err(&res),
             (StatusCode::CONFLICT, "SYS_005".into(), "Organization with slug 'min' already exists".into(), Value::Null),
             "{label}"
         );
-        let res = call(&app, put(&format!("{ADMIN_ORGS}/{id}"), &root, json!({"slug": "acme-2"}))).await;
+        let res = app.put(&format!("{ADMIN_ORGS}/{id}")).bearer(&root).json(json!({"slug": "acme-2"})).await;
         assert_eq!((res.status, &res.body["slug"]), (StatusCode::OK, &json!("acme-2")));
-        let res = call(&app, put(&format!("{ADMIN_ORGS}/{unknown}"), &root, json!({"name": "Y"}))).await;
+        let res = app.put(&format!("{ADMIN_ORGS}/{unknown}")).bearer(&root).json(json!({"name": "Y"})).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
 
         // Hard delete: gone, and its memberships with it.
-        let (uid, _) = user(&app, "member@example.com").await;
+        let uid = app.user("member@example.com").await.id;
         assert_eq!(add_member(&app, &root, &id, &uid, "member").await.status, StatusCode::OK);
-        let res = call(&app, delete(&format!("{ADMIN_ORGS}/{id}"), &root)).await;
+        let res = app.delete(&format!("{ADMIN_ORGS}/{id}")).bearer(&root).await;
         assert_eq!(res.body, json!({"success": true, "message": "Organization Acme Corp has been deleted"}), "{label}");
-        assert_eq!(call(&app, get(&format!("{ADMIN_ORGS}/{id}"), &root)).await.status, StatusCode::NOT_FOUND);
-        assert_eq!(call(&app, delete(&format!("{ADMIN_ORGS}/{id}"), &root)).await.status, StatusCode::NOT_FOUND);
-        let res = call(&app, get(&format!("{ADMIN_ORGS}/{id}/members"), &root)).await;
+        assert_eq!(app.get(&format!("{ADMIN_ORGS}/{id}")).bearer(&root).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.delete(&format!("{ADMIN_ORGS}/{id}")).bearer(&root).await.status, StatusCode::NOT_FOUND);
+        let res = app.get(&format!("{ADMIN_ORGS}/{id}/members")).bearer(&root).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
     }
 }
 
 #[actix_web::test]
 async fn admin_lists_page_filter_and_search() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let root = superuser(&app, &w.state, "root@example.com").await;
-        let label = w.db.label;
+    for app in TestApp::all().await {
+        let root = app.superuser("root@example.com").await.access;
+        let label = app.db.label;
 
-        let res = call(&app, get(ADMIN_ORGS, &root)).await;
+        let res = app.get(ADMIN_ORGS).bearer(&root).await;
         assert_eq!(
             res.body,
             json!({"data": [], "pagination": {"total": 0, "page": 1, "page_size": 0, "total_pages": 0, "has_next": false, "has_prev": false}}),
@@ -213,32 +164,28 @@ async fn admin_lists_page_filter_and_search() {
         let names = ["Ärzte Ohne Grenzen", "Beta Labs", "Gamma", "Delta 100%", "Epsilon"];
         let mut ids = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            w.clock.advance(chrono::Duration::seconds(1));
+            app.clock.advance(chrono::Duration::seconds(1));
             ids.push(create_org(&app, &root, name, &format!("org-{i}")).await["id"].as_str().unwrap().to_owned());
         }
-        let res = call(
-            &app,
-            put(
-                &format!("{ADMIN_ORGS}/{}", ids[2]),
-                &root,
-                json!({"is_active": false, "description": "the BETA twin"}),
-            ),
-        )
-        .await;
+        let res = app
+            .put(&format!("{ADMIN_ORGS}/{}", ids[2]))
+            .bearer(&root)
+            .json(json!({"is_active": false, "description": "the BETA twin"}))
+            .await;
         assert_eq!(res.status, StatusCode::OK);
-        let (a, _) = user(&app, "a@example.com").await;
-        let (b, _) = user(&app, "b@example.com").await;
+        let a = app.user("a@example.com").await.id;
+        let b = app.user("b@example.com").await.id;
         add_member(&app, &root, &ids[4], &a, "owner").await;
         add_member(&app, &root, &ids[4], &b, "guest").await;
         add_member(&app, &root, &ids[3], &a, "member").await;
 
-        let list = |q: &str| get(&format!("{ADMIN_ORGS}?{q}"), &root);
+        let list = |q: &str| app.get(&format!("{ADMIN_ORGS}?{q}")).bearer(&root);
         let names_of = |res: &Res| -> Vec<String> {
             res.body["data"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect()
         };
 
         // Newest first; member counts per row.
-        let res = call(&app, list("page=1&limit=2")).await;
+        let res = list("page=1&limit=2").await;
         assert_eq!(names_of(&res), ["Epsilon", "Delta 100%"], "{label}");
         assert_eq!(
             (&res.body["data"][0]["member_count"], &res.body["data"][1]["member_count"]),
@@ -248,13 +195,13 @@ async fn admin_lists_page_filter_and_search() {
             res.body["pagination"],
             json!({"total": 5, "page": 1, "page_size": 2, "total_pages": 3, "has_next": true, "has_prev": false})
         );
-        let res = call(&app, list("page=3&limit=2")).await;
+        let res = list("page=3&limit=2").await;
         assert_eq!(names_of(&res), ["Ärzte Ohne Grenzen"]);
         assert_eq!(
             res.body["pagination"],
             json!({"total": 5, "page": 3, "page_size": 1, "total_pages": 3, "has_next": false, "has_prev": true})
         );
-        let res = call(&app, list("page=4&limit=2")).await;
+        let res = list("page=4&limit=2").await;
         assert_eq!(
             (
                 res.body["data"].clone(),
@@ -263,15 +210,15 @@ async fn admin_lists_page_filter_and_search() {
             ),
             (json!([]), json!(true), json!(5))
         );
-        assert_eq!(call(&app, list("limit=100")).await.body["pagination"]["page_size"], 5);
-        let res = call(&app, list("limit=101&page=0")).await;
+        assert_eq!(list("limit=100").await.body["pagination"]["page_size"], 5);
+        let res = list("limit=101&page=0").await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         let fields: Vec<&Value> = res.body["errors"].as_array().unwrap().iter().map(|e| &e["field"]).collect();
         assert_eq!(fields, [&json!("page"), &json!("limit")]);
 
         // Filters and case-insensitive search over name, slug and description.
-        assert_eq!(names_of(&call(&app, list("is_active=false")).await), ["Gamma"]);
-        assert_eq!(call(&app, list("is_active=true")).await.body["pagination"]["total"], 4);
+        assert_eq!(names_of(&list("is_active=false").await), ["Gamma"]);
+        assert_eq!(list("is_active=true").await.body["pagination"]["total"], 4);
         for (q, expected) in [
             ("search=%C3%A4RZTE", vec!["Ärzte Ohne Grenzen"]),
             ("search=BETA", vec!["Gamma", "Beta Labs"]),
@@ -281,43 +228,39 @@ async fn admin_lists_page_filter_and_search() {
             ("search=beta&is_active=true", vec!["Beta Labs"]),
             ("search=zzz", vec![]),
         ] {
-            assert_eq!(names_of(&call(&app, list(q)).await), expected, "{label}: {q}");
+            assert_eq!(names_of(&list(q).await), expected, "{label}: {q}");
         }
 
         // Sorting: an allowed column either way; anything else is 422 naming the allowed columns.
         assert_eq!(
-            names_of(&call(&app, list("sort_by=name&sort_order=asc")).await),
+            names_of(&list("sort_by=name&sort_order=asc").await),
             ["Beta Labs", "Delta 100%", "Epsilon", "Gamma", "Ärzte Ohne Grenzen"],
             "{label}"
         );
-        assert_eq!(
-            names_of(&call(&app, list("sort_by=created_at&sort_order=asc&limit=1")).await),
-            ["Ärzte Ohne Grenzen"]
-        );
-        let res = call(&app, list("sort_by=password")).await;
+        assert_eq!(names_of(&list("sort_by=created_at&sort_order=asc&limit=1").await), ["Ärzte Ohne Grenzen"]);
+        let res = list("sort_by=password").await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{label}: {:?}", res.body);
         assert_eq!(res.body["errors"][0]["field"], "sort_by");
         let message = res.body["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains("name") && message.contains("created_at"), "{message}");
-        let res = call(&app, list("sort_order=sideways")).await;
+        let res = list("sort_order=sideways").await;
         assert_eq!(
             (res.status, res.body["errors"][0]["message"].clone()),
             (StatusCode::UNPROCESSABLE_ENTITY, json!("Input should be 'asc' or 'desc'"))
         );
-        let res = call(&app, list("is_active=maybe")).await;
+        let res = list("is_active=maybe").await;
         assert_eq!(res.body["errors"][0]["message"], "Input should be a valid boolean, unable to interpret input");
     }
 }
 
 #[actix_web::test]
 async fn admin_manages_members() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let root = superuser(&app, &w.state, "root@example.com").await;
-        let label = w.db.label;
+    for app in TestApp::all().await {
+        let root = app.superuser("root@example.com").await.access;
+        let label = app.db.label;
         let org = create_org(&app, &root, "Acme", "acme").await["id"].as_str().unwrap().to_owned();
-        let (ada, _) = user(&app, "ada@example.com").await;
-        let (bob, _) = user(&app, "bob@example.com").await;
+        let ada = app.user("ada@example.com").await.id;
+        let bob = app.user("bob@example.com").await.id;
         let members = format!("{ADMIN_ORGS}/{org}/members");
 
         let res = add_member(&app, &root, &org, &ada, "owner").await;
@@ -326,8 +269,8 @@ async fn admin_manages_members() {
             json!({"success": true, "message": "User ada@example.com added to organization Acme"}),
             "{label}"
         );
-        w.clock.advance(chrono::Duration::seconds(1));
-        let res = call(&app, post_as(&members, &root, json!({"user_id": bob}))).await;
+        app.clock.advance(chrono::Duration::seconds(1));
+        let res = app.post(&members).bearer(&root).json(json!({"user_id": bob})).await;
         assert_eq!(res.status, StatusCode::OK, "role defaults to member: {:?}", res.body);
 
         let res = add_member(&app, &root, &org, &ada, "admin").await;
@@ -351,12 +294,12 @@ async fn admin_manages_members() {
                 json!("role")
             )
         );
-        let res = call(&app, post_as(&members, &root, json!({"user_id": "nope"}))).await;
+        let res = app.post(&members).bearer(&root).json(json!({"user_id": "nope"})).await;
         assert_eq!(
             (res.status, &res.body["errors"][0]["field"]),
             (StatusCode::UNPROCESSABLE_ENTITY, &json!("user_id"))
         );
-        let res = call(&app, post_as(&members, &root, json!({"role": "admin"}))).await;
+        let res = app.post(&members).bearer(&root).json(json!({"role": "admin"})).await;
         assert_eq!(
             err(&res),
             (StatusCode::UNPROCESSABLE_ENTITY, "VAL_001".into(), "Field required".into(), json!("user_id"))
@@ -374,7 +317,7 @@ async fn admin_manages_members() {
         );
 
         // The list: newest membership first, the reference's fields in its order.
-        let res = call(&app, get(&members, &root)).await;
+        let res = app.get(&members).bearer(&root).await;
         assert_eq!(res.body["pagination"]["total"], 2, "{label}");
         let first = &res.body["data"][0];
         assert_eq!(keys(first), ["user_id", "email", "first_name", "last_name", "role", "is_active", "joined_at"]);
@@ -383,44 +326,44 @@ async fn admin_manages_members() {
             (&json!("bob@example.com"), &json!("member"), &json!(true))
         );
         assert_eq!(res.body["data"][1]["role"], "owner");
-        let org_view = call(&app, get(&format!("{ADMIN_ORGS}/{org}"), &root)).await;
+        let org_view = app.get(&format!("{ADMIN_ORGS}/{org}")).bearer(&root).await;
         assert_eq!(org_view.body["member_count"], 2);
 
         // Soft removal; removing again is fine; never a member is 404.
-        let res = call(&app, delete(&format!("{members}/{bob}"), &root)).await;
+        let res = app.delete(&format!("{members}/{bob}")).bearer(&root).await;
         assert_eq!(
             res.body,
             json!({"success": true, "message": "User bob@example.com removed from organization Acme"}),
             "{label}"
         );
-        assert_eq!(call(&app, delete(&format!("{members}/{bob}"), &root)).await.status, StatusCode::OK);
-        let (carl, _) = user(&app, "carl@example.com").await;
-        let res = call(&app, delete(&format!("{members}/{carl}"), &root)).await;
+        assert_eq!(app.delete(&format!("{members}/{bob}")).bearer(&root).await.status, StatusCode::OK);
+        let carl = app.user("carl@example.com").await.id;
+        let res = app.delete(&format!("{members}/{carl}")).bearer(&root).await;
         assert_eq!(
             err(&res),
             (StatusCode::NOT_FOUND, "SYS_002".into(), "User is not a member of this organization".into(), Value::Null)
         );
-        let res = call(&app, delete(&format!("{members}/{nobody}"), &root)).await;
+        let res = app.delete(&format!("{members}/{nobody}")).bearer(&root).await;
         assert_eq!(
             err(&res),
             (StatusCode::NOT_FOUND, "SYS_002".into(), format!("User {nobody} not found"), Value::Null)
         );
-        let res = call(&app, delete(&format!("{ADMIN_ORGS}/{nobody}/members/{bob}"), &root)).await;
+        let res = app.delete(&format!("{ADMIN_ORGS}/{nobody}/members/{bob}")).bearer(&root).await;
         assert_eq!(err(&res).2, format!("Organization {nobody} not found"));
 
-        let active = call(&app, get(&members, &root)).await;
+        let active = app.get(&members).bearer(&root).await;
         assert_eq!(active.body["data"].as_array().unwrap().len(), 1);
-        let removed = call(&app, get(&format!("{members}?is_active=false"), &root)).await;
+        let removed = app.get(&format!("{members}?is_active=false")).bearer(&root).await;
         assert_eq!(
             (&removed.body["data"][0]["email"], &removed.body["data"][0]["is_active"]),
             (&json!("bob@example.com"), &json!(false))
         );
-        assert_eq!(call(&app, get(&format!("{ADMIN_ORGS}/{org}"), &root)).await.body["member_count"], 1);
+        assert_eq!(app.get(&format!("{ADMIN_ORGS}/{org}")).bearer(&root).await.body["member_count"], 1);
 
         // Re-adding a removed member brings the membership back with the new role.
         let res = add_member(&app, &root, &org, &bob, "admin").await;
         assert_eq!(res.status, StatusCode::OK, "{label}: {:?}", res.body);
-        let res = call(&app, get(&members, &root)).await;
+        let res = app.get(&members).bearer(&root).await;
         let bob_row = res.body["data"].as_array().unwrap().iter().find(|m| m["user_id"] == json!(bob)).unwrap().clone();
         assert_eq!(bob_row["role"], "admin");
     }
@@ -428,11 +371,10 @@ async fn admin_manages_members() {
 
 #[actix_web::test]
 async fn every_admin_organization_route_refuses_a_normal_user() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let root = superuser(&app, &w.state, "root@example.com").await;
+    for app in TestApp::all().await {
+        let root = app.superuser("root@example.com").await.access;
         let org = create_org(&app, &root, "Acme", "acme").await["id"].as_str().unwrap().to_owned();
-        let (uid, token) = user(&app, "plain@example.com").await;
+        let Account { id: uid, access: token, .. } = app.user("plain@example.com").await;
         let routes: Vec<(&str, String, Option<Value>)> = vec![
             ("GET", ADMIN_ORGS.to_owned(), None),
             ("POST", ADMIN_ORGS.to_owned(), Some(json!({"name": "X", "slug": "x"}))),
@@ -445,27 +387,27 @@ async fn every_admin_organization_route_refuses_a_normal_user() {
         ];
         for (method, path, body) in routes {
             let make = |token: Option<&str>| {
-                let mut req = TestRequest::default().method(method.parse().unwrap()).uri(&path);
+                let mut req = app.request(TestRequest::default().method(method.parse().unwrap()).uri(&path));
                 if let Some(body) = &body {
-                    req = req.set_json(body);
+                    req = req.json(body.clone());
                 }
                 match token {
-                    Some(t) => bearer(req, t),
+                    Some(t) => req.bearer(t),
                     None => req,
                 }
             };
-            let res = call(&app, make(Some(&token))).await;
+            let res = make(Some(&token)).await;
             assert_eq!(
                 (res.status, res.error()),
                 (StatusCode::FORBIDDEN, ("AUTH_004".into(), "Superuser privileges required".into())),
                 "{}: {method} {path}",
-                w.db.label
+                app.db.label
             );
-            let res = call(&app, make(None)).await;
+            let res = make(None).await;
             assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{method} {path}");
         }
         // Nothing changed.
-        let res = call(&app, get(&format!("{ADMIN_ORGS}/{org}"), &root)).await;
+        let res = app.get(&format!("{ADMIN_ORGS}/{org}")).bearer(&root).await;
         assert_eq!((res.body["name"].clone(), res.body["member_count"].clone()), (json!("Acme"), json!(0)));
     }
 }
@@ -473,20 +415,19 @@ async fn every_admin_organization_route_refuses_a_normal_user() {
 /// Owner / admin / member / guest / removed member / non-member / superuser × read / members / update.
 #[actix_web::test]
 async fn organization_role_matrix() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let label = w.db.label;
-        let root = superuser(&app, &w.state, "root@example.com").await;
+    for app in TestApp::all().await {
+        let label = app.db.label;
+        let root = app.superuser("root@example.com").await.access;
         let org = create_org(&app, &root, "Acme", "acme").await["id"].as_str().unwrap().to_owned();
         create_org(&app, &root, "Taken", "taken").await;
         let mut tokens = Vec::new();
         for role in ["owner", "admin", "member", "guest", "removed", "outsider"] {
-            let (id, token) = user(&app, &format!("{role}@example.com")).await;
+            let Account { id, access: token, .. } = app.user(&format!("{role}@example.com")).await;
             match role {
                 "outsider" => {}
                 "removed" => {
                     add_member(&app, &root, &org, &id, "admin").await;
-                    call(&app, delete(&format!("{ADMIN_ORGS}/{org}/members/{id}"), &root)).await;
+                    app.delete(&format!("{ADMIN_ORGS}/{org}/members/{id}")).bearer(&root).await;
                 }
                 _ => assert_eq!(add_member(&app, &root, &org, &id, role).await.status, StatusCode::OK),
             }
@@ -501,7 +442,7 @@ async fn organization_role_matrix() {
                 "member" | "guest" => (true, false),
                 _ => (false, false),
             };
-            let res = call(&app, get(&path, token)).await;
+            let res = app.get(&path).bearer(token).await;
             if reads {
                 assert_eq!((res.status, &res.body["slug"]), (StatusCode::OK, &json!("acme")), "{label}: {role} reads");
                 assert_eq!(res.body["member_count"], 4, "{label}: {role}");
@@ -512,7 +453,7 @@ async fn organization_role_matrix() {
                     "{label}: {role} reads"
                 );
             }
-            let res = call(&app, get(&format!("{path}/members"), token)).await;
+            let res = app.get(&format!("{path}/members")).bearer(token).await;
             if reads {
                 assert_eq!(
                     (res.status, &res.body["pagination"]["total"]),
@@ -522,7 +463,7 @@ async fn organization_role_matrix() {
             } else {
                 assert_eq!(res.status, StatusCode::FORBIDDEN, "{label}: {role} lists members");
             }
-            let res = call(&app, put(&path, token, json!({"description": format!("set by {role}")}))).await;
+            let res = app.put(&path).bearer(token).json(json!({"description": format!("set by {role}")})).await;
             if manages {
                 assert_eq!(
                     (res.status, &res.body["description"]),
@@ -545,68 +486,72 @@ async fn organization_role_matrix() {
 
         // Managers get the slug rules and the 409; the check comes before existence for non-superusers.
         let owner = &tokens[0].1;
-        let res = call(&app, put(&path, owner, json!({"slug": "taken"}))).await;
+        let res = app.put(&path).bearer(owner).json(json!({"slug": "taken"})).await;
         assert_eq!(
             (res.status, res.error()),
             (StatusCode::CONFLICT, ("SYS_005".into(), "Organization with slug 'taken' already exists".into())),
             "{label}"
         );
-        let res = call(&app, put(&path, owner, json!({"slug": "Bad Slug"}))).await;
+        let res = app.put(&path).bearer(owner).json(json!({"slug": "Bad Slug"})).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         let unknown = uuid::Uuid::new_v4();
-        let res = call(&app, get(&format!("/api/v1/organizations/{unknown}"), owner)).await;
+        let res = app.get(&format!("/api/v1/organizations/{unknown}")).bearer(owner).await;
         assert_eq!(res.error().1, "Not a member of this organization");
-        let res = call(&app, get(&format!("/api/v1/organizations/{unknown}"), &root)).await;
+        let res = app.get(&format!("/api/v1/organizations/{unknown}")).bearer(&root).await;
         assert_eq!(
             err(&res),
             (StatusCode::NOT_FOUND, "SYS_002".into(), format!("Organization {unknown} not found"), Value::Null)
         );
-        let res = call(&app, put(&format!("/api/v1/organizations/{unknown}"), &root, json!({"name": "X"}))).await;
+        let res = app.put(&format!("/api/v1/organizations/{unknown}")).bearer(&root).json(json!({"name": "X"})).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
-        let res = call(&app, get("/api/v1/organizations/not-a-uuid", owner)).await;
+        let res = app.get("/api/v1/organizations/not-a-uuid").bearer(owner).await;
         assert_eq!(
             (res.status, &res.body["errors"][0]["field"]),
             (StatusCode::UNPROCESSABLE_ENTITY, &json!("organization_id"))
         );
-        let res = call(&app, TestRequest::get().uri(&path)).await;
+        let res = app.get(&path).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
 }
 
 #[actix_web::test]
 async fn my_organizations() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let root = superuser(&app, &w.state, "root@example.com").await;
-        let (me, token) = user(&app, "me@example.com").await;
-        let (other, _) = user(&app, "other@example.com").await;
+    for app in TestApp::all().await {
+        let root = app.superuser("root@example.com").await.access;
+        let Account { id: me, access: token, .. } = app.user("me@example.com").await;
+        let other = app.user("other@example.com").await.id;
         let a = create_org(&app, &root, "Alpha", "alpha").await["id"].as_str().unwrap().to_owned();
         let b = create_org(&app, &root, "Beta", "beta").await["id"].as_str().unwrap().to_owned();
         create_org(&app, &root, "Gamma", "gamma").await;
         add_member(&app, &root, &a, &me, "guest").await;
         add_member(&app, &root, &a, &other, "owner").await;
         add_member(&app, &root, &b, &me, "member").await;
-        call(&app, put(&format!("{ADMIN_ORGS}/{b}"), &root, json!({"is_active": false}))).await;
+        app.put(&format!("{ADMIN_ORGS}/{b}")).bearer(&root).json(json!({"is_active": false})).await;
 
-        let res = call(&app, get("/api/v1/organizations/me", &token)).await;
+        let res = app.get("/api/v1/organizations/me").bearer(&token).await;
         assert_eq!(res.status, StatusCode::OK, "{:?}", res.body);
         let list = res.body.as_array().unwrap();
         let summary: Vec<(&str, &Value, &Value)> =
             list.iter().map(|o| (o["slug"].as_str().unwrap(), &o["member_count"], &o["is_active"])).collect();
-        assert_eq!(summary, [("alpha", &json!(2), &json!(true)), ("beta", &json!(1), &json!(false))], "{}", w.db.label);
+        assert_eq!(
+            summary,
+            [("alpha", &json!(2), &json!(true)), ("beta", &json!(1), &json!(false))],
+            "{}",
+            app.db.label
+        );
 
         let secret = json!({"description": "Q3 plans", "settings": {"vpn": "10.0.0.1"}});
-        assert_eq!(call(&app, put(&format!("{ADMIN_ORGS}/{a}"), &root, secret)).await.status, StatusCode::OK);
-        call(&app, delete(&format!("{ADMIN_ORGS}/{a}/members/{me}"), &root)).await;
-        let res = call(&app, get("/api/v1/organizations/me?is_active=false", &token)).await;
+        assert_eq!(app.put(&format!("{ADMIN_ORGS}/{a}")).bearer(&root).json(secret).await.status, StatusCode::OK);
+        app.delete(&format!("{ADMIN_ORGS}/{a}/members/{me}")).bearer(&root).await;
+        let res = app.get("/api/v1/organizations/me?is_active=false").bearer(&token).await;
         let slugs: Vec<&Value> = res.body.as_array().unwrap().iter().map(|o| &o["slug"]).collect();
         assert_eq!(slugs, [&json!("alpha")]);
         // A former member keeps what identifies the organization, not what it writes for its members.
         let former = &res.body[0];
-        assert_eq!((&former["name"], &former["member_count"]), (&json!("Alpha"), &json!(1)), "{}", w.db.label);
-        assert_eq!((&former["settings"], &former["description"]), (&json!({}), &Value::Null), "{}", w.db.label);
-        assert_eq!(call(&app, get("/api/v1/organizations/me", &token)).await.body.as_array().unwrap().len(), 1);
-        let res = call(&app, TestRequest::get().uri("/api/v1/organizations/me")).await;
+        assert_eq!((&former["name"], &former["member_count"]), (&json!("Alpha"), &json!(1)), "{}", app.db.label);
+        assert_eq!((&former["settings"], &former["description"]), (&json!({}), &Value::Null), "{}", app.db.label);
+        assert_eq!(app.get("/api/v1/organizations/me").bearer(&token).await.body.as_array().unwrap().len(), 1);
+        let res = app.get("/api/v1/organizations/me").await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     }
 }
@@ -615,16 +560,15 @@ async fn my_organizations() {
 /// and nothing is written.
 #[actix_web::test]
 async fn only_a_superuser_suspends_or_restores_an_organization() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let root = superuser(&app, &w.state, "root@example.com").await;
-        let (owner, token) = user(&app, "owner@example.com").await;
+    for app in TestApp::all().await {
+        let root = app.superuser("root@example.com").await.access;
+        let Account { id: owner, access: token, .. } = app.user("owner@example.com").await;
         let org = create_org(&app, &root, "Acme", "acme").await["id"].as_str().unwrap().to_owned();
         add_member(&app, &root, &org, &owner, "owner").await;
         let path = format!("/api/v1/organizations/{org}");
-        assert_eq!(call(&app, put(&path, &root, json!({"is_active": false}))).await.status, StatusCode::OK);
+        assert_eq!(app.put(&path).bearer(&root).json(json!({"is_active": false})).await.status, StatusCode::OK);
         for is_active in [true, false] {
-            let res = call(&app, put(&path, &token, json!({"is_active": is_active, "name": "Renamed"}))).await;
+            let res = app.put(&path).bearer(&token).json(json!({"is_active": is_active, "name": "Renamed"})).await;
             assert_eq!(
                 (res.status, res.error()),
                 (
@@ -632,14 +576,14 @@ async fn only_a_superuser_suspends_or_restores_an_organization() {
                     ("AUTH_004".into(), "Only a superuser can activate or deactivate an organization".into())
                 ),
                 "{}",
-                w.db.label
+                app.db.label
             );
         }
-        let now = call(&app, get(&format!("{ADMIN_ORGS}/{org}"), &root)).await;
-        assert_eq!((&now.body["is_active"], &now.body["name"]), (&json!(false), &json!("Acme")), "{}", w.db.label);
+        let now = app.get(&format!("{ADMIN_ORGS}/{org}")).bearer(&root).await;
+        assert_eq!((&now.body["is_active"], &now.body["name"]), (&json!(false), &json!("Acme")), "{}", app.db.label);
         // The owner still manages everything else.
-        assert_eq!(call(&app, put(&path, &token, json!({"name": "Renamed"}))).await.status, StatusCode::OK);
-        assert_eq!(call(&app, put(&path, &root, json!({"is_active": true}))).await.status, StatusCode::OK);
+        assert_eq!(app.put(&path).bearer(&token).json(json!({"name": "Renamed"})).await.status, StatusCode::OK);
+        assert_eq!(app.put(&path).bearer(&root).json(json!({"is_active": true})).await.status, StatusCode::OK);
     }
 }
 
@@ -647,10 +591,9 @@ async fn only_a_superuser_suspends_or_restores_an_organization() {
 /// 16 KiB of JSON and 8 levels, `description` at most 10,000 characters; over it 422 and nothing stored.
 #[actix_web::test]
 async fn organization_settings_and_description_are_bounded() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        let root = superuser(&app, &w.state, "root@example.com").await;
-        let (owner, token) = user(&app, "owner@example.com").await;
+    for app in TestApp::all().await {
+        let root = app.superuser("root@example.com").await.access;
+        let Account { id: owner, access: token, .. } = app.user("owner@example.com").await;
         let org = create_org(&app, &root, "Acme", "acme").await["id"].as_str().unwrap().to_owned();
         add_member(&app, &root, &org, &owner, "owner").await;
         let deep = (0..9).fold(json!(1), |inner, _| json!({"a": inner}));
@@ -663,24 +606,24 @@ async fn organization_settings_and_description_are_bounded() {
                 (json!({"settings": big.clone()}), "settings"),
                 (json!({"description": long.clone()}), "description"),
             ] {
-                let res = call(&app, put(&path, token, body)).await;
+                let res = app.put(&path).bearer(token).json(body).await;
                 assert_eq!(
                     (res.status, res.body["errors"][0]["field"].as_str()),
                     (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
                     "{} {path}: {:?}",
-                    w.db.label,
+                    app.db.label,
                     res.body
                 );
             }
         }
-        let res = call(&app, post_as(ADMIN_ORGS, &root, json!({"name": "Big", "slug": "big", "settings": big}))).await;
-        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", w.db.label);
+        let res = app.post(ADMIN_ORGS).bearer(&root).json(json!({"name": "Big", "slug": "big", "settings": big})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", app.db.label);
         let res =
-            call(&app, post_as(ADMIN_ORGS, &root, json!({"name": "Long", "slug": "long", "description": long}))).await;
-        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", w.db.label);
+            app.post(ADMIN_ORGS).bearer(&root).json(json!({"name": "Long", "slug": "long", "description": long})).await;
+        assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", app.db.label);
         // At the bounds it is stored.
         let edge = json!({"description": "d".repeat(10_000), "settings": (0..7).fold(json!(1), |inner, _| json!({"a": inner}))});
-        let res = call(&app, put(&format!("/api/v1/organizations/{org}"), &token, edge)).await;
-        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
+        let res = app.put(&format!("/api/v1/organizations/{org}")).bearer(&token).json(edge).await;
+        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", app.db.label, res.body);
     }
 }

@@ -1,14 +1,15 @@
 //! Multi-device scenarios and `/api/v1/sessions`.
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
 use chrono::Duration;
 use latchkey_db::Ts;
 use latchkey_db::repo::{sessions as session_repo, users as user_repo};
 use serde_json::{Value, json};
 
+use latchkey_testkit::app::{CHROME_MAC, IPHONE};
+use latchkey_testkit::{PASSWORD, TestApp, t0};
+
 use crate::auth::uuid_of;
-use crate::{CHROME_MAC, IPHONE, bearer, call, get, login, register, service, worlds, worlds_with};
 
 fn current_of(list: &Value) -> Vec<String> {
     list["sessions"]
@@ -22,16 +23,15 @@ fn current_of(list: &Value) -> Vec<String> {
 
 #[actix_web::test]
 async fn two_devices_each_see_both_sessions_and_revoking_one_cuts_it_off_at_once() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        register(&app, "md@example.com").await;
-        let (a, _) = login(&app, "md@example.com", CHROME_MAC).await;
-        w.clock.advance(Duration::seconds(1));
-        let (b, b_refresh) = login(&app, "md@example.com", IPHONE).await;
+    for app in TestApp::all().await {
+        app.register("md@example.com").await;
+        let (a, _) = app.login("md@example.com", CHROME_MAC).await;
+        app.clock.advance(Duration::seconds(1));
+        let (b, b_refresh) = app.login("md@example.com", IPHONE).await;
 
-        let list_a = call(&app, get("/api/v1/sessions/me", &a)).await;
-        let list_b = call(&app, get("/api/v1/sessions/me", &b)).await;
-        assert_eq!(list_a.body["total"], 2, "{}", w.db.label);
+        let list_a = app.get("/api/v1/sessions/me").bearer(&a).await;
+        let list_b = app.get("/api/v1/sessions/me").bearer(&b).await;
+        assert_eq!(list_a.body["total"], 2, "{}", app.db.label);
         let keys: Vec<&str> = list_a.body["sessions"][0].as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -56,80 +56,76 @@ async fn two_devices_each_see_both_sessions_and_revoking_one_cuts_it_off_at_once
         assert_eq!(list_a.body["sessions"][1]["device_name"], "Chrome on Mac OS X");
 
         // A ends B.
-        let res = call(&app, bearer(TestRequest::delete().uri(&format!("/api/v1/sessions/{}", cur_b[0])), &a)).await;
+        let res = app.delete(&format!("/api/v1/sessions/{}", cur_b[0])).bearer(&a).await;
         assert_eq!(res.body, json!({"success": true, "message": "Session revoked: Mobile Safari on iOS"}));
-        let res = call(&app, get("/api/v1/users/me", &b)).await;
+        let res = app.get("/api/v1/users/me").bearer(&b).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
         assert_eq!(res.error(), ("AUTH_006".into(), "Session has been revoked".into()));
-        let res = call(&app, crate::post("/api/v1/auth/refresh", json!({"refresh_token": b_refresh}))).await;
+        let res = app.post("/api/v1/auth/refresh").json(json!({"refresh_token": b_refresh})).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(call(&app, get("/api/v1/sessions/me", &a)).await.body["total"], 1);
+        assert_eq!(app.get("/api/v1/sessions/me").bearer(&a).await.body["total"], 1);
     }
 }
 
 #[actix_web::test]
 async fn session_revoke_and_rename_errors() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        register(&app, "se@example.com").await;
-        register(&app, "them@example.com").await;
-        let (mine, _) = login(&app, "se@example.com", CHROME_MAC).await;
-        let (theirs, _) = login(&app, "them@example.com", IPHONE).await;
-        let their_id = current_of(&call(&app, get("/api/v1/sessions/me", &theirs)).await.body)[0].clone();
-        let my_id = current_of(&call(&app, get("/api/v1/sessions/me", &mine)).await.body)[0].clone();
+    for app in TestApp::all().await {
+        app.register("se@example.com").await;
+        app.register("them@example.com").await;
+        let (mine, _) = app.login("se@example.com", CHROME_MAC).await;
+        let (theirs, _) = app.login("them@example.com", IPHONE).await;
+        let their_id = current_of(&app.get("/api/v1/sessions/me").bearer(&theirs).await.body)[0].clone();
+        let my_id = current_of(&app.get("/api/v1/sessions/me").bearer(&mine).await.body)[0].clone();
 
-        let del = |id: &str| bearer(TestRequest::delete().uri(&format!("/api/v1/sessions/{id}")), &mine);
-        let res = call(&app, del(&their_id)).await;
+        let del = |id: &str| app.delete(&format!("/api/v1/sessions/{id}")).bearer(&mine);
+        let res = del(&their_id).await;
         assert_eq!(res.error(), ("AUTH_004".into(), "You can only revoke your own sessions".into()));
         let unknown = uuid::Uuid::new_v4();
-        let res = call(&app, del(&unknown.to_string())).await;
+        let res = del(&unknown.to_string()).await;
         assert_eq!(res.error(), ("SYS_002".into(), format!("Session {unknown} not found")));
-        let res = call(&app, del("not-a-uuid")).await;
+        let res = del("not-a-uuid").await;
         assert_eq!(
             (res.status, res.body["errors"][0]["field"].as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, Some("session_id"))
         );
 
-        let patch = |id: &str, body: Value| {
-            bearer(TestRequest::patch().uri(&format!("/api/v1/sessions/{id}")).set_json(body), &mine)
-        };
-        let res = call(&app, patch(&my_id, json!({"device_name": "  Work laptop  "}))).await;
-        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", w.db.label, res.body);
+        let patch = |id: &str, body: Value| app.patch(&format!("/api/v1/sessions/{id}")).json(body).bearer(&mine);
+        let res = patch(&my_id, json!({"device_name": "  Work laptop  "})).await;
+        assert_eq!(res.status, StatusCode::OK, "{}: {:?}", app.db.label, res.body);
         assert_eq!(
             (res.body["device_name"].as_str(), res.body["is_current"].as_bool()),
             (Some("Work laptop"), Some(true))
         );
-        let res = call(&app, patch(&my_id, json!({"device_name": "   "}))).await;
+        let res = patch(&my_id, json!({"device_name": "   "})).await;
         assert_eq!(res.body["errors"][0]["message"], "Value error, Device name cannot be empty");
-        let res = call(&app, patch(&my_id, json!({"device_name": "x".repeat(256)}))).await;
+        let res = patch(&my_id, json!({"device_name": "x".repeat(256)})).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let res = call(&app, patch(&their_id, json!({"device_name": "Mine now"}))).await;
+        let res = patch(&their_id, json!({"device_name": "Mine now"})).await;
         assert_eq!(res.error().0, "AUTH_004");
-        let res = call(&app, patch(&unknown.to_string(), json!({"device_name": "x"}))).await;
+        let res = patch(&unknown.to_string(), json!({"device_name": "x"})).await;
         assert_eq!(res.status, StatusCode::NOT_FOUND);
 
         // Revoking your own current session works and ends it.
-        let res = call(&app, del(&my_id)).await;
+        let res = del(&my_id).await;
         assert_eq!(res.body["message"], "Session revoked: Work laptop");
-        assert_eq!(call(&app, get("/api/v1/users/me", &mine)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.get("/api/v1/users/me").bearer(&mine).await.status, StatusCode::UNAUTHORIZED);
     }
 }
 
 #[actix_web::test]
 async fn logout_others_keeps_only_the_caller() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        register(&app, "lo@example.com").await;
-        let (a, _) = login(&app, "lo@example.com", CHROME_MAC).await;
-        let (b, _) = login(&app, "lo@example.com", IPHONE).await;
-        let (c, _) = login(&app, "lo@example.com", IPHONE).await;
-        let res = call(&app, bearer(TestRequest::post().uri("/api/v1/auth/logout-others"), &a)).await;
+    for app in TestApp::all().await {
+        app.register("lo@example.com").await;
+        let (a, _) = app.login("lo@example.com", CHROME_MAC).await;
+        let (b, _) = app.login("lo@example.com", IPHONE).await;
+        let (c, _) = app.login("lo@example.com", IPHONE).await;
+        let res = app.post("/api/v1/auth/logout-others").bearer(&a).await;
         assert_eq!(res.body, json!({"success": true, "message": "Logged out from 2 other devices"}));
-        assert_eq!(call(&app, get("/api/v1/users/me", &a)).await.status, StatusCode::OK);
+        assert_eq!(app.get("/api/v1/users/me").bearer(&a).await.status, StatusCode::OK);
         for t in [&b, &c] {
-            assert_eq!(call(&app, get("/api/v1/users/me", t)).await.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(app.get("/api/v1/users/me").bearer(t).await.status, StatusCode::UNAUTHORIZED);
         }
-        let list = call(&app, get("/api/v1/sessions/me", &a)).await;
+        let list = app.get("/api/v1/sessions/me").bearer(&a).await;
         assert_eq!(
             (list.body["total"].as_i64(), list.body["sessions"][0]["is_current"].as_bool()),
             (Some(1), Some(true))
@@ -139,93 +135,86 @@ async fn logout_others_keeps_only_the_caller() {
 
 #[actix_web::test]
 async fn the_eleventh_login_evicts_the_least_recently_used_session() {
-    for w in worlds_with(|c| c.max_sessions_per_user = 10) {
-        let app = service(w.state.clone()).await;
-        register(&app, "max@example.com").await;
+    for app in TestApp::all_with(|c| c.max_sessions_per_user = 10).await {
+        app.register("max@example.com").await;
         let mut tokens = Vec::new();
         for _ in 0..10 {
-            tokens.push(login(&app, "max@example.com", CHROME_MAC).await.0);
-            w.clock.advance(Duration::seconds(1));
+            tokens.push(app.login("max@example.com", CHROME_MAC).await.0);
+            app.clock.advance(Duration::seconds(1));
         }
         // Using the first session makes the second the least recently used.
-        w.clock.advance(Duration::minutes(2));
-        assert_eq!(call(&app, get("/api/v1/users/me", &tokens[0])).await.status, StatusCode::OK);
+        app.clock.advance(Duration::minutes(2));
+        assert_eq!(app.get("/api/v1/users/me").bearer(&tokens[0]).await.status, StatusCode::OK);
         // "Last used" is written off the request's path, within a second; now, here.
-        assert_eq!(w.state.services.flush_last_used(), 1);
-        let (eleventh, _) = login(&app, "max@example.com", IPHONE).await;
-        let list = call(&app, get("/api/v1/sessions/me", &eleventh)).await;
-        assert_eq!(list.body["total"], 10, "{}", w.db.label);
+        assert_eq!(app.state.services.flush_last_used(), 1);
+        let (eleventh, _) = app.login("max@example.com", IPHONE).await;
+        let list = app.get("/api/v1/sessions/me").bearer(&eleventh).await;
+        assert_eq!(list.body["total"], 10, "{}", app.db.label);
         assert_eq!(
-            call(&app, get("/api/v1/users/me", &tokens[1])).await.status,
+            app.get("/api/v1/users/me").bearer(&tokens[1]).await.status,
             StatusCode::UNAUTHORIZED,
             "LRU evicted"
         );
-        assert_eq!(call(&app, get("/api/v1/users/me", &tokens[0])).await.status, StatusCode::OK);
-        assert_eq!(call(&app, get("/api/v1/users/me", &tokens[2])).await.status, StatusCode::OK);
+        assert_eq!(app.get("/api/v1/users/me").bearer(&tokens[0]).await.status, StatusCode::OK);
+        assert_eq!(app.get("/api/v1/users/me").bearer(&tokens[2]).await.status, StatusCode::OK);
     }
 }
 
 #[actix_web::test]
 async fn deactivated_users_tokens_stop_working() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        register(&app, "de@example.com").await;
-        let (access, refresh) = login(&app, "de@example.com", CHROME_MAC).await;
-        let id = uuid_of(&w, "de@example.com");
-        user_repo::set_active(&mut w.db.db.conn().unwrap(), id, false, Ts(crate::t0())).unwrap();
-        let res = call(&app, get("/api/v1/users/me", &access)).await;
-        assert_eq!(res.error(), ("AUTH_004".into(), "Inactive user".into()), "{}", w.db.label);
-        let res = call(&app, crate::post("/api/v1/auth/refresh", json!({"refresh_token": refresh}))).await;
+    for app in TestApp::all().await {
+        app.register("de@example.com").await;
+        let (access, refresh) = app.login("de@example.com", CHROME_MAC).await;
+        let id = uuid_of(&app, "de@example.com");
+        user_repo::set_active(&mut app.db.db.conn().unwrap(), id, false, Ts(t0())).unwrap();
+        let res = app.get("/api/v1/users/me").bearer(&access).await;
+        assert_eq!(res.error(), ("AUTH_004".into(), "Inactive user".into()), "{}", app.db.label);
+        let res = app.post("/api/v1/auth/refresh").json(json!({"refresh_token": refresh})).await;
         assert_eq!(res.error(), ("AUTH_006".into(), "Invalid refresh token".into()));
     }
 }
 
 #[actix_web::test]
 async fn last_used_is_refreshed_at_most_once_a_minute() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        register(&app, "lu@example.com").await;
-        let (a, _) = login(&app, "lu@example.com", CHROME_MAC).await;
-        let id = uuid_of(&w, "lu@example.com");
+    for app in TestApp::all().await {
+        app.register("lu@example.com").await;
+        let (a, _) = app.login("lu@example.com", CHROME_MAC).await;
+        let id = uuid_of(&app, "lu@example.com");
         let last_used =
-            || session_repo::list_active(&mut w.db.db.conn().unwrap(), id, Ts(crate::t0())).unwrap()[0].last_used_at.0;
+            || session_repo::list_active(&mut app.db.db.conn().unwrap(), id, Ts(t0())).unwrap()[0].last_used_at.0;
         // "Last used" is written off the request's path (within a second); flushed here, at once.
-        w.clock.advance(Duration::seconds(30));
-        call(&app, get("/api/v1/users/me", &a)).await;
-        assert_eq!(w.state.services.flush_last_used(), 0);
-        assert_eq!(last_used(), crate::t0(), "{}", w.db.label);
-        w.clock.advance(Duration::seconds(31));
+        app.clock.advance(Duration::seconds(30));
+        app.get("/api/v1/users/me").bearer(&a).await;
+        assert_eq!(app.state.services.flush_last_used(), 0);
+        assert_eq!(last_used(), t0(), "{}", app.db.label);
+        app.clock.advance(Duration::seconds(31));
         for _ in 0..3 {
-            call(&app, get("/api/v1/users/me", &a)).await;
+            app.get("/api/v1/users/me").bearer(&a).await;
         }
-        assert_eq!(w.state.services.flush_last_used(), 1, "one write for the three requests");
-        assert_eq!(last_used(), crate::t0() + Duration::seconds(61));
+        assert_eq!(app.state.services.flush_last_used(), 1, "one write for the three requests");
+        assert_eq!(last_used(), t0() + Duration::seconds(61));
     }
 }
 
 #[actix_web::test]
 async fn expired_cleanup_and_history() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        register(&app, "ex@example.com").await;
-        let (a, _) = login(&app, "ex@example.com", CHROME_MAC).await;
-        let (b, _) = login(&app, "ex@example.com", IPHONE).await;
-        w.clock.advance(Duration::seconds(1));
-        call(&app, bearer(TestRequest::post().uri("/api/v1/auth/logout-others"), &a)).await;
-        w.clock.advance(Duration::seconds(1));
-        let res = call(
-            &app,
-            crate::post("/api/v1/auth/login", json!({"email": "ex@example.com", "password": "Wrong-Pass-99!"})),
-        )
-        .await;
+    for app in TestApp::all().await {
+        app.register("ex@example.com").await;
+        let (a, _) = app.login("ex@example.com", CHROME_MAC).await;
+        let (b, _) = app.login("ex@example.com", IPHONE).await;
+        app.clock.advance(Duration::seconds(1));
+        app.post("/api/v1/auth/logout-others").bearer(&a).await;
+        app.clock.advance(Duration::seconds(1));
+        let res =
+            app.post("/api/v1/auth/login").json(json!({"email": "ex@example.com", "password": "Wrong-Pass-99!"})).await;
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 
-        let res = call(&app, bearer(TestRequest::delete().uri("/api/v1/sessions/me/expired"), &a)).await;
-        assert_eq!(res.body, json!({"success": true, "message": "Cleaned up 1 expired sessions"}), "{}", w.db.label);
-        assert_eq!(call(&app, get("/api/v1/users/me", &a)).await.status, StatusCode::OK, "the live session stays");
-        assert_eq!(call(&app, get("/api/v1/users/me", &b)).await.status, StatusCode::UNAUTHORIZED);
+        let res = app.delete("/api/v1/sessions/me/expired").bearer(&a).await;
+        assert_eq!(res.body, json!({"success": true, "message": "Cleaned up 1 expired sessions"}), "{}", app.db.label);
+        assert_eq!(app.get("/api/v1/users/me").bearer(&a).await.status, StatusCode::OK, "the live session stays");
+        assert_eq!(app.get("/api/v1/users/me").bearer(&b).await.status, StatusCode::UNAUTHORIZED);
 
-        let res = call(&app, get("/api/v1/sessions/me/history?page=1&limit=2", &a)).await;
+        let res = app.get("/api/v1/sessions/me/history?page=1&limit=2").bearer(&a).await;
         // Two logins (the second from a new device, alerted), a logout of the others, a failed login.
         assert_eq!(
             res.body["pagination"],
@@ -248,26 +237,26 @@ async fn expired_cleanup_and_history() {
                 "session_id"
             ]
         );
-        let res = call(&app, get("/api/v1/sessions/me/history?limit=101", &a)).await;
+        let res = app.get("/api/v1/sessions/me/history?limit=101").bearer(&a).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
 
 #[actix_web::test]
 async fn device_id_is_stored_and_bounded() {
-    for w in worlds() {
-        let app = service(w.state.clone()).await;
-        register(&app, "dev@example.com").await;
+    for app in TestApp::all().await {
+        app.register("dev@example.com").await;
         let req = |id: String| {
-            crate::post("/api/v1/auth/login", json!({"email": "dev@example.com", "password": crate::PASSWORD}))
-                .insert_header(("x-device-id", id))
+            app.post("/api/v1/auth/login")
+                .json(json!({"email": "dev@example.com", "password": PASSWORD}))
+                .header(("x-device-id", id))
         };
-        let res = call(&app, req("d".repeat(256))).await;
+        let res = req("d".repeat(256)).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(res.body["errors"][0]["field"], "X-Device-Id");
-        let res = call(&app, req("phone-123".into())).await;
+        let res = req("phone-123".into()).await;
         let access = res.body["access_token"].as_str().unwrap();
-        let list = call(&app, get("/api/v1/sessions/me", access)).await;
+        let list = app.get("/api/v1/sessions/me").bearer(access).await;
         assert_eq!(list.body["sessions"][0]["device_id"], "phone-123");
         assert_eq!(list.body["total"], 1, "the refused login made no session");
     }

@@ -5,23 +5,21 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::test;
-use latchkey_db::testing::TestDb;
 use latchkey_db::{Db, PoolOptions};
-use latchkey_domain::ManualClock;
-use latchkey_http::AppState;
-use latchkey_service::Config;
-
-use crate::{devices, json, service, t0, world};
+use latchkey_testkit::app::{Client, state};
+use latchkey_testkit::clock::clock;
+use latchkey_testkit::mail::Outbox;
+use latchkey_testkit::{TestApp, TestDb};
 
 #[actix_web::test]
 async fn health_is_200_when_the_database_answers() {
     for db in TestDb::all() {
         let label = db.label;
-        let app = service(world(db).state).await;
-        let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
-        assert_eq!(res.status(), StatusCode::OK, "{label}");
-        assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
-        let body = json(res).await;
+        let app = TestApp::new(db).await;
+        let res = app.get("/health").await;
+        assert_eq!(res.status, StatusCode::OK, "{label}");
+        assert_eq!(res.headers.get("x-frame-options").unwrap(), "DENY");
+        let body = res.body;
         assert_eq!(body["status"], "healthy");
         assert_eq!(body["timestamp"], "2026-11-28T12:00:00.000000Z");
         assert_eq!(body["environment"], "test");
@@ -37,14 +35,11 @@ async fn health_is_503_when_the_database_does_not_answer() {
     let db =
         Db::from_url(url, PoolOptions { connection_timeout: Duration::from_millis(500), ..PoolOptions::default() })
             .unwrap();
-    let config = Config::for_tests(url);
-    let services = latchkey_service::Services::new(&config, db, Arc::new(ManualClock::new(t0()))).unwrap();
-    let state = AppState::with_services(config, services, devices());
-    let app = service(state).await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(res.headers().get("x-content-type-options").unwrap(), "nosniff");
-    let body = json(res).await;
+    let app = Client::start(state(db, url, &clock(), Arc::new(Outbox::default()), |_| {})).await;
+    let res = app.get("/health").await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers.get("x-content-type-options").unwrap(), "nosniff");
+    let body = res.body;
     assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["checks"]["database"]["status"], "unhealthy");
     // Nothing about the database (host, port, driver text) reaches the public body.
@@ -56,47 +51,46 @@ async fn health_is_503_when_the_database_does_not_answer() {
 #[actix_web::test]
 async fn root_page_links_to_the_docs() {
     let db = TestDb::sqlite();
-    let app = service(world(db).state).await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers().get("content-type").unwrap(), "text/html; charset=utf-8");
-    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    let app = TestApp::new(db).await;
+    let res = app.get("/").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers.get("content-type").unwrap(), "text/html; charset=utf-8");
+    let body = res.text;
     assert!(body.contains("Welcome to app API") && body.contains("/docs"));
 }
 
 #[actix_web::test]
 async fn unknown_routes_and_methods_answer_in_the_envelope_with_headers() {
     let db = TestDb::sqlite();
-    let app = service(world(db).state).await;
+    let app = TestApp::new(db).await;
 
-    let res = test::call_service(&app, test::TestRequest::get().uri("/nope").to_request()).await;
-    assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    assert!(res.headers().get("content-security-policy").unwrap().to_str().unwrap().contains("frame-ancestors 'none'"));
+    let res = app.get("/nope").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(res.headers.get("content-security-policy").unwrap().to_str().unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(
-        json(res).await,
+        res.body,
         serde_json::json!({"success": false, "errors": [{"code": "SYS_002", "message": "Not found", "field": null}]})
     );
 
-    let res = test::call_service(&app, test::TestRequest::post().uri("/health").to_request()).await;
-    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(res.headers().get("referrer-policy").unwrap(), "strict-origin-when-cross-origin");
-    assert_eq!(json(res).await["errors"][0]["code"], "SYS_003");
+    let res = app.post("/health").await;
+    assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers.get("referrer-policy").unwrap(), "strict-origin-when-cross-origin");
+    assert_eq!(res.body["errors"][0]["code"], "SYS_003");
 
     // A trailing slash is redirected to the route (more in `shell.rs`).
-    let res = test::call_service(&app, test::TestRequest::get().uri("/health/").to_request()).await;
-    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
-    assert_eq!(res.headers().get("location").unwrap(), "/health");
+    let res = app.get("/health/").await;
+    assert_eq!(res.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(res.headers.get("location").unwrap(), "/health");
 }
 
 #[actix_web::test]
 async fn declared_oversized_bodies_are_413_in_the_envelope() {
     let db = TestDb::sqlite();
-    let app = service(world(db).state).await;
-    let req = test::TestRequest::post().uri("/health").insert_header(("content-length", "10485761")).to_request();
-    let res = test::call_service(&app, req).await;
-    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
-    let body = json(res).await;
+    let app = TestApp::new(db).await;
+    let res = app.post("/health").header(("content-length", "10485761")).await;
+    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.headers.get("x-frame-options").unwrap(), "DENY");
+    let body = res.body;
     assert_eq!(body["errors"][0]["code"], "REQUEST_TOO_LARGE");
     assert_eq!(body["errors"][0]["message"], "Request body too large. Maximum size is 10MB");
 }
@@ -104,15 +98,15 @@ async fn declared_oversized_bodies_are_413_in_the_envelope() {
 #[actix_web::test]
 async fn production_adds_hsts() {
     let db = TestDb::sqlite();
-    let app = service(crate::world_with(db, |c| c.environment = "production".into()).state).await;
-    let res = test::call_service(&app, test::TestRequest::get().uri("/health").to_request()).await;
-    assert_eq!(res.headers().get("strict-transport-security").unwrap(), "max-age=31536000; includeSubDomains");
+    let app = TestApp::with(db, |c| c.environment = "production".into()).await;
+    let res = app.get("/health").await;
+    assert_eq!(res.headers.get("strict-transport-security").unwrap(), "max-age=31536000; includeSubDomains");
 }
 
 #[actix_web::test]
 async fn cors_allows_only_the_configured_origins() {
     let db = TestDb::sqlite();
-    let app = service(crate::world_with(db, |c| c.cors_origins = vec!["http://localhost:3000".into()]).state).await;
+    let app = TestApp::with(db, |c| c.cors_origins = vec!["http://localhost:3000".into()]).await;
     let preflight = |origin: &'static str| {
         test::TestRequest::default()
             .method(actix_web::http::Method::OPTIONS)
@@ -120,24 +114,22 @@ async fn cors_allows_only_the_configured_origins() {
             .insert_header(("origin", origin))
             .insert_header(("access-control-request-method", "POST"))
             .insert_header(("access-control-request-headers", "content-type, x-device-id, x-device-token"))
-            .to_request()
     };
-    let res = test::call_service(&app, preflight("http://localhost:3000")).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let h = res.headers();
+    let res = app.call(preflight("http://localhost:3000")).await;
+    assert_eq!(res.status, StatusCode::OK);
+    let h = &res.headers;
     assert_eq!(h.get("access-control-allow-origin").unwrap(), "http://localhost:3000");
     assert_eq!(h.get("access-control-allow-credentials").unwrap(), "true");
     assert_eq!(h.get("access-control-max-age").unwrap(), "600");
     assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "preflights get the security headers too");
 
-    let res = test::call_service(&app, preflight("http://evil.example")).await;
-    assert!(res.status().is_client_error());
-    assert!(res.headers().get("access-control-allow-origin").is_none());
+    let res = app.call(preflight("http://evil.example")).await;
+    assert!(res.status.is_client_error());
+    assert!(res.headers.get("access-control-allow-origin").is_none());
 
-    let req = test::TestRequest::get().uri("/health").insert_header(("origin", "http://localhost:3000")).to_request();
-    let res = test::call_service(&app, req).await;
-    assert_eq!(res.headers().get("access-control-allow-origin").unwrap(), "http://localhost:3000");
-    let exposed = res.headers().get("access-control-expose-headers").unwrap().to_str().unwrap();
+    let res = app.get("/health").header(("origin", "http://localhost:3000")).await;
+    assert_eq!(res.headers.get("access-control-allow-origin").unwrap(), "http://localhost:3000");
+    let exposed = res.headers.get("access-control-expose-headers").unwrap().to_str().unwrap();
     let mut exposed: Vec<&str> = exposed.split(", ").collect();
     exposed.sort_unstable();
     assert_eq!(exposed, ["content-length", "x-device-token"], "a cross-site app reads the device token");
@@ -152,17 +144,17 @@ async fn api_requests_are_503_with_retry_after_when_the_database_is_unreachable(
     let db =
         Db::from_url(url, PoolOptions { connection_timeout: Duration::from_millis(300), ..PoolOptions::default() })
             .unwrap();
-    let config = Config::for_tests(url);
-    let services = latchkey_service::Services::new(&config, db, Arc::new(ManualClock::new(t0()))).unwrap();
-    let app = service(AppState::with_services(config, services, devices())).await;
-    let req = test::TestRequest::post().uri("/api/v1/auth/register").set_json(serde_json::json!({
-        "email": "ada@example.com", "password": "Correct-Horse-9!", "first_name": "Ada"
-    }));
-    let res = test::call_service(&app, req.to_request()).await;
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(res.headers().get("retry-after").unwrap(), "5");
-    assert_eq!(res.headers().get("x-frame-options").unwrap(), "DENY");
-    let body = json(res).await;
+    let app = Client::start(state(db, url, &clock(), Arc::new(Outbox::default()), |_| {})).await;
+    let res = app
+        .post("/api/v1/auth/register")
+        .json(serde_json::json!({
+            "email": "ada@example.com", "password": "Correct-Horse-9!", "first_name": "Ada"
+        }))
+        .await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.headers.get("retry-after").unwrap(), "5");
+    assert_eq!(res.headers.get("x-frame-options").unwrap(), "DENY");
+    let body = res.body;
     assert_eq!(
         body,
         serde_json::json!({"success": false, "errors": [{
@@ -194,14 +186,14 @@ fn read_one_response(stream: &mut std::net::TcpStream) -> (String, String) {
 #[actix_web::test]
 async fn once_draining_every_answer_closes_its_connection() {
     use std::io::{Read as _, Write as _};
-    let w = world(TestDb::sqlite());
+    let app = TestApp::new(TestDb::sqlite()).await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server =
-        latchkey_http::server::serve(w.state.clone(), latchkey_http::server::Listen::Listener(listener)).unwrap();
+        latchkey_http::server::serve(app.state.clone(), latchkey_http::server::Listen::Listener(listener)).unwrap();
     let handle = server.handle();
     actix_web::rt::spawn(server);
-    let draining = w.state.draining.clone();
+    let draining = app.state.draining.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

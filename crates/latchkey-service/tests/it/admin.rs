@@ -2,38 +2,10 @@
 
 use std::sync::{Arc, Barrier};
 
-use latchkey_db::testing::TestDb;
-use latchkey_domain::{DeviceInfo, ManualClock};
 use latchkey_service::bulk::{self, BulkAction};
-use latchkey_service::{Authenticated, Config, ServiceError, Services, accounts, door, registration};
-
-const PASSWORD: &str = "Correct-Horse-9!";
-
-fn services(t: &TestDb) -> Arc<Services> {
-    let config = Config::for_tests(&t.url);
-    let clock = ManualClock::new(crate::t0());
-    Arc::new(Services::new(&config, t.db.clone(), Arc::new(clock)).unwrap())
-}
-
-/// A superuser, logged in.
-fn admin(svc: &Arc<Services>, email: &str) -> Authenticated {
-    assert!(registration::create_superuser(svc, email, PASSWORD).unwrap());
-    log_in(svc, email)
-}
-
-/// A new session of an account.
-fn log_in(svc: &Arc<Services>, email: &str) -> Authenticated {
-    let device = || DeviceInfo {
-        device_name: "Test".into(),
-        device_id: None,
-        ip_address: None,
-        user_agent: None,
-        location: Default::default(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let tokens = runtime.block_on(latchkey_service::login::login(svc, email, PASSWORD.to_owned(), device)).unwrap();
-    door::authenticate(svc, &tokens.access_token).unwrap()
-}
+use latchkey_service::{Authenticated, ServiceError, accounts};
+use latchkey_testkit::services::{door, services, superuser};
+use latchkey_testkit::{PASSWORD, TestDb};
 
 /// Two administrators deactivate each other at the same moment: one wins, the other is refused because
 /// by the time its change would commit it is no longer an active superuser (its session ended with the
@@ -41,11 +13,11 @@ fn log_in(svc: &Arc<Services>, email: &str) -> Authenticated {
 #[test]
 fn two_admins_cannot_deactivate_each_other() {
     for t in TestDb::all() {
-        let svc = services(&t);
-        admin(&svc, "a@example.com");
-        admin(&svc, "b@example.com");
+        let svc = services(&t, |_| {});
+        superuser(&svc, "a@example.com");
+        superuser(&svc, "b@example.com");
         for _round in 0..5 {
-            let (a, b) = (log_in(&svc, "a@example.com"), log_in(&svc, "b@example.com"));
+            let (a, b) = (door(&svc, "a@example.com", PASSWORD), door(&svc, "b@example.com", PASSWORD));
             let barrier = Arc::new(Barrier::new(2));
             let run = |me: Authenticated, other: uuid::Uuid| {
                 let (svc, barrier) = (svc.clone(), barrier.clone());
@@ -73,9 +45,9 @@ fn two_admins_cannot_deactivate_each_other() {
 #[test]
 fn bulk_delete_skips_the_caller() {
     for t in TestDb::all() {
-        let svc = services(&t);
-        let a = admin(&svc, "a@example.com");
-        let b = admin(&svc, "b@example.com");
+        let svc = services(&t, |_| {});
+        let a = superuser(&svc, "a@example.com");
+        let b = superuser(&svc, "b@example.com");
         let out =
             bulk::bulk_action(&svc, &a, BulkAction::Delete, &[a.user_id(), b.user_id(), uuid::Uuid::new_v4()]).unwrap();
         assert_eq!((out.affected, out.skipped), (1, 2), "{}", t.label);

@@ -10,30 +10,16 @@ use std::sync::Arc;
 use latchkey_auth::password_fingerprint;
 use latchkey_db::Ts;
 use latchkey_db::repo::{sessions, users};
-use latchkey_db::testing::TestDb;
 use latchkey_domain::Role;
 use latchkey_service::accounts::{self, NewAccount, UpdateRule};
 use latchkey_service::my_account::{self, UserUpdate};
 use latchkey_service::organizations::admin::{self as org_admin, NewOrganization};
 use latchkey_service::organizations::{OrganizationUpdate, members as org_members};
 use latchkey_service::tokens::IssuedTokens;
-use latchkey_service::{
-    Authenticated, ServiceError, Services, authz, door, logout, password_reset, refresh, registration,
-};
-
-use crate::races::{PASSWORD, block_on, login, register, services, together};
-use crate::t0;
-
-/// The door's admission of a fresh login.
-fn door(svc: &Arc<Services>, email: &str, password: &str) -> Authenticated {
-    let tokens = login(svc, email, password).unwrap();
-    door::authenticate(svc, &tokens.access_token).unwrap()
-}
-
-fn superuser(svc: &Arc<Services>, email: &str) -> Authenticated {
-    assert!(registration::create_superuser(svc, email, PASSWORD).unwrap());
-    door(svc, email, PASSWORD)
-}
+use latchkey_service::{ServiceError, Services, authz, door, logout, password_reset, refresh};
+use latchkey_testkit::geoip::GeoFile;
+use latchkey_testkit::services::{block_on, device, door, login, register, services, superuser, together};
+use latchkey_testkit::{PASSWORD, TestDb, t0};
 
 fn user_row(svc: &Services, id: uuid::Uuid) -> latchkey_db::models::UserRow {
     users::find_by_id(&mut svc.db.conn().unwrap(), id).unwrap().unwrap()
@@ -290,27 +276,14 @@ fn alerts_of(svc: &Services, user: uuid::Uuid) -> usize {
 }
 
 fn login_as(svc: &Arc<Services>, name: &str, ip: &str) -> Result<IssuedTokens, ServiceError> {
-    let device = latchkey_domain::DeviceInfo {
-        device_name: name.to_owned(),
-        device_id: None,
-        ip_address: Some(ip.to_owned()),
-        user_agent: None,
-        location: latchkey_domain::device::Location::default(),
-    };
+    let device = device(name, Some(ip));
     block_on(latchkey_service::login::login(svc, "ada@example.com", PASSWORD.to_owned(), move || device))
 }
 
 /// A GeoIP file where `81.2.69.0/24` is in France and `89.160.20.0/24` in Germany.
 fn two_countries() -> std::path::PathBuf {
-    use mmdb_writer::{Value, Writer};
-    let country =
-        |name: &str| Value::map([("country", Value::map([("names", Value::map([("en", Value::from(name))]))]))]);
-    let mut w = Writer::builder("Test-Country").description(&[("en", "Latchkey test file")]).build();
-    w.insert_value("81.2.69.0/24".parse::<ipnet::IpNet>().unwrap(), country("France")).unwrap();
-    w.insert_value("89.160.20.0/24".parse::<ipnet::IpNet>().unwrap(), country("Germany")).unwrap();
-    let path = std::env::temp_dir().join(format!("latchkey-countries-{}.mmdb", uuid::Uuid::new_v4()));
-    std::fs::write(&path, w.to_bytes().unwrap()).unwrap();
-    path
+    let file = GeoFile::new().with_country("81.2.69.0/24", "France").with_country("89.160.20.0/24", "Germany");
+    file.write(&std::env::temp_dir(), &format!("latchkey-countries-{}.mmdb", uuid::Uuid::new_v4()))
 }
 
 /// Many concurrent logins of one new device send one alert: the decision runs under the user's row lock,

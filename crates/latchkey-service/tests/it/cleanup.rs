@@ -1,13 +1,11 @@
 //! The cleanup job: it deletes exactly what ended before retention, in batches, and goes on past a failing table.
 
 use chrono::Duration;
-use latchkey_db::models::{EventRow, NewSession, NewUser};
-use latchkey_db::repo::{events, sessions, users};
-use latchkey_db::testing::TestDb;
+use latchkey_db::models::{EventRow, NewSession};
+use latchkey_db::repo::{events, sessions};
 use latchkey_db::{AnyConnection, Id, Ts};
 use latchkey_service::cleanup::{self, CleanupPolicy, TableCounts};
-
-use crate::t0;
+use latchkey_testkit::{TestDb, rows, t0};
 
 struct Seeded {
     kept_sessions: Vec<Id>,
@@ -15,22 +13,13 @@ struct Seeded {
 }
 
 fn session(conn: &mut AnyConnection, user: Id, created: chrono::DateTime<chrono::Utc>, life: Duration) -> Id {
+    // No device, and a year of absolute lifetime: only `life` decides when the session ends.
     let s = NewSession {
-        id: Id(uuid::Uuid::new_v4()),
-        user_id: user,
-        refresh_token_jti: uuid::Uuid::new_v4().to_string(),
         device_name: None,
-        device_id: None,
         ip_address: None,
         user_agent: None,
-        location_city: None,
-        location_country: None,
-        last_used_at: Ts(created),
-        expires_at: Ts(created + life),
         absolute_expires_at: Ts(created + Duration::days(365)),
-        is_active: true,
-        created_at: Ts(created),
-        updated_at: Ts(created),
+        ..rows::session(user, created, life)
     };
     sessions::create(conn, &s).unwrap().id
 }
@@ -59,25 +48,7 @@ fn event(conn: &mut AnyConnection, user: Option<Id>, at: chrono::DateTime<chrono
 /// Two ended-long-ago sessions, three to keep; two old events, two to keep.
 fn seed(conn: &mut AnyConnection) -> Seeded {
     let now = t0();
-    let user = users::create(
-        conn,
-        &NewUser {
-            id: Id(uuid::Uuid::new_v4()),
-            email: "cleanup@example.com".into(),
-            password_hash: None,
-            first_name: "C".into(),
-            last_name: None,
-            phone_number: None,
-            is_active: true,
-            is_superuser: false,
-            preferences: None,
-            locale: None,
-            created_at: Ts(now),
-            updated_at: Ts(now),
-        },
-    )
-    .unwrap()
-    .id;
+    let user = rows::create_user(conn, "cleanup@example.com", now).id;
     // Ended long ago: expired 33 days ago (still is_active), and revoked 31 days ago.
     session(conn, user, now - Duration::days(40), Duration::days(7));
     let revoked = session(conn, user, now - Duration::days(32), Duration::days(300));

@@ -2,35 +2,12 @@
 
 use std::sync::{Arc, Barrier};
 
-use latchkey_db::testing::TestDb;
-use latchkey_domain::{DeviceInfo, ManualClock};
+use latchkey_service::ServiceError;
 use latchkey_service::error::ConflictKind;
 use latchkey_service::organizations::OrganizationUpdate;
 use latchkey_service::organizations::admin::{self as orgs, NewOrganization};
-use latchkey_service::{Authenticated, Config, ServiceError, Services, door, registration};
-
-use crate::t0;
-
-fn services(t: &TestDb) -> Arc<Services> {
-    let config = Config::for_tests(&t.url);
-    Arc::new(Services::new(&config, t.db.clone(), Arc::new(ManualClock::new(t0()))).unwrap())
-}
-
-/// A logged-in superuser, as the authentication check hands it over.
-fn admin(svc: &Arc<Services>) -> Authenticated {
-    let password = "Correct-Horse-9!";
-    registration::create_superuser(svc, "root@example.com", password).unwrap();
-    let device = DeviceInfo {
-        device_name: "Test".into(),
-        device_id: None,
-        ip_address: None,
-        user_agent: None,
-        location: Default::default(),
-    };
-    let login = latchkey_service::login::login(svc, "root@example.com", password.to_owned(), move || device);
-    let tokens = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(login).unwrap();
-    door::authenticate(svc, &tokens.access_token).unwrap()
-}
+use latchkey_testkit::TestDb;
+use latchkey_testkit::services::{services, superuser};
 
 fn org(name: &str, slug: &str) -> NewOrganization {
     NewOrganization { name: name.into(), slug: slug.into(), description: None, is_active: true, settings: None }
@@ -41,8 +18,8 @@ fn org(name: &str, slug: &str) -> NewOrganization {
 #[test]
 fn a_slug_race_has_one_winner_and_clean_conflicts() {
     for t in TestDb::all() {
-        let svc = services(&t);
-        let admin = Arc::new(admin(&svc));
+        let svc = services(&t, |_| {});
+        let admin = Arc::new(superuser(&svc, "root@example.com"));
         let ids: Vec<uuid::Uuid> = (0..3)
             .map(|i| orgs::admin_create(&svc, &admin, org(&format!("Org {i}"), &format!("org-{i}"))).unwrap().id)
             .collect();

@@ -2,88 +2,17 @@
 //! together by a barrier, each with its own runtime, over a pool with enough real connections for all of
 //! them, on SQLite and PostgreSQL (READ COMMITTED).
 
-use std::future::Future;
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use latchkey_auth::password_fingerprint;
+use latchkey_db::Ts;
 use latchkey_db::repo::{sessions, users};
-use latchkey_db::testing::TestDb;
-use latchkey_db::{Db, PoolOptions, Ts};
-use latchkey_domain::{DeviceInfo, ManualClock};
-use latchkey_service::mail::{Email, EmailSender};
-use latchkey_service::registration::{self, Registration};
 use latchkey_service::tokens::IssuedTokens;
-use latchkey_service::{Config, ServiceError, Services, password_reset, refresh};
-
-use crate::t0;
-
-pub(crate) const PASSWORD: &str = "Correct-Horse-9!";
-
-#[derive(Debug)]
-struct NoMail;
-
-impl EmailSender for NoMail {
-    fn send(&self, _: &Email) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-/// Services over the test database with a pool of 32 connections, so every thread gets its own, and a
-/// hashing queue that never sheds (these tests count verifications, not shed requests).
-pub(crate) fn services(t: &TestDb, tweak: impl FnOnce(&mut Config)) -> Arc<Services> {
-    let mut config = Config::for_tests(&t.url);
-    config.hash_queue_limit = 10_000;
-    config.hash_max_wait_ms = 60_000;
-    tweak(&mut config);
-    let db = Db::from_url(&t.url, PoolOptions { max_size: 32, ..PoolOptions::default() }).unwrap();
-    Arc::new(Services::with_mailer(&config, db, Arc::new(ManualClock::new(t0())), Arc::new(NoMail)).unwrap())
-}
-
-pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
-
-/// Runs `f` on `n` threads at once: each waits at a barrier until all are ready.
-pub(crate) fn together<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (barrier, f) = (&barrier, &f);
-                s.spawn(move || {
-                    barrier.wait();
-                    f(i)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
-}
-
-fn device() -> DeviceInfo {
-    DeviceInfo {
-        device_name: "Test device".into(),
-        device_id: None,
-        ip_address: None,
-        user_agent: None,
-        location: Default::default(),
-    }
-}
-
-pub(crate) fn register(svc: &Arc<Services>, email: &str) -> uuid::Uuid {
-    let r = Registration {
-        email: email.into(),
-        password: PASSWORD.into(),
-        first_name: "Ada".into(),
-        last_name: None,
-        phone_number: None,
-    };
-    block_on(registration::register(svc, r)).unwrap().id
-}
-
-pub(crate) fn login(svc: &Arc<Services>, email: &str, password: &str) -> Result<IssuedTokens, ServiceError> {
-    block_on(latchkey_service::login::login(svc, email, password.to_owned(), device))
-}
+use latchkey_service::{ServiceError, Services, password_reset, refresh};
+use latchkey_testkit::clock::clock;
+use latchkey_testkit::config::config;
+use latchkey_testkit::services::{NoMail, block_on, device, login, register, services, together};
+use latchkey_testkit::{PASSWORD, TestDb, t0};
 
 #[test]
 fn concurrent_wrong_logins_never_verify_more_than_the_limit_known_or_unknown_email() {
@@ -133,7 +62,7 @@ fn a_known_devices_budget_holds_under_concurrent_wrong_logins() {
                 password: password.to_owned(),
                 device_token: Some(token.clone()),
             };
-            block_on(latchkey_service::login::login_from(&svc, credentials, device))
+            block_on(latchkey_service::login::login_from(&svc, credentials, || device("Test device", None)))
         };
         let results = together(60, |_| with_token("Wrong-Password-1!"));
         let verified = results.iter().filter(|r| matches!(r, Err(ServiceError::InvalidCredentials))).count();
@@ -146,8 +75,8 @@ fn a_known_devices_budget_holds_under_concurrent_wrong_logins() {
 #[test]
 fn the_window_passes_and_a_success_resets_the_count() {
     for t in TestDb::all() {
-        let clock = ManualClock::new(t0());
-        let mut config = Config::for_tests(&t.url);
+        let clock = clock();
+        let mut config = config(&t.url);
         config.login_max_failures = 2;
         let svc =
             Arc::new(Services::with_mailer(&config, t.db.clone(), Arc::new(clock.clone()), Arc::new(NoMail)).unwrap());
@@ -243,10 +172,8 @@ fn a_refresh_token_rotates_exactly_once_under_concurrent_refreshes() {
 #[test]
 fn overlapping_health_checks_share_a_query_but_never_an_outcome_older_than_themselves() {
     for t in TestDb::all() {
-        let config = Config::for_tests(&t.url);
-        let db = Db::from_url(&t.url, PoolOptions { max_size: 1, ..PoolOptions::default() }).unwrap();
         let svc =
-            Arc::new(Services::with_mailer(&config, db, Arc::new(ManualClock::new(t0())), Arc::new(NoMail)).unwrap());
+            Arc::new(Services::with_mailer(&config(&t.url), t.pool(1), Arc::new(clock()), Arc::new(NoMail)).unwrap());
         let timeout = std::time::Duration::from_millis(200);
         let results = together(16, |_| block_on(svc.check_database(timeout)));
         assert!(results.iter().all(Result::is_ok), "{}: {results:?}", t.label);

@@ -8,9 +8,6 @@ use std::time::{Duration, Instant};
 
 use latchkey_auth::password_fingerprint;
 use latchkey_db::repo::{sessions, users};
-use latchkey_db::testing::TestDb;
-use latchkey_db::{Db, PoolOptions};
-use latchkey_domain::{DeviceInfo, ManualClock};
 use latchkey_service::accounts::{self, UpdateRule};
 use latchkey_service::bulk::{self, BulkAction};
 use latchkey_service::my_account::{self, UserUpdate};
@@ -20,8 +17,11 @@ use latchkey_service::{
     registration,
 };
 
-use crate::races::{PASSWORD, block_on, register, services};
-use crate::t0;
+use latchkey_testkit::clock::clock;
+use latchkey_testkit::config::config;
+use latchkey_testkit::db::postgres_url;
+use latchkey_testkit::services::{block_on, device, register, services};
+use latchkey_testkit::{PASSWORD, TestDb, t0};
 
 /// How long another node may take to hear of a change before a test fails (the goal is p99 under 50 ms).
 const HEAR_WITHIN: Duration = Duration::from_secs(3);
@@ -62,21 +62,14 @@ fn refused<T: std::fmt::Debug>(r: &Result<T, ServiceError>) -> bool {
     matches!(r, Err(ServiceError::Unauthenticated(_) | ServiceError::Forbidden(_)))
 }
 
-fn login_on(svc: &Arc<Services>, email: &str, device: &str) -> IssuedTokens {
-    let device = DeviceInfo {
-        device_name: device.to_owned(),
-        device_id: None,
-        ip_address: Some("203.0.113.9".into()),
-        user_agent: None,
-        location: Default::default(),
-    };
+fn login_on(svc: &Arc<Services>, email: &str, name: &str) -> IssuedTokens {
+    let device = device(name, Some("203.0.113.9"));
     block_on(latchkey_service::login::login(svc, email, PASSWORD.to_owned(), move || device)).unwrap()
 }
 
 /// A second node on the same database: its own pool, cache and listener.
 fn other_node(t: &TestDb, config: &Config) -> Arc<Services> {
-    let db = Db::from_url(&t.url, PoolOptions { max_size: 4, ..PoolOptions::default() }).unwrap();
-    Arc::new(Services::new(config, db, Arc::new(ManualClock::new(t0()))).unwrap())
+    Arc::new(Services::new(config, t.pool(4), Arc::new(clock())).unwrap())
 }
 
 /// Ada with a phone and a laptop, an administrator, and (on PostgreSQL) a second node; both of Ada's
@@ -104,7 +97,7 @@ impl Scene {
         let phone = login_on(&svc, &ada, "Phone");
         let laptop = login_on(&svc, &ada, "Laptop");
         let other = (t.label == "postgres").then(|| {
-            let mut config = Config::for_tests(&t.url);
+            let mut config = config(&t.url);
             tweak(&mut config);
             other_node(t, &config)
         });
@@ -389,7 +382,7 @@ fn by_hand(t: &TestDb, sql: &str) {
 /// database is edited by hand with the server stopped, or followed by a SIGHUP).
 #[test]
 fn a_hand_written_update_is_heard() {
-    let Some(url) = latchkey_db::testing::postgres_url() else { return };
+    let Some(url) = postgres_url() else { return };
     let t = TestDb::postgres(&url);
     let s = Scene::new(&t, |_| {});
     by_hand(&t, &format!("UPDATE user_sessions SET is_active = false WHERE id = '{}'", s.phone.session_id));
@@ -406,7 +399,7 @@ fn a_hand_written_update_is_heard() {
 /// cache again.
 #[test]
 fn a_deaf_node_answers_from_the_database() {
-    let Some(url) = latchkey_db::testing::postgres_url() else { return };
+    let Some(url) = postgres_url() else { return };
     let t = TestDb::postgres(&url);
     let s = Scene::new(&t, |_| {});
     let pid = s.svc.cache.listener_pid().expect("the listener's backend");

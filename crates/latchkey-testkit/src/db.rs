@@ -7,8 +7,7 @@
 use std::io::Write as _;
 
 use diesel::connection::SimpleConnection;
-
-use crate::connection::{DatabaseUrl, Db, PoolOptions};
+use latchkey_db::{DatabaseUrl, Db, DbError, PoolOptions};
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VAR: &str = "LATCHKEY_TEST_POSTGRES_URL";
@@ -47,7 +46,7 @@ impl TestDb {
     pub fn postgres(admin_url: &str) -> TestDb {
         let schema = format!("lk_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = DatabaseUrl::parse(admin_url)
-            .and_then(|u| u.establish().map_err(|e| crate::DbError::Unavailable(e.to_string())))
+            .and_then(|u| u.establish().map_err(|e| DbError::Unavailable(e.to_string())))
             .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} is set but PostgreSQL is not reachable: {e}"));
         admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
         let separator = if admin_url.contains('?') { '&' } else { '?' };
@@ -69,6 +68,12 @@ impl TestDb {
             dbs.push(TestDb::postgres(&url));
         }
         dbs
+    }
+
+    /// A second pool of `max_size` connections on this database (a second node, or enough connections
+    /// for every thread of a race).
+    pub fn pool(&self, max_size: u32) -> Db {
+        Db::from_url(&self.url, PoolOptions { max_size, ..PoolOptions::default() }).expect("a second pool")
     }
 }
 
