@@ -1,6 +1,6 @@
-//! The crate arrows of DESIGN.md, checked with `cargo tree`: `http → service → {db, auth} → domain`,
-//! `cleanup → service`; domain never sees diesel or actix, cleanup never sees actix, http never uses db
-//! (or diesel) directly.
+//! The crate arrows of docs/architecture.md, checked with `cargo tree`: `http → service → {db, auth} → domain`,
+//! `cleanup → service`; domain never sees diesel or actix, cleanup never sees actix, http never uses db (or diesel)
+//! directly.
 
 use std::process::Command;
 
