@@ -284,6 +284,12 @@ impl TestApp {
         TestApp { db, clock, outbox, client: Client::start(state).await }
     }
 
+    /// The id of the account at `email`, read from the database.
+    pub fn user_id(&self, email: &str) -> uuid::Uuid {
+        let mut conn = self.db.db.conn().unwrap();
+        latchkey_db::repo::users::find_by_email(&mut conn, email).unwrap().unwrap().id.0
+    }
+
     /// The app on every backend.
     pub async fn all() -> Vec<TestApp> {
         TestApp::all_with(|_| {}).await

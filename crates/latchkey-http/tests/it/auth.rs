@@ -236,15 +236,10 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
         let kinds: Vec<&str> =
             history.body["data"].as_array().unwrap().iter().map(|e| e["event_type"].as_str().unwrap()).collect();
         assert!(kinds.contains(&"refresh_token_reuse"), "{kinds:?}");
-        let uid = uuid_of(&app, "r@example.com");
+        let uid = app.user_id("r@example.com");
         let active = session_repo::list_active(&mut app.db.db.conn().unwrap(), uid, Ts(app.clock.now())).unwrap();
         assert_eq!(active.len(), 1, "only the fresh session is active");
     }
-}
-
-/// The user id for an email.
-pub fn uuid_of(app: &TestApp, email: &str) -> uuid::Uuid {
-    user_repo::find_by_email(&mut app.db.db.conn().unwrap(), email).unwrap().unwrap().id.0
 }
 
 #[actix_web::test]

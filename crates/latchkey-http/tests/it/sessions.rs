@@ -9,8 +9,6 @@ use serde_json::{Value, json};
 use latchkey_testkit::app::{CHROME_MAC, IPHONE};
 use latchkey_testkit::{PASSWORD, TestApp, t0};
 
-use crate::auth::uuid_of;
-
 fn current_of(list: &Value) -> Vec<String> {
     list["sessions"]
         .as_array()
@@ -165,7 +163,7 @@ async fn deactivated_users_tokens_stop_working() {
     for app in TestApp::all().await {
         app.register("de@example.com").await;
         let (access, refresh) = app.login("de@example.com", CHROME_MAC).await;
-        let id = uuid_of(&app, "de@example.com");
+        let id = app.user_id("de@example.com");
         user_repo::set_active(&mut app.db.db.conn().unwrap(), id, false, Ts(t0())).unwrap();
         let res = app.get("/api/v1/users/me").bearer(&access).await;
         assert_eq!(res.error(), ("AUTH_004".into(), "Inactive user".into()), "{}", app.db.label);
@@ -179,7 +177,7 @@ async fn last_used_is_refreshed_at_most_once_a_minute() {
     for app in TestApp::all().await {
         app.register("lu@example.com").await;
         let (a, _) = app.login("lu@example.com", CHROME_MAC).await;
-        let id = uuid_of(&app, "lu@example.com");
+        let id = app.user_id("lu@example.com");
         let last_used =
             || session_repo::list_active(&mut app.db.db.conn().unwrap(), id, Ts(t0())).unwrap()[0].last_used_at.0;
         // "Last used" is written off the request's path (within a second); flushed here, at once.
