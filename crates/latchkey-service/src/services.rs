@@ -194,6 +194,12 @@ impl Services {
         session_cache::touches::flush_touches(&self.cache, &self.db, self.now(), self.policy.touch_interval)
     }
 
+    /// How many "last used" rows this node has written since it started, by its writer thread or by
+    /// [`Services::flush_last_used`] (tests count writes with it: the thread may write first).
+    pub fn last_used_writes(&self) -> u64 {
+        self.cache.touches_written()
+    }
+
     /// Now, from the clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()

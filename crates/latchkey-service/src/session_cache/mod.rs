@@ -171,6 +171,8 @@ struct Stats {
     connects: AtomicU64,
     /// The latest notification's delay from its trigger to this node, in microseconds.
     lag_us: AtomicU64,
+    /// "Last used" rows written, by the writer thread or a flush on demand.
+    touches_written: AtomicU64,
 }
 
 /// The session cache of one node. See the module's documentation.
@@ -352,6 +354,11 @@ impl SessionCache {
     }
 
     /// The sessions whose "last used" writes are due, emptying the queue.
+    /// How many "last used" rows have been written since the cache was built.
+    pub fn touches_written(&self) -> u64 {
+        self.stats.touches_written.load(Ordering::Relaxed)
+    }
+
     pub fn take_touches(&self) -> Vec<Uuid> {
         std::mem::take(&mut *self.touches.lock().unwrap_or_else(PoisonError::into_inner))
     }

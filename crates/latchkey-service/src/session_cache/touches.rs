@@ -38,10 +38,12 @@ pub fn flush_touches(
         }
         Ok(n)
     });
-    written.unwrap_or_else(|e| {
+    let written = written.unwrap_or_else(|e| {
         tracing::warn!(error = %e, sessions = due.len(), "could not write sessions' last use");
         0
-    })
+    });
+    cache.stats.touches_written.fetch_add(written as u64, Ordering::Relaxed);
+    written
 }
 
 /// Starts the thread that makes the queued "last used" writes every [`TOUCH_FLUSH`]; it makes the last
