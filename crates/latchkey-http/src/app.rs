@@ -1,4 +1,8 @@
-//! The `App` factory: the same one serves production and the tests.
+//! The `App` factory: the same one serves production and the tests. Here the pieces meet: the state
+//! with the limiters of every route (`routes::all`), the middleware stack, and the routes, each wrapped in
+//! its limiter.
+
+use std::sync::Arc;
 
 use actix_governor::Governor;
 use actix_web::body::MessageBody;
@@ -6,16 +10,25 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, web};
+use latchkey_domain::DeviceParser;
+use latchkey_service::{Config, Services};
 
 use crate::error::{ApiError, ErrorItem};
 use crate::middleware::body_limit::limit_request_size;
 use crate::middleware::metrics::record_http_metrics;
-use crate::middleware::rate_limit::RateLimits;
 use crate::middleware::request_id::request_context;
 use crate::middleware::security_headers::{SecurityHeaders, add_security_headers};
 use crate::middleware::trailing_slash::redirect_trailing_slash;
+use crate::rate_limit::RateLimits;
 use crate::routes::{self, docs, resource};
 use crate::state::AppState;
+
+/// The state the app serves: the use cases' context, and a limiter for every limited operation of
+/// [`routes::all`], created here, once, and shared by every worker.
+pub fn state(config: Config, services: Services, devices: Arc<DeviceParser>) -> AppState {
+    let limits = RateLimits::new(config.rate_limit_scale, &config.trusted_proxies, &routes::all());
+    AppState::new(config, services, devices, limits)
+}
 
 /// Builds the application around `state`.
 pub fn build_app(
@@ -34,10 +47,13 @@ pub fn build_app(
     let cors = crate::middleware::cors::cors(&state.config.cors_origins);
     let metrics = state.config.metrics_enabled;
     let metrics_here = metrics && state.config.metrics_addr.is_none();
+    let bodies = state.bodies.clone();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::Data::new(headers))
-        // Our handlers parse bodies with `validation::{Json, Form}`; these catch anything actix's own
+        // The body reader's deadline and budget (`crate::body`).
+        .app_data(bodies)
+        // Our handlers parse bodies with `extract::{Json, Form}`; these catch anything actix's own
         // extractors would otherwise answer in plain text.
         .app_data(web::PathConfig::default().error_handler(|e, _| {
             ApiError::validation(vec![ErrorItem::validation(None, format!("Invalid path: {e}"))]).into()

@@ -1,5 +1,5 @@
 //! Reading request bodies: every body is read against a deadline and within a memory budget, by the one
-//! reader every body extractor uses (`crate::validation`).
+//! reader every body extractor uses (`crate::extract::body`), and never beyond [`MAX_BODY_BYTES`].
 //!
 //! - **Deadline** (`BODY_READ_TIMEOUT_SECONDS`, default 15 s): a body not complete this long after its
 //!   request arrived is answered 408 in the envelope and its connection is closed. Authentication happens
@@ -26,8 +26,10 @@ use futures_util::StreamExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{ApiError, ErrorItem};
-use crate::middleware::body_limit::MAX_BODY_BYTES;
-use crate::state::AppState;
+
+/// Largest accepted request body: 10 MiB. A declared `Content-Length` over it is refused before any byte
+/// is read (`middleware::body_limit`); the reader stops at it whatever the body declared.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// Bodies up to this size are small: they reserve from their own part of the budget and are parsed on
 /// the worker that read them; larger ones are parsed on the blocking pool.
@@ -59,6 +61,7 @@ impl CloseConnection {
 }
 
 /// The body deadline and the memory budget (see the module docs); cheap to clone, shared by every worker.
+/// The app keeps it in its data, where [`read`] finds it.
 #[derive(Debug, Clone)]
 pub struct BodyBudget {
     small: Arc<Semaphore>,
@@ -149,7 +152,7 @@ fn declared_length(req: &HttpRequest) -> Option<usize> {
 /// Reads the whole body of `req` within the deadline and the budget: 413 beyond [`MAX_BODY_BYTES`] read,
 /// 408 (closing the connection) when the deadline passes first.
 pub async fn read(req: &HttpRequest, payload: Payload) -> Result<ReadBody, ApiError> {
-    let budget = req.app_data::<web::Data<AppState>>().map(|state| state.bodies.clone());
+    let budget = req.app_data::<BodyBudget>().cloned();
     let timeout = budget
         .as_ref()
         .map_or(Duration::from_secs(latchkey_service::config::defaults::BODY_READ_TIMEOUT_SECONDS), |b| b.timeout);

@@ -121,7 +121,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = actix_web::web::block(move || -> anyhow::Result<AppState> {
         report_applied(database::prepare_schema(&config, &db).map_err(fail)?);
         let services = Services::new(&config, db, Arc::new(SystemClock)).map_err(fail)?;
-        let state = AppState::with_services(config, services, Arc::new(DeviceParser::new()));
+        let state = crate::app::state(config, services, Arc::new(DeviceParser::new()));
         ensure_first_superuser(&state)?;
         // The dummy hash (what an unknown email is verified against) is computed on first use; do it
         // now so the first failed login costs the same as every other.

@@ -7,10 +7,13 @@ use std::borrow::Cow;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use latchkey_domain::DomainError;
 use latchkey_service::ServiceError;
 use latchkey_service::error::ConflictKind;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::pydantic::domain_message;
 
 /// One entry of the envelope's `errors`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -34,6 +37,11 @@ impl ErrorItem {
     /// A `VAL_001` entry for a field (or for the whole body when `field` is `None`).
     pub fn validation(field: Option<String>, message: impl Into<Cow<'static, str>>) -> ErrorItem {
         ErrorItem { code: codes::VALIDATION, message: message.into(), field }
+    }
+
+    /// The `VAL_001` entry for a domain rule's failure, at the rule's field, worded as pydantic words it.
+    pub fn domain(e: &DomainError) -> ErrorItem {
+        ErrorItem::validation(Some(e.field().to_owned()), domain_message(e))
     }
 }
 
@@ -271,9 +279,7 @@ impl ResponseError for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Validation(errors) => {
-                ApiError::validation(errors.iter().map(crate::validation::domain_item).collect())
-            }
+            ServiceError::Validation(errors) => ApiError::validation(errors.iter().map(ErrorItem::domain).collect()),
             ServiceError::InvalidCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, codes::INVALID_CREDENTIALS, "Invalid email or password")
                     .with_www_authenticate()
@@ -323,7 +329,6 @@ impl From<actix_web::error::BlockingError> for ApiError {
 #[cfg(test)]
 mod tests {
     use actix_web::body::MessageBody as _;
-    use latchkey_domain::DomainError;
 
     use super::*;
 

@@ -7,17 +7,21 @@
 pub mod app;
 pub mod body;
 pub mod cli;
+pub mod endpoints;
 pub mod error;
 pub mod extract;
+pub mod input_rules;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod proxies;
+pub mod pydantic;
+pub mod rate_limit;
 pub mod responses;
 pub mod routes;
 pub mod server;
 pub mod state;
 pub mod telemetry;
-pub mod validation;
 
 pub use app::build_app;
 pub use state::AppState;

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The document needs no configuration and no database.
     if matches!(cli.command, Some(Command::Openapi)) {
-        println!("{}", latchkey_http::openapi::json());
+        println!("{}", latchkey_http::routes::docs::json());
         return ExitCode::SUCCESS;
     }
     let config = match Config::from_env() {

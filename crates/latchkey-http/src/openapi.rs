@@ -1,21 +1,19 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` attributes and the request and
 //! response types' `ToSchema` derives, so it cannot drift from the code. Its operations are exactly the
-//! ones `routes::all()` lists, the list the app serves. Served at `/api/v1/openapi.json`
-//! (and rendered at `/docs` and `/redoc`, see `routes::docs`); `latchkey openapi` prints it and
-//! `docs/openapi.json` is a copy a test keeps current.
+//! ones of the registry it is given: `routes::docs` gives it `routes::all()`, the list the app serves,
+//! and serves it at `/api/v1/openapi.json` (rendered at `/docs` and `/redoc`); `latchkey openapi` prints
+//! it and `docs/openapi.json` is a copy a test keeps current.
 //!
 //! Responses every operation of a kind shares are added here once rather than on each handler: 401 on
 //! the operations that need a token, 422 on those that take input, 500 and 503 on all.
-
-use std::sync::LazyLock;
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
 
+use crate::endpoints::Endpoints;
 use crate::error::Envelope;
-use crate::routes;
 
 /// The name of the bearer-token security scheme, as FastAPI names it for the reference.
 pub const BEARER: &str = "OAuth2PasswordBearer";
@@ -48,12 +46,12 @@ struct ApiDoc;
 #[expect(dead_code, reason = "a documentation type: only its schema is used")]
 pub struct RateLimited(Envelope<'static>);
 
-/// The document: the fixed parts above, every served operation and the schemas they use, and the
-/// shared responses.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The document: the fixed parts above, every operation of `endpoints` and the schemas they use, and
+/// the shared responses.
+pub fn document(endpoints: &Endpoints) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     let mut schemas = Vec::new();
-    for endpoint in routes::all().iter() {
+    for endpoint in endpoints.iter() {
         doc.paths.merge(endpoint.doc().paths());
         endpoint.doc().schemas(&mut schemas);
     }
@@ -62,13 +60,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     Shared.modify(&mut doc);
     forbid_control_characters(&mut doc);
     doc
-}
-
-/// The document as JSON, built once.
-pub fn json() -> &'static str {
-    static JSON: LazyLock<String> =
-        LazyLock::new(|| document().to_pretty_json().expect("the OpenAPI document serialises"));
-    &JSON
 }
 
 /// What every string of a request may hold: no ASCII control character (`middleware::control_chars`
@@ -238,7 +229,7 @@ mod tests {
 
     #[test]
     fn the_document_is_valid_json_with_the_shared_responses() {
-        let doc: serde_json::Value = serde_json::from_str(json()).unwrap();
+        let doc = serde_json::to_value(document(&crate::routes::all())).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
         assert_eq!(doc["info"]["title"], "Latchkey");
         let me = &doc["paths"]["/api/v1/users/me"]["get"];

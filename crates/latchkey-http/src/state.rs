@@ -7,8 +7,7 @@ use latchkey_domain::DeviceParser;
 use latchkey_service::{Config, Services};
 
 use crate::body::BodyBudget;
-use crate::middleware::rate_limit::RateLimits;
-use crate::routes;
+use crate::rate_limit::RateLimits;
 
 /// Configuration, the use cases' context, the User-Agent parser, the rate limiters and the body budget;
 /// cheap to clone.
@@ -44,10 +43,9 @@ impl Draining {
 }
 
 impl AppState {
-    /// Builds the state around the use cases' context; the limiters of every router's limited
-    /// operations are created here, once, and shared by every worker.
-    pub fn with_services(config: Config, services: Services, devices: Arc<DeviceParser>) -> AppState {
-        let limits = RateLimits::new(config.rate_limit_scale, &config.trusted_proxies, &routes::all());
+    /// Builds the state around the use cases' context and the rate limiters (built once, before the
+    /// workers start, and shared by all of them: see `app::state`).
+    pub fn new(config: Config, services: Services, devices: Arc<DeviceParser>, limits: RateLimits) -> AppState {
         let bodies = BodyBudget::new(
             config.body_memory_budget_bytes,
             std::time::Duration::from_secs(config.body_read_timeout_seconds),

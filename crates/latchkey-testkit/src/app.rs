@@ -53,7 +53,7 @@ pub fn state(
     let mut config = config(url);
     tweak(&mut config);
     let services = Services::with_mailer(&config, db, Arc::new(clock.clone()), mailer).unwrap();
-    AppState::with_services(config, services, devices())
+    latchkey_http::app::state(config, services, devices())
 }
 
 /// An answer, read.

@@ -1,6 +1,6 @@
 //! The request-size limit, part one: a declared `Content-Length` over the limit is refused before any
-//! byte is read. Part two is the extractors' own limit on the bytes actually read (chunked bodies
-//! included; see `crate::validation`). A malformed `Content-Length` never gets this far: actix's HTTP/1
+//! byte is read. Part two is the body reader's own limit on the bytes actually read (chunked bodies
+//! included; see `crate::body`). A malformed `Content-Length` never gets this far: actix's HTTP/1
 //! parser answers it with a bare 400, which `crate::server` turns into the envelope.
 //!
 //! It also stamps the request's arrival, from which the body's read deadline counts (`crate::body`).
@@ -11,10 +11,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::middleware::Next;
 
+use crate::body::MAX_BODY_BYTES;
 use crate::error::ApiError;
-
-/// Largest accepted request body: 10 MiB.
-pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 /// The middleware function (`actix_web::middleware::from_fn`).
 pub async fn limit_request_size(

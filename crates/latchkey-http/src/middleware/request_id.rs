@@ -26,7 +26,7 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use latchkey_service::config::AccessLog;
 use tracing::Instrument as _;
 
-use crate::extract::client_ip;
+use crate::proxies::client_ip;
 use crate::state::AppState;
 
 /// The header that carries the id, both ways.

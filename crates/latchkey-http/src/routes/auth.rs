@@ -12,13 +12,13 @@ use latchkey_service::{login, logout, refresh};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::{AuthUser, ClientInfo, request_ip};
+use crate::extract::{AuthUser, Body, ClientInfo, Form, Json, request_ip};
 use crate::openapi::RateLimited;
 use crate::responses::{MessageResponse, TokenResponse, UserResponse};
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
-use crate::validation::{Body, Form, Json};
 
 /// The auth router's operations and their per-IP limits (the reference's production values).
 pub fn routes(r: &mut Endpoints) {

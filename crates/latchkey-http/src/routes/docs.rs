@@ -16,6 +16,14 @@ use crate::openapi;
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
+/// The document of every served operation (`routes::all`) as JSON, built once: what
+/// `/api/v1/openapi.json` serves and `latchkey openapi` prints.
+pub fn json() -> &'static str {
+    static JSON: LazyLock<String> =
+        LazyLock::new(|| openapi::document(&super::all()).to_pretty_json().expect("the OpenAPI document serialises"));
+    &JSON
+}
+
 /// Swagger UI's page. Its assets are named from `/docs/` so that the page works at `/docs` (`/docs/`
 /// redirects there).
 const SWAGGER_PAGE: &str = r#"<!DOCTYPE html>
@@ -53,7 +61,7 @@ const REDOC_PAGE: &str = r#"<!DOCTYPE html>
 
 /// `GET /api/v1/openapi.json`.
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType::json()).body(openapi::json())
+    HttpResponse::Ok().content_type(ContentType::json()).body(json())
 }
 
 /// `GET /docs`.

@@ -8,7 +8,7 @@ use chrono::SecondsFormat;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::routes::Endpoints;
+use crate::endpoints::Endpoints;
 use crate::state::AppState;
 
 /// `/health`.

@@ -13,11 +13,12 @@ use latchkey_service::not_me::{self, AlertedLogin};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope};
+use crate::extract::{Body, Form, Json};
 use crate::responses::MessageResponse;
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
-use crate::validation::{Body, Form, Json};
 
 /// The "not me" operations.
 pub fn routes(r: &mut Endpoints) {

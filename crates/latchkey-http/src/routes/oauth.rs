@@ -6,9 +6,9 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::endpoints::Endpoints;
 use crate::error::Envelope;
 use crate::extract::AuthUser;
-use crate::routes::Endpoints;
 
 /// The oauth router's operations.
 pub fn routes(r: &mut Endpoints) {

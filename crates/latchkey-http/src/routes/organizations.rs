@@ -15,12 +15,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, Body, Json, List, ListSpec, PageParams, parse_uuid};
 use crate::responses::{OrganizationMemberResponse, OrganizationResponse, Paginated};
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
-use crate::validation::{Body, Json, List, ListSpec, PageParams, domain_item, parse_uuid};
 
 /// The organizations router's operations (none is rate limited, as in the reference).
 pub fn routes(r: &mut Endpoints) {
@@ -36,23 +36,23 @@ pub fn routes(r: &mut Endpoints) {
 #[schema(as = OrganizationUpdate)]
 pub struct OrganizationUpdateBody {
     /// 1..255 characters, trimmed, not blank; not null.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = String, min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1F\x7F]*[^\s\x00-\x1F\x7F][^\x00-\x1F\x7F]*$")]
     name: Option<Option<String>>,
     /// 1..255 of `a-z`, `0-9` and `-`; no hyphen at either end, no `--`; not null.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = String, example = "acme-corp", min_length = 1, max_length = 255, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     slug: Option<Option<String>>,
     /// At most 10,000 characters.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>, max_length = 10000)]
     description: Option<Option<String>>,
     /// Not null. Only a superuser changes it (others: 403 `AUTH_004`).
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = bool)]
     is_active: Option<Option<bool>>,
     /// A JSON object of at most 16 KiB and 8 levels.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<Object>)]
     settings: Option<Option<Map<String, Value>>>,
 }
@@ -102,7 +102,7 @@ fn bool_param(req: &HttpRequest, name: &'static str, default: bool) -> Result<bo
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     match pairs.iter().rev().find(|(k, _)| k == name) {
         None => Ok(default),
-        Some((_, raw)) => list::parse_bool(name, raw).map_err(|e| ApiError::validation(vec![domain_item(&e)])),
+        Some((_, raw)) => list::parse_bool(name, raw).map_err(|e| ApiError::validation(vec![ErrorItem::domain(&e)])),
     }
 }
 

@@ -5,13 +5,13 @@ use latchkey_service::sessions;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope};
-use crate::extract::{AuthUser, Bearer};
+use crate::extract::{AuthUser, Bearer, Body, Json, List, PageOnly, PageParams, parse_uuid};
 use crate::openapi::RateLimited;
 use crate::responses::{EventResponse, MessageResponse, Paginated, SessionListResponse, SessionResponse};
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
-use crate::validation::{Body, Json, List, PageOnly, PageParams, parse_uuid};
 
 /// The sessions router's operations and their per-IP limits.
 pub fn routes(r: &mut Endpoints) {

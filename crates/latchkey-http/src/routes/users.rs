@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, Paginated, UserResponse};
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
-use crate::validation::{Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 
 /// The users router's operations and their per-IP limits.
 pub fn routes(r: &mut Endpoints) {
@@ -82,36 +82,36 @@ pub async fn change_password(
 #[schema(as = UserUpdate)]
 pub struct UserUpdateBody {
     /// Not null.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = String, max_length = 100)]
     first_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>, max_length = 100)]
     last_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(schema_with = crate::openapi::fields::phone_number)]
     phone_number: Option<Option<String>>,
     /// A new password (not null); needs `current_password`. The password policy applies: 12 to 4096
     /// characters with a lower- and an upper-case letter, a digit and a special character.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = String, min_length = 12, max_length = 4096)]
     password: Option<Option<String>>,
     /// The current password: required with `password` (missing is 422, wrong is 403 `AUTH_001`).
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     current_password: Option<Option<String>>,
     /// The client's settings: a JSON object of at most 16 KiB (serialized) and 8 levels of nesting.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<Object>)]
     preferences: Option<Option<serde_json::Map<String, Value>>>,
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(schema_with = crate::openapi::fields::locale)]
     locale: Option<Option<String>>,
     /// Not null.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = bool)]
     is_active: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(schema_with = crate::openapi::fields::null_only)]
     is_superuser: Option<Option<Value>>,
 }

@@ -87,7 +87,7 @@ fn openapi_prints_the_served_document_without_any_configuration() {
     let out = latchkey("mysql://nowhere", &["openapi"], &[("PORT", "eighty")], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let served: serde_json::Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+    let served: serde_json::Value = serde_json::from_str(latchkey_http::routes::docs::json()).unwrap();
     assert_eq!(printed, served);
 }
 

@@ -52,7 +52,7 @@ async fn every_served_operation_is_documented() {
     let patterns: Vec<&str> = map.split("Single(\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
     assert!(patterns.len() >= 20, "the resource map's patterns were not found: {map}");
 
-    let doc: Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+    let doc: Value = serde_json::from_str(latchkey_http::routes::docs::json()).unwrap();
     let mut operations = 0;
     // The map's root node has the empty pattern.
     for pattern in patterns.iter().copied().filter(|p| p.starts_with('/') && !UNDOCUMENTED.contains(p)) {
@@ -80,7 +80,7 @@ async fn every_served_operation_is_documented() {
 #[actix_web::test]
 async fn every_documented_operation_is_routed() {
     let app = TestApp::new(TestDb::sqlite()).await;
-    let doc: Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+    let doc: Value = serde_json::from_str(latchkey_http::routes::docs::json()).unwrap();
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         let uri: String = path

@@ -91,7 +91,7 @@ async fn page_is_bounded_as_the_document_says() {
 /// in the document — lengths, patterns, enums, and which fields of a partial update may not be null.
 #[test]
 fn the_document_states_what_the_server_enforces() {
-    let doc: Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+    let doc: Value = serde_json::from_str(latchkey_http::routes::docs::json()).unwrap();
     let schema = |name: &str| doc["components"]["schemas"][name]["properties"].clone();
     let update = schema("UserUpdate");
     assert_eq!(update["first_name"]["type"], "string", "not nullable");

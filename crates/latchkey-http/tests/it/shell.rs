@@ -98,7 +98,7 @@ async fn page_numbers_are_bounded_as_documented() {
             res.body["pagination"],
             json!({"total": 1, "page": 2147483647, "page_size": 0, "total_pages": 1, "has_next": false, "has_prev": true})
         );
-        let doc: serde_json::Value = serde_json::from_str(latchkey_http::openapi::json()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(latchkey_http::routes::docs::json()).unwrap();
         let params = doc["paths"]["/api/v1/sessions/me/history"]["get"]["parameters"].as_array().unwrap();
         let page = params.iter().find(|p| p["name"] == "page").unwrap();
         assert_eq!(

@@ -7,7 +7,7 @@ pub mod sessions;
 pub mod stats;
 pub mod users;
 
-use crate::routes::Endpoints;
+use crate::endpoints::Endpoints;
 
 /// The admin router's operations, one submodule per area.
 pub fn routes(r: &mut Endpoints) {

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::AdminUser;
+use crate::extract::{AdminUser, Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, OrganizationMemberResponse, OrganizationResponse, Paginated};
 use crate::routes::organizations::{MemberList, MembershipFilter, OrganizationUpdateBody};
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
-use crate::validation::{Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 
 /// This area's operations (none is rate limited, as in the reference).
 pub fn routes(r: &mut Endpoints) {
@@ -105,11 +105,11 @@ pub struct OrganizationCreateBody {
     #[schema(max_length = 10000)]
     description: Option<String>,
     /// Default true; not null.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = bool, default = true)]
     is_active: Option<Option<bool>>,
     /// Default `{}`; null stores none. A JSON object of at most 16 KiB and 8 levels.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<Object>)]
     settings: Option<Option<Map<String, Value>>>,
 }
@@ -273,7 +273,7 @@ pub struct AddMemberBody {
     #[schema(value_type = Uuid)]
     user_id: String,
     /// `owner`, `admin`, `member` (the default) or `guest`.
-    #[serde(default, deserialize_with = "crate::validation::nullable")]
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(schema_with = crate::openapi::fields::role)]
     role: Option<Option<Value>>,
 }

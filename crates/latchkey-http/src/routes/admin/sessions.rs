@@ -3,12 +3,12 @@
 use actix_web::{HttpResponse, web};
 use latchkey_service::admin_sessions;
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope};
-use crate::extract::AdminUser;
+use crate::extract::{AdminUser, List, ListSpec, PageParams, parse_uuid};
 use crate::responses::{AdminSessionResponse, MessageResponse, Paginated};
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
-use crate::validation::{List, ListSpec, PageParams, parse_uuid};
 
 /// This area's operations.
 pub fn routes(r: &mut Endpoints) {

@@ -4,10 +4,11 @@
 use actix_web::{HttpResponse, web};
 use latchkey_service::stats;
 
+use crate::endpoints::Endpoints;
 use crate::error::ApiError;
 use crate::extract::AdminUser;
 use crate::responses::StatsResponse;
-use crate::routes::{Endpoints, run};
+use crate::routes::run;
 use crate::state::AppState;
 
 /// This area's operations.

@@ -9,13 +9,14 @@ use latchkey_service::{admin_sessions, authz};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::AdminUser;
+use crate::extract::{AdminUser, Body, LaterJson, List, ListSpec, PageOnly, PageParams, SortParams, parse_uuid};
+use crate::pydantic::UUID_TYPE;
 use crate::responses::{AdminSessionResponse, BulkActionResponse, MessageResponse, Paginated, UserResponse};
+use crate::routes::run;
 use crate::routes::users::{UserList, UserUpdateBody};
-use crate::routes::{Endpoints, run};
 use crate::state::AppState;
-use crate::validation::{Body, LaterJson, List, ListSpec, PageOnly, PageParams, SortParams, parse_uuid};
 
 /// This area's operations (none is rate limited, as in the reference).
 pub fn routes(r: &mut Endpoints) {
@@ -288,8 +289,7 @@ impl BulkBody {
                     Ok(id) => ids.push(id),
                     Err(e) => errors.extend(e.errors().iter().cloned()),
                 },
-                None => errors
-                    .push(ErrorItem::validation(Some(field), "UUID input should be a string, bytes or UUID object")),
+                None => errors.push(ErrorItem::validation(Some(field), UUID_TYPE)),
             }
         }
         match action {

@@ -1,7 +1,8 @@
 //! Per-route, per-client-IP rate limits (actix-governor), as the reference enforces them, scaled by
 //! `RATE_LIMIT_SCALE` (0 turns them off). The limiters are built once, before the workers start, and
-//! shared by all of them. The key is the client IP as `extract::client_ip` resolves it (trusted-proxy
-//! aware); a 429 answers in the envelope with `Retry-After`.
+//! shared by all of them. The key is the client IP as `proxies::client_ip` resolves it (trusted-proxy
+//! aware); a 429 answers in the envelope with `Retry-After`. The app wraps each limited route in its
+//! limiter (`app.rs`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -17,9 +18,9 @@ use governor::clock::{Clock as _, DefaultClock, QuantaInstant};
 use governor::middleware::NoOpMiddleware;
 use ipnet::IpNet;
 
+use crate::endpoints::Endpoints;
 use crate::error::ApiError;
-use crate::extract::client_ip;
-use crate::routes::Endpoints;
+use crate::proxies::client_ip;
 
 /// Keys requests by client IP and renders the 429.
 #[derive(Debug, Clone)]
