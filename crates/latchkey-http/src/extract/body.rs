@@ -29,7 +29,8 @@ pub trait Body: DeserializeOwned + Send + 'static {
     const FREE_TEXT: &'static [&'static str] = &[];
 }
 
-/// A JSON body of type `T`, limited to 10 MiB of bytes actually read.
+/// A JSON body of type `T`, limited to 10 MiB of bytes actually read. A handler that checks who is
+/// calling before it looks at the body takes [`LaterJson`] instead.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 

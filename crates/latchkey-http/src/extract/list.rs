@@ -9,6 +9,9 @@ use actix_web::{FromRequest, HttpRequest};
 use latchkey_domain::DomainError;
 use latchkey_domain::list::{self, ListQuery, PageRequest, Sort, SortOrder};
 use utoipa::IntoParams;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::error::{ApiError, ErrorItem};
 
@@ -140,6 +143,23 @@ pub struct SortParams {
     /// `asc` (the default) or `desc`.
     #[param(pattern = "^(asc|desc)$", default = "asc")]
     sort_order: Option<String>,
+}
+
+/// `sort_by` for a sortable list's `params(...)` (through an `IntoParams` type of the list's own),
+/// stated from the columns the list accepts ([`ListSpec::SORT_COLUMNS`]), `default` marked as the
+/// default: the pattern and the description cannot drift from what is accepted.
+pub fn sort_by_param(columns: &[&str], default: &str) -> Parameter {
+    let names: Vec<String> =
+        columns.iter().map(|&c| if c == default { format!("`{c}` (the default)") } else { format!("`{c}`") }).collect();
+    ParameterBuilder::new()
+        .name("sort_by")
+        .parameter_in(ParameterIn::Query)
+        .description(Some(format!("One of {}; anything else is a 422", names.join(", "))))
+        .required(Required::False)
+        .schema(Some(
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^({})$", columns.join("|")))),
+        ))
+        .build()
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::{AuthUser, Body, Json, List, ListSpec, PageParams, parse_uuid};
+use crate::extract::{AuthUser, Body, LaterJson, List, ListSpec, PageParams, parse_uuid};
 use crate::responses::{OrganizationMemberResponse, OrganizationResponse, Paginated};
 use crate::routes::run;
 use crate::state::AppState;
@@ -202,10 +202,9 @@ pub async fn update(
     caller: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: Result<Json<OrganizationUpdateBody>, ApiError>,
+    body: LaterJson,
 ) -> Result<HttpResponse, ApiError> {
-    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
-    let Json(body) = body?;
+    let body: OrganizationUpdateBody = body.parse().await?;
     let id = parse_uuid("organization_id", &path)?;
     let update = body.into_update()?;
     let org = run(&state, move |svc| orgs::update(svc, &caller, id, update)).await?;

@@ -6,10 +6,12 @@ use latchkey_service::authz;
 use latchkey_service::my_account::{self, UserUpdate};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::ToSchema;
 
 use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
+use crate::extract::list::sort_by_param;
 use crate::extract::{AuthUser, Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, Paginated, UserResponse};
 use crate::routes::run;
@@ -192,6 +194,13 @@ impl ListSpec for UserList {
     const FILTERS: &'static [&'static str] = &["is_active", "is_superuser"];
 }
 
+/// The user lists' `sort_by`, for their `params(...)`: stated from [`UserList`]'s columns.
+impl utoipa::IntoParams for UserList {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![sort_by_param(Self::SORT_COLUMNS, "created_at")]
+    }
+}
+
 /// Live (not deleted) users, oldest first unless sorted otherwise. Superusers only.
 #[utoipa::path(
     get,
@@ -202,7 +211,7 @@ impl ListSpec for UserList {
         ("is_active" = Option<bool>, Query, description = "Only active (`true`) or only inactive (`false`) accounts"),
         ("is_superuser" = Option<bool>, Query, description = "Only superusers (`true`) or only normal users (`false`)"),
         SortParams,
-        ("sort_by" = Option<String>, Query, pattern = "^(id|email|first_name|last_name|phone_number|is_active|is_superuser|locale|created_at|updated_at)$", description = "One of `id`, `email`, `first_name`, `last_name`, `phone_number`, `is_active`, `is_superuser`, `locale`, `created_at` (the default), `updated_at`; anything else is a 422"),
+        UserList,
     ),
     security(("OAuth2PasswordBearer" = [])),
     responses(

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
-use crate::extract::{AdminUser, Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
+use crate::extract::{AdminUser, Body, LaterJson, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, OrganizationMemberResponse, OrganizationResponse, Paginated};
 use crate::routes::organizations::{MemberList, MembershipFilter, OrganizationUpdateBody};
 use crate::routes::run;
@@ -131,13 +131,8 @@ impl Body for OrganizationCreateBody {
         (status = 409, description = "The slug is taken (`SYS_005`)", body = Envelope),
     ),
 )]
-pub async fn create(
-    admin: AdminUser,
-    state: web::Data<AppState>,
-    body: Result<Json<OrganizationCreateBody>, ApiError>,
-) -> Result<HttpResponse, ApiError> {
-    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
-    let Json(body) = body?;
+pub async fn create(admin: AdminUser, state: web::Data<AppState>, body: LaterJson) -> Result<HttpResponse, ApiError> {
+    let body: OrganizationCreateBody = body.parse().await?;
     let is_active = match body.is_active {
         Some(None) => {
             return Err(ApiError::validation(vec![ErrorItem::validation(
@@ -204,10 +199,9 @@ pub async fn update(
     admin: AdminUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: Result<Json<OrganizationUpdateBody>, ApiError>,
+    body: LaterJson,
 ) -> Result<HttpResponse, ApiError> {
-    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
-    let Json(body) = body?;
+    let body: OrganizationUpdateBody = body.parse().await?;
     let id = parse_uuid("org_id", &path)?;
     let update = body.into_update()?;
     let org = run(&state, move |svc| orgs::admin_update(svc, &admin, id, update)).await?;
@@ -301,10 +295,9 @@ pub async fn add_member(
     admin: AdminUser,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: Result<Json<AddMemberBody>, ApiError>,
+    body: LaterJson,
 ) -> Result<HttpResponse, ApiError> {
-    // Extractors run concurrently: the body is checked only once the caller is authorised (401/403 first).
-    let Json(body) = body?;
+    let body: AddMemberBody = body.parse().await?;
     let org_id = parse_uuid("org_id", &path)?;
     let user_id = parse_uuid("user_id", &body.user_id);
     let role = match body.role {
