@@ -184,6 +184,16 @@ fn from_json<T: Body>(text: &str) -> Result<T, ApiError> {
     })
 }
 
+/// The 422 entries for the fields of a partial update given an explicit `null` where the column cannot be
+/// null (the reference answers those with a 500): `(field, is_null, message)`, one entry per null field.
+pub fn refuse_nulls(fields: &[(&str, bool, &'static str)]) -> Vec<ErrorItem> {
+    fields
+        .iter()
+        .filter(|(_, is_null, _)| *is_null)
+        .map(|&(field, _, message)| ErrorItem::validation(Some(field.to_owned()), message))
+        .collect()
+}
+
 /// A JSON body read but not yet parsed: the one way a handler checks who is calling before it looks at
 /// the body. Extractors run side by side, so a handler taking `AdminUser` and `Json<T>` could answer a
 /// bad body's 422 before a normal user's 403; the reference checks permissions first. Such handlers take

@@ -55,12 +55,30 @@ impl<S> std::ops::Deref for List<S> {
     }
 }
 
+/// A query string's parameters, in order.
+fn pairs(query: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(query).unwrap_or_default()
+}
+
+/// The value of `name`: the last of repeated parameters counts, as with pydantic.
+fn last<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// A boolean query parameter of an operation that is not a list, read as a list's filters are, `default`
+/// when absent.
+pub fn bool_param(query: &str, name: &'static str, default: bool) -> Result<bool, ApiError> {
+    match last(&pairs(query), name) {
+        None => Ok(default),
+        Some(raw) => list::parse_bool(name, raw).map_err(|e| ApiError::validation(vec![ErrorItem::domain(&e)])),
+    }
+}
+
 impl<S: ListSpec> List<S> {
     /// Reads a query string.
     pub fn parse(query: &str) -> Result<List<S>, ApiError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-        // The last of repeated parameters counts, as with pydantic.
-        let get = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let pairs = pairs(query);
+        let get = |name: &str| last(&pairs, name);
         let mut errors: Vec<DomainError> = Vec::new();
         let mut int = |name: &'static str, default: u32| -> i64 {
             get(name).map_or(i64::from(default), |raw| {

@@ -8,7 +8,6 @@
 #![expect(unused_qualifications, reason = "utoipa's expansion of mixed params(...) lists")]
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use latchkey_domain::list;
 use latchkey_service::organizations::OrganizationUpdate;
 use latchkey_service::organizations::members as orgs;
 use serde::Deserialize;
@@ -16,7 +15,9 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::endpoints::Endpoints;
-use crate::error::{ApiError, Envelope, ErrorItem};
+use crate::error::{ApiError, Envelope};
+use crate::extract::body::refuse_nulls;
+use crate::extract::list::bool_param;
 use crate::extract::{AuthUser, Body, LaterJson, List, ListSpec, PageParams, parse_uuid};
 use crate::responses::{OrganizationMemberResponse, OrganizationResponse, Paginated};
 use crate::routes::run;
@@ -64,16 +65,11 @@ impl Body for OrganizationUpdateBody {
 impl OrganizationUpdateBody {
     /// Refuses explicit nulls for the columns that cannot be null (the reference answers them with a 500).
     pub(crate) fn into_update(self) -> Result<OrganizationUpdate, ApiError> {
-        let mut errors = Vec::new();
-        for (field, is_null, message) in [
+        let errors = refuse_nulls(&[
             ("name", matches!(self.name, Some(None)), "Input should be a valid string"),
             ("slug", matches!(self.slug, Some(None)), "Input should be a valid string"),
             ("is_active", matches!(self.is_active, Some(None)), "Input should be a valid boolean"),
-        ] {
-            if is_null {
-                errors.push(ErrorItem::validation(Some(field.to_owned()), message));
-            }
-        }
+        ]);
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
@@ -95,15 +91,6 @@ pub struct MembershipFilter {
     /// Filters on the membership: active (the default) or removed.
     #[param(default = true)]
     is_active: Option<bool>,
-}
-
-/// Reads a boolean query parameter the way pydantic does, with `default` when absent.
-fn bool_param(req: &HttpRequest, name: &'static str, default: bool) -> Result<bool, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    match pairs.iter().rev().find(|(k, _)| k == name) {
-        None => Ok(default),
-        Some((_, raw)) => list::parse_bool(name, raw).map_err(|e| ApiError::validation(vec![ErrorItem::domain(&e)])),
-    }
 }
 
 /// A member list's query: a page, and `is_active` (on the membership; default true).
@@ -128,7 +115,7 @@ pub async fn list_mine(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let active = bool_param(&req, "is_active", true)?;
+    let active = bool_param(req.query_string(), "is_active", true)?;
     let list = run(&state, move |svc| orgs::list_mine(svc, &caller, active)).await?;
     Ok(HttpResponse::Ok().json(list.into_iter().map(OrganizationResponse::from).collect::<Vec<_>>()))
 }

@@ -6,11 +6,12 @@ use latchkey_service::authz;
 use latchkey_service::my_account::{self, UserUpdate};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::ToSchema;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 
 use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
+use crate::extract::body::refuse_nulls;
 use crate::extract::list::sort_by_param;
 use crate::extract::{AuthUser, Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, Paginated, UserResponse};
@@ -127,15 +128,11 @@ impl UserUpdateBody {
     /// Refuses explicit nulls for columns that cannot be null (the reference answers those with a 500)
     /// and any attempt to change `is_superuser`.
     pub(crate) fn into_update(self) -> Result<UserUpdate, ApiError> {
-        let mut errors = Vec::new();
-        let mut required = |field: &str, present_null: bool, message: &'static str| {
-            if present_null {
-                errors.push(ErrorItem::validation(Some(field.to_owned()), message));
-            }
-        };
-        required("first_name", matches!(self.first_name, Some(None)), "Input should be a valid string");
-        required("password", matches!(self.password, Some(None)), "Input should be a valid string");
-        required("is_active", matches!(self.is_active, Some(None)), "Input should be a valid boolean");
+        let mut errors = refuse_nulls(&[
+            ("first_name", matches!(self.first_name, Some(None)), "Input should be a valid string"),
+            ("password", matches!(self.password, Some(None)), "Input should be a valid string"),
+            ("is_active", matches!(self.is_active, Some(None)), "Input should be a valid boolean"),
+        ]);
         if matches!(self.is_superuser, Some(Some(_))) {
             errors.push(ErrorItem::validation(
                 Some("is_superuser".into()),

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
+use crate::extract::body::refuse_nulls;
 use crate::extract::{AdminUser, Body, LaterJson, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, OrganizationMemberResponse, OrganizationResponse, Paginated};
 use crate::routes::organizations::{MemberList, MembershipFilter, OrganizationUpdateBody};
@@ -133,16 +134,11 @@ impl Body for OrganizationCreateBody {
 )]
 pub async fn create(admin: AdminUser, state: web::Data<AppState>, body: LaterJson) -> Result<HttpResponse, ApiError> {
     let body: OrganizationCreateBody = body.parse().await?;
-    let is_active = match body.is_active {
-        Some(None) => {
-            return Err(ApiError::validation(vec![ErrorItem::validation(
-                Some("is_active".into()),
-                "Input should be a valid boolean",
-            )]));
-        }
-        Some(Some(v)) => v,
-        None => true,
-    };
+    let nulls = refuse_nulls(&[("is_active", matches!(body.is_active, Some(None)), "Input should be a valid boolean")]);
+    if !nulls.is_empty() {
+        return Err(ApiError::validation(nulls));
+    }
+    let is_active = body.is_active.flatten().unwrap_or(true);
     let new = NewOrganization {
         name: body.name,
         slug: body.slug,
