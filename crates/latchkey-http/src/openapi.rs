@@ -119,6 +119,8 @@ fn forbid_control_characters(doc: &mut utoipa::openapi::OpenApi) {
 
 /// Field schemas that the derive attributes cannot spell, for `#[schema(schema_with = ...)]`.
 pub mod fields {
+    use latchkey_domain::Role;
+    use latchkey_domain::locale::SUPPORTED_LOCALES;
     use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
     /// The separators a phone number may hold (removed before the check): white space as Rust's
@@ -138,12 +140,16 @@ pub mod fields {
             .build()
     }
 
-    /// `locale`: one of the supported locales (`latchkey_domain::SUPPORTED_LOCALES`, as the pattern
-    /// `^[a-z]{2}(-[A-Z]{2})?$` lets them be written); null clears it.
+    /// `locale`: one of the supported locales (`latchkey_domain::SUPPORTED_LOCALES`, written as the pattern
+    /// `^[a-z]{2}(-[A-Z]{2})?$` lets them be: `en-GB`); null clears it.
     pub fn locale() -> Object {
+        let written = SUPPORTED_LOCALES.iter().map(|l| match l.split_once('-') {
+            Some((language, region)) => format!("{language}-{}", region.to_ascii_uppercase()),
+            None => (*l).to_owned(),
+        });
         ObjectBuilder::new()
             .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-            .enum_values(Some(["en", "en-GB", "en-US", "it", "it-IT"].into_iter().map(Some).chain([None])))
+            .enum_values(Some(written.map(Some).chain([None])))
             .examples(["en"])
             .build()
     }
@@ -162,7 +168,7 @@ pub mod fields {
     pub fn role() -> Object {
         ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::String))
-            .enum_values(Some(["owner", "admin", "member", "guest"]))
+            .enum_values(Some(Role::ALL.iter().map(|r| r.as_str())))
             .description(Some("`owner`, `admin`, `member` (the default) or `guest`."))
             .examples(["member"])
             .build()
