@@ -164,20 +164,24 @@ pub struct SortParams {
 }
 
 /// `sort_by` for a sortable list's `params(...)` (through an `IntoParams` type of the list's own),
-/// stated from the columns the list accepts ([`ListSpec::SORT_COLUMNS`]), `default` marked as the
-/// default: the pattern and the description cannot drift from what is accepted.
-pub fn sort_by_param(columns: &[&str], default: &str) -> Parameter {
-    let names: Vec<String> =
-        columns.iter().map(|&c| if c == default { format!("`{c}` (the default)") } else { format!("`{c}`") }).collect();
+/// its pattern stated from the columns the list accepts ([`ListSpec::SORT_COLUMNS`]): the document cannot
+/// drift from what is accepted. `description` words the same columns (see [`backticked`]).
+pub fn sort_by_param(columns: &[&str], description: String) -> Parameter {
     ParameterBuilder::new()
         .name("sort_by")
         .parameter_in(ParameterIn::Query)
-        .description(Some(format!("One of {}; anything else is a 422", names.join(", "))))
+        .description(Some(description))
         .required(Required::False)
         .schema(Some(
             ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^({})$", columns.join("|")))),
         ))
         .build()
+}
+
+/// The columns for a `sort_by` description, each in backticks, `default`'s followed by `note`
+/// (`` `created_at` (the default) ``).
+pub fn backticked(columns: &[&str], default: &str, note: &str) -> Vec<String> {
+    columns.iter().map(|&c| if c == default { format!("`{c}` {note}") } else { format!("`{c}`") }).collect()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use utoipa::openapi::path::{Parameter, ParameterIn};
 use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::body::refuse_nulls;
-use crate::extract::list::sort_by_param;
+use crate::extract::list::{backticked, sort_by_param};
 use crate::extract::{AuthUser, Body, Json, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, Paginated, UserResponse};
 use crate::routes::run;
@@ -194,7 +194,8 @@ impl ListSpec for UserList {
 /// The user lists' `sort_by`, for their `params(...)`: stated from [`UserList`]'s columns.
 impl utoipa::IntoParams for UserList {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        vec![sort_by_param(Self::SORT_COLUMNS, "created_at")]
+        let columns = backticked(Self::SORT_COLUMNS, "created_at", "(the default)");
+        vec![sort_by_param(Self::SORT_COLUMNS, format!("One of {}; anything else is a 422", columns.join(", ")))]
     }
 }
 

@@ -10,11 +10,13 @@ use latchkey_domain::Role;
 use latchkey_service::organizations::admin::{self as orgs, AdminListFilter, NewOrganization};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::endpoints::Endpoints;
 use crate::error::{ApiError, Envelope, ErrorItem};
 use crate::extract::body::refuse_nulls;
+use crate::extract::list::{backticked, sort_by_param};
 use crate::extract::{AdminUser, Body, LaterJson, List, ListSpec, PageParams, SortParams, parse_uuid};
 use crate::responses::{MessageResponse, OrganizationMemberResponse, OrganizationResponse, Paginated};
 use crate::routes::organizations::{MemberList, MembershipFilter, OrganizationUpdateBody};
@@ -43,14 +45,20 @@ impl ListSpec for AdminOrgList {
     const FILTERS: &'static [&'static str] = &["is_active"];
 }
 
-/// The admin organization list's own parameters.
+/// The admin organization list's `sort_by`, stated from [`AdminOrgList`]'s columns.
+impl IntoParams for AdminOrgList {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let mut columns = backticked(Self::SORT_COLUMNS, orgs::DEFAULT_SORT.column, "(the default, newest first)");
+        let last = columns.pop().unwrap_or_default();
+        vec![sort_by_param(Self::SORT_COLUMNS, format!("{} or {last}.", columns.join(", ")))]
+    }
+}
+
+/// The admin organization list's other parameters.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[expect(dead_code, reason = "a documentation type: `List` reads the values")]
 pub struct AdminOrgListParams {
-    /// `created_at` (the default, newest first), `updated_at`, `name` or `slug`.
-    #[param(pattern = "^(created_at|updated_at|name|slug)$")]
-    sort_by: Option<String>,
     /// A case-insensitive substring of the name, slug or description.
     search: Option<String>,
     /// Only active or only inactive organizations.
@@ -62,7 +70,7 @@ pub struct AdminOrgListParams {
     get,
     path = "/api/v1/admin/organizations",
     tag = "admin",
-    params(PageParams, AdminOrgListParams, SortParams),
+    params(PageParams, AdminOrgList, AdminOrgListParams, SortParams),
     security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "One page of organizations", body = Paginated<OrganizationResponse>),
