@@ -9,13 +9,19 @@ pub mod error;
 pub mod listen;
 pub mod migrations;
 pub mod models;
+pub mod pool;
 pub mod repo;
 pub mod schema;
+pub mod search;
+pub mod sqlite;
+pub mod transaction;
 pub mod types;
+pub mod url;
 
-pub use connection::{
-    AnyConnection, Backend, DatabaseUrl, Db, PoolOptions, PoolState, PooledConn, checkpoint_wal,
-    set_wal_autocheckpoint, write_statements, write_transaction,
-};
+pub use connection::{AnyConnection, Backend};
 pub use error::DbError;
+pub use pool::{Db, PoolOptions, PoolState, PooledConn};
+pub use sqlite::{checkpoint_wal, set_wal_autocheckpoint};
+pub use transaction::{write_statements, write_transaction};
 pub use types::{Id, Json, Ts};
+pub use url::DatabaseUrl;

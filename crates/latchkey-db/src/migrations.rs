@@ -3,8 +3,9 @@
 use diesel::migration::MigrationSource;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::connection::{AnyConnection, Db};
+use crate::connection::AnyConnection;
 use crate::error::DbError;
+use crate::pool::Db;
 
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::connection::{AnyConnection, MultiBackend};
 use crate::error::DbError;
 use crate::models::EventRow;
+use crate::repo::delete_batch;
 use crate::schema::{not_me_answers as a, security_events as e};
 use crate::types::{Id, Ts, sql};
 
@@ -43,6 +44,21 @@ pub fn mark_first_login(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) 
     )
 }
 
+/// The account's successful logins since `since`.
+fn logins_since<'a>(user_id: uuid::Uuid, since: Ts) -> e::BoxedQuery<'a, MultiBackend> {
+    e::table
+        .filter(e::user_id.eq(Id(user_id)))
+        .filter(e::kind.eq(LOGIN_SUCCEEDED))
+        .filter(e::occurred_at.ge(since))
+        .into_boxed()
+}
+
+/// Whether `logins` holds any.
+fn holds_any(conn: &mut AnyConnection, logins: e::BoxedQuery<'_, MultiBackend>) -> Result<bool, DbError> {
+    let found: Option<Id> = logins.select(e::id).first(conn).optional()?;
+    Ok(found.is_some())
+}
+
 /// Whether the account had a successful login since `since` from this device: the same `X-Device-Id`
 /// when one is given, else (no device id on either) the same device name.
 pub fn known_device(
@@ -52,33 +68,17 @@ pub fn known_device(
     device_id: Option<&str>,
     device_name: &str,
 ) -> Result<bool, DbError> {
-    let logins = e::table
-        .filter(e::user_id.eq(Id(user_id)))
-        .filter(e::kind.eq(LOGIN_SUCCEEDED))
-        .filter(e::occurred_at.ge(since));
-    let found: Option<Id> = match device_id {
-        Some(id) => logins.filter(e::device_id.eq(id)).select(e::id).first(conn).optional()?,
-        None => logins
-            .filter(e::device_id.is_null())
-            .filter(e::device_name.eq(device_name))
-            .select(e::id)
-            .first(conn)
-            .optional()?,
+    let logins = logins_since(user_id, since);
+    let logins = match device_id {
+        Some(id) => logins.filter(e::device_id.eq(id)),
+        None => logins.filter(e::device_id.is_null()).filter(e::device_name.eq(device_name)),
     };
-    Ok(found.is_some())
+    holds_any(conn, logins)
 }
 
 /// Whether the account had a successful login since `since` from this country.
 pub fn known_country(conn: &mut AnyConnection, user_id: uuid::Uuid, since: Ts, country: &str) -> Result<bool, DbError> {
-    let found: Option<Id> = e::table
-        .filter(e::user_id.eq(Id(user_id)))
-        .filter(e::kind.eq(LOGIN_SUCCEEDED))
-        .filter(e::occurred_at.ge(since))
-        .filter(e::location_country.eq(country))
-        .select(e::id)
-        .first(conn)
-        .optional()?;
-    Ok(found.is_some())
+    holds_any(conn, logins_since(user_id, since).filter(e::location_country.eq(country)))
 }
 
 /// Records the "not me" answer to an alert; `false` when it was answered before (the link is single use:
@@ -137,9 +137,9 @@ pub fn count_answers_before(conn: &mut AnyConnection, cutoff: Ts) -> Result<i64,
 /// Deletes up to `batch` answers recorded before `cutoff` (their links have expired: the single-use record
 /// is no longer needed); returns how many.
 pub fn delete_answers_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> Result<usize, DbError> {
-    let ids: Vec<Id> = a::table.filter(a::answered_at.lt(cutoff)).select(a::alert_id).limit(batch).load(conn)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(diesel::delete(a::table.filter(a::alert_id.eq_any(&ids))).execute(conn)?)
+    delete_batch(
+        conn,
+        |c| a::table.filter(a::answered_at.lt(cutoff)).select(a::alert_id).limit(batch).load::<Id>(c),
+        |c, ids| diesel::delete(a::table.filter(a::alert_id.eq_any(ids))).execute(c),
+    )
 }

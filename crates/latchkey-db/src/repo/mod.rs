@@ -9,6 +9,9 @@ use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 
+use crate::connection::AnyConnection;
+use crate::error::DbError;
+
 pub mod alerts;
 pub mod events;
 pub mod organizations;
@@ -84,4 +87,39 @@ impl Window {
         let limit = i64::from(limit).clamp(1, Self::MAX_LIMIT);
         Window { offset: i64::from(page.max(1) - 1) * limit, limit }
     }
+}
+
+impl Window {
+    /// Reads one page: `count` counts the rows across all pages, then `load` reads this window of them. A
+    /// window that starts at or past the last row is empty without a second query.
+    pub(crate) fn read<T, C, L>(
+        self,
+        conn: &mut AnyConnection,
+        count: impl FnOnce(&mut AnyConnection) -> Result<i64, C>,
+        load: impl FnOnce(&mut AnyConnection) -> Result<Vec<T>, L>,
+    ) -> Result<Page<T>, DbError>
+    where
+        DbError: From<C> + From<L>,
+    {
+        let total = count(conn)?;
+        if total <= self.offset {
+            return Ok(Page { items: Vec::new(), total });
+        }
+        Ok(Page { items: load(conn)?, total })
+    }
+}
+
+/// One batch of a cleanup's delete: `select` reads the keys of up to a batch of rows past their retention,
+/// then `delete` deletes the rows with those keys (checking the condition again where a row could have
+/// changed in between); returns how many. Each batch is short, so writers are never held up for long.
+pub(crate) fn delete_batch<K>(
+    conn: &mut AnyConnection,
+    select: impl FnOnce(&mut AnyConnection) -> QueryResult<Vec<K>>,
+    delete: impl FnOnce(&mut AnyConnection, &[K]) -> QueryResult<usize>,
+) -> Result<usize, DbError> {
+    let keys = select(conn)?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    Ok(delete(conn, &keys)?)
 }

@@ -12,9 +12,9 @@ use latchkey_domain::Role;
 use crate::connection::{AnyConnection, MultiBackend};
 use crate::error::DbError;
 use crate::models::{MembershipRow, NewOrg, OrgChanges, OrgRow};
-use crate::repo::users::{like_contains, lk_lower};
 use crate::repo::{Page, Window};
 use crate::schema::{organizations as o, user_organizations as m, users as u};
+use crate::search::{like_contains, lk_lower};
 use crate::types::{Id, Ts};
 
 /// Inserts an organization; a taken slug is `DbError::Conflict` on `ix_organizations_slug` /
@@ -92,20 +92,24 @@ fn filtered<'a>(filter: &OrgFilter<'_>) -> o::BoxedQuery<'a, MultiBackend> {
 
 /// One page of organizations; ties in the sort column are broken by id, so pages never overlap.
 pub fn list(conn: &mut AnyConnection, filter: &OrgFilter<'_>, window: Window) -> Result<Page<OrgRow>, DbError> {
-    let total = filtered(filter).count().get_result(conn)?;
-    let query = filtered(filter);
-    let query = match (filter.sort, filter.descending) {
-        (OrgSortColumn::CreatedAt, false) => query.order((o::created_at.asc(), o::id.asc())),
-        (OrgSortColumn::CreatedAt, true) => query.order((o::created_at.desc(), o::id.desc())),
-        (OrgSortColumn::UpdatedAt, false) => query.order((o::updated_at.asc(), o::id.asc())),
-        (OrgSortColumn::UpdatedAt, true) => query.order((o::updated_at.desc(), o::id.desc())),
-        (OrgSortColumn::Name, false) => query.order((o::name.asc(), o::id.asc())),
-        (OrgSortColumn::Name, true) => query.order((o::name.desc(), o::id.desc())),
-        (OrgSortColumn::Slug, false) => query.order(o::slug.asc()),
-        (OrgSortColumn::Slug, true) => query.order(o::slug.desc()),
-    };
-    let items = query.offset(window.offset).limit(window.limit).select(OrgRow::as_select()).load(conn)?;
-    Ok(Page { items, total })
+    window.read(
+        conn,
+        |c| filtered(filter).count().get_result(c),
+        |c| {
+            let query = filtered(filter);
+            let query = match (filter.sort, filter.descending) {
+                (OrgSortColumn::CreatedAt, false) => query.order((o::created_at.asc(), o::id.asc())),
+                (OrgSortColumn::CreatedAt, true) => query.order((o::created_at.desc(), o::id.desc())),
+                (OrgSortColumn::UpdatedAt, false) => query.order((o::updated_at.asc(), o::id.asc())),
+                (OrgSortColumn::UpdatedAt, true) => query.order((o::updated_at.desc(), o::id.desc())),
+                (OrgSortColumn::Name, false) => query.order((o::name.asc(), o::id.asc())),
+                (OrgSortColumn::Name, true) => query.order((o::name.desc(), o::id.desc())),
+                (OrgSortColumn::Slug, false) => query.order(o::slug.asc()),
+                (OrgSortColumn::Slug, true) => query.order(o::slug.desc()),
+            };
+            query.offset(window.offset).limit(window.limit).select(OrgRow::as_select()).load(c)
+        },
+    )
 }
 
 /// The number of active members of each of `org_ids` (soft-deleted users not counted), in one grouped
@@ -225,14 +229,18 @@ pub fn list_members(
         }
         q
     };
-    let total = base().count().get_result(conn)?;
-    let items = base()
-        .order((m::created_at.desc(), m::user_id.desc()))
-        .offset(window.offset)
-        .limit(window.limit)
-        .select((m::user_id, u::email, u::first_name, u::last_name, m::role, m::is_active, m::created_at))
-        .load(conn)?;
-    Ok(Page { items, total })
+    window.read(
+        conn,
+        |c| base().count().get_result(c),
+        |c| {
+            base()
+                .order((m::created_at.desc(), m::user_id.desc()))
+                .offset(window.offset)
+                .limit(window.limit)
+                .select((m::user_id, u::email, u::first_name, u::last_name, m::role, m::is_active, m::created_at))
+                .load(c)
+        },
+    )
 }
 
 /// What [`add_member`] did.

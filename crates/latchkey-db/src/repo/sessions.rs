@@ -6,7 +6,7 @@ use diesel::sql_types::{Nullable, Text};
 use crate::connection::AnyConnection;
 use crate::error::DbError;
 use crate::models::{NewSession, SessionRow, UserRow};
-use crate::repo::{Page, Prepared, Window};
+use crate::repo::{Page, Prepared, Window, delete_batch};
 use crate::schema::{user_sessions as s, users};
 use crate::types::{Id, Ts};
 
@@ -36,6 +36,11 @@ macro_rules! row {
             s::updated_at,
         )
     };
+}
+
+/// A session still live at `now`: active and unexpired. (`rotate_for_user`'s SQL spells the same rule.)
+fn live(now: Ts) -> diesel::dsl::And<diesel::dsl::Eq<s::is_active, bool>, diesel::dsl::Gt<s::expires_at, Ts>> {
+    s::is_active.eq(true).and(s::expires_at.gt(now))
 }
 
 /// Inserts a session.
@@ -96,7 +101,7 @@ pub fn current_and_live_with_user(
     Ok(s::table
         .inner_join(users::table)
         .filter(s::user_id.eq(Id(user_id)))
-        .filter(s::id.eq(Id(current)).or(s::is_active.eq(true).and(s::expires_at.gt(now))))
+        .filter(s::id.eq(Id(current)).or(live(now)))
         .order((s::last_used_at.desc(), s::created_at.desc()))
         .select((SessionRow::as_select(), UserRow::as_select()))
         .load(conn)?)
@@ -106,8 +111,7 @@ pub fn current_and_live_with_user(
 pub fn list_active(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) -> Result<Vec<SessionRow>, DbError> {
     Ok(s::table
         .filter(s::user_id.eq(Id(user_id)))
-        .filter(s::is_active.eq(true))
-        .filter(s::expires_at.gt(now))
+        .filter(live(now))
         .order((s::last_used_at.desc(), s::created_at.desc()))
         .select(SessionRow::as_select())
         .load(conn)?)
@@ -115,12 +119,7 @@ pub fn list_active(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) -> Re
 
 /// How many active, unexpired sessions the user has.
 pub fn count_active(conn: &mut AnyConnection, user_id: uuid::Uuid, now: Ts) -> Result<i64, DbError> {
-    Ok(s::table
-        .filter(s::user_id.eq(Id(user_id)))
-        .filter(s::is_active.eq(true))
-        .filter(s::expires_at.gt(now))
-        .count()
-        .get_result(conn)?)
+    Ok(s::table.filter(s::user_id.eq(Id(user_id))).filter(live(now)).count().get_result(conn)?)
 }
 
 /// What a refresh presents and writes.
@@ -174,8 +173,7 @@ pub fn rotate(conn: &mut AnyConnection, r: &Rotation<'_>) -> Result<Option<Sessi
             .filter(s::id.eq(Id(r.session_id)))
             .filter(s::user_id.eq(Id(r.user_id)))
             .filter(s::refresh_token_jti.eq(r.presented_jti))
-            .filter(s::is_active.eq(true))
-            .filter(s::expires_at.gt(r.now))
+            .filter(live(r.now))
             .filter(user_may_act),
     )
     .set((
@@ -324,7 +322,7 @@ pub fn rename(
     device_name: &str,
     now: Ts,
 ) -> Result<Option<SessionRow>, DbError> {
-    Ok(diesel::update(s::table.find(Id(id)).filter(s::is_active.eq(true)).filter(s::expires_at.gt(now)))
+    Ok(diesel::update(s::table.find(Id(id)).filter(live(now)))
         .set((s::device_name.eq(device_name), s::updated_at.eq(now)))
         .returning(row!())
         .get_result(conn)
@@ -365,11 +363,11 @@ pub fn count_ended_before(conn: &mut AnyConnection, cutoff: Ts) -> Result<i64, D
 /// writers are never held up for long.
 pub fn delete_ended_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> Result<usize, DbError> {
     // Select a batch of ids, then delete those (the filter again, so a row can only go if it still ended).
-    let ids: Vec<Id> = s::table.filter(ended_before!(cutoff)).select(s::id).limit(batch).load(conn)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(diesel::delete(s::table.filter(s::id.eq_any(&ids)).filter(ended_before!(cutoff))).execute(conn)?)
+    delete_batch(
+        conn,
+        |c| s::table.filter(ended_before!(cutoff)).select(s::id).limit(batch).load::<Id>(c),
+        |c, ids| diesel::delete(s::table.filter(s::id.eq_any(ids)).filter(ended_before!(cutoff))).execute(c),
+    )
 }
 
 /// Deletes the user's sessions that ended before `cutoff`; returns how many.
@@ -385,25 +383,21 @@ pub fn list_all(
     now: Ts,
     window: Window,
 ) -> Result<Page<(SessionRow, UserRow)>, DbError> {
-    let total = if only_active {
-        s::table.filter(s::is_active.eq(true)).filter(s::expires_at.gt(now)).count().get_result(conn)?
-    } else {
-        s::table.count().get_result(conn)?
+    let count = |c: &mut AnyConnection| {
+        if only_active { s::table.filter(live(now)).count().get_result(c) } else { s::table.count().get_result(c) }
     };
-    if total <= window.offset {
-        return Ok(Page { items: Vec::new(), total });
-    }
-    let mut query = s::table.inner_join(users::table).into_boxed();
-    if only_active {
-        query = query.filter(s::is_active.eq(true)).filter(s::expires_at.gt(now));
-    }
-    let items = query
-        .order((s::last_used_at.desc(), s::id.desc()))
-        .offset(window.offset)
-        .limit(window.limit)
-        .select((SessionRow::as_select(), UserRow::as_select()))
-        .load(conn)?;
-    Ok(Page { items, total })
+    window.read(conn, count, |c| {
+        let mut query = s::table.inner_join(users::table).into_boxed();
+        if only_active {
+            query = query.filter(live(now));
+        }
+        query
+            .order((s::last_used_at.desc(), s::id.desc()))
+            .offset(window.offset)
+            .limit(window.limit)
+            .select((SessionRow::as_select(), UserRow::as_select()))
+            .load(c)
+    })
 }
 
 /// One page of the user's active, unexpired sessions, most recently used first.
@@ -413,20 +407,20 @@ pub fn page_active(
     now: Ts,
     window: Window,
 ) -> Result<Page<SessionRow>, DbError> {
-    let total = count_active(conn, user_id, now)?;
-    if total <= window.offset {
-        return Ok(Page { items: Vec::new(), total });
-    }
-    let items = s::table
-        .filter(s::user_id.eq(Id(user_id)))
-        .filter(s::is_active.eq(true))
-        .filter(s::expires_at.gt(now))
-        .order((s::last_used_at.desc(), s::created_at.desc(), s::id.desc()))
-        .offset(window.offset)
-        .limit(window.limit)
-        .select(SessionRow::as_select())
-        .load(conn)?;
-    Ok(Page { items, total })
+    window.read(
+        conn,
+        |c| count_active(c, user_id, now),
+        |c| {
+            s::table
+                .filter(s::user_id.eq(Id(user_id)))
+                .filter(live(now))
+                .order((s::last_used_at.desc(), s::created_at.desc(), s::id.desc()))
+                .offset(window.offset)
+                .limit(window.limit)
+                .select(SessionRow::as_select())
+                .load(c)
+        },
+    )
 }
 
 /// Revokes every active session of these users; returns `(user_id, how many)` for each user who had any.

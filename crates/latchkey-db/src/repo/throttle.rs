@@ -5,6 +5,7 @@ use diesel::sql_types::{Integer, Text};
 
 use crate::connection::AnyConnection;
 use crate::error::DbError;
+use crate::repo::delete_batch;
 use crate::schema::login_throttle as t;
 use crate::types::{Ts, sql};
 
@@ -69,11 +70,11 @@ pub fn count_before(conn: &mut AnyConnection, cutoff: Ts) -> Result<i64, DbError
 
 /// Deletes up to `batch` counters whose window began before `cutoff`; returns how many.
 pub fn delete_before(conn: &mut AnyConnection, cutoff: Ts, batch: i64) -> Result<usize, DbError> {
-    let keys: Vec<String> =
-        t::table.filter(t::window_start.lt(cutoff)).select(t::account_key).limit(batch).load(conn)?;
-    if keys.is_empty() {
-        return Ok(0);
-    }
-    Ok(diesel::delete(t::table.filter(t::account_key.eq_any(&keys)).filter(t::window_start.lt(cutoff)))
-        .execute(conn)?)
+    delete_batch(
+        conn,
+        |c| t::table.filter(t::window_start.lt(cutoff)).select(t::account_key).limit(batch).load::<String>(c),
+        |c, keys| {
+            diesel::delete(t::table.filter(t::account_key.eq_any(keys)).filter(t::window_start.lt(cutoff))).execute(c)
+        },
+    )
 }

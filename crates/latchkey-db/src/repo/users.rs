@@ -7,6 +7,7 @@ use crate::error::DbError;
 use crate::models::{NewUser, UserChanges, UserRow};
 use crate::repo::{Page, Window};
 use crate::schema::users;
+use crate::search::{like_contains, lk_lower};
 use crate::types::{Id, Ts};
 
 /// Inserts a user; a taken email is `DbError::Conflict` on `ix_users_email` / `users.email`.
@@ -56,18 +57,6 @@ pub fn soft_delete(conn: &mut AnyConnection, id: uuid::Uuid, now: Ts) -> Result<
 /// Whether any superuser exists.
 pub fn any_superuser(conn: &mut AnyConnection) -> Result<bool, DbError> {
     Ok(diesel::select(diesel::dsl::exists(users::table.filter(users::is_superuser.eq(true)))).get_result(conn)?)
-}
-
-diesel::define_sql_function! {
-    /// Lower-casing for case-insensitive search. On PostgreSQL it is `lower()` (a migration defines it);
-    /// SQLite's own `lower()` folds ASCII only, so there every pooled connection registers Rust's
-    /// `str::to_lowercase` under this name ([`register_sqlite_functions`]).
-    fn lk_lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
-}
-
-/// Registers the SQL functions this module's queries use on a SQLite connection.
-pub(crate) fn register_sqlite_functions(conn: &mut SqliteConnection) -> QueryResult<()> {
-    lk_lower_utils::register_impl(conn, |s: Option<String>| s.map(|s| s.to_lowercase()))
 }
 
 /// Which users a list shows. Soft-deleted users are never listed.
@@ -145,20 +134,6 @@ impl Default for UserSort {
     }
 }
 
-/// Escapes `%`, `_` and the escape character itself, so a search term matches literally inside `LIKE`.
-pub(crate) fn like_contains(term: &str) -> String {
-    let mut pattern = String::with_capacity(term.len() + 2);
-    pattern.push('%');
-    for ch in term.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(ch);
-    }
-    pattern.push('%');
-    pattern
-}
-
 type BoxedUsers<'a> = users::BoxedQuery<'a, crate::connection::MultiBackend>;
 
 /// Live (not soft-deleted) users matching the filter.
@@ -194,11 +169,21 @@ pub fn list_live(
     sort: UserSort,
     window: Window,
 ) -> Result<Page<UserRow>, DbError> {
-    let total = live_filtered(filter).count().get_result(conn)?;
-    if total <= window.offset {
-        return Ok(Page { items: Vec::new(), total });
-    }
-    let query = live_filtered(filter);
+    window.read(
+        conn,
+        |c| live_filtered(filter).count().get_result(c),
+        |c| {
+            in_order(live_filtered(filter), sort)
+                .offset(window.offset)
+                .limit(window.limit)
+                .select(UserRow::as_select())
+                .load(c)
+        },
+    )
+}
+
+/// `query` in `sort` order, ties broken by id so pages never overlap or skip.
+fn in_order(query: BoxedUsers<'static>, sort: UserSort) -> BoxedUsers<'static> {
     // NULLs sort last in either direction on both backends (they disagree by default).
     macro_rules! by {
         ($col:expr) => {
@@ -224,10 +209,7 @@ pub fn list_live(
         UserSortColumn::CreatedAt => by!(users::created_at),
         UserSortColumn::UpdatedAt => by!(users::updated_at),
     };
-    let query =
-        if sort.descending { query.then_order_by(users::id.desc()) } else { query.then_order_by(users::id.asc()) };
-    let items = query.offset(window.offset).limit(window.limit).select(UserRow::as_select()).load(conn)?;
-    Ok(Page { items, total })
+    if sort.descending { query.then_order_by(users::id.desc()) } else { query.then_order_by(users::id.asc()) }
 }
 
 /// Locks the given users' rows until the transaction ends (PostgreSQL `FOR UPDATE`, in id order so two
