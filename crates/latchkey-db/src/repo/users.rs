@@ -230,6 +230,18 @@ pub fn lock(conn: &mut AnyConnection, ids: &[uuid::Uuid]) -> Result<Vec<UserRow>
     })
 }
 
+/// The live users among some ids.
+type LiveAmong = diesel::dsl::Filter<
+    diesel::dsl::Filter<users::table, diesel::dsl::EqAny<users::id, Vec<Id>>>,
+    diesel::dsl::IsNull<users::deleted_at>,
+>;
+
+/// The live users among `ids`, except `except`: the rows a bulk action changes.
+fn live_among(ids: &[uuid::Uuid], except: Option<uuid::Uuid>) -> LiveAmong {
+    let ids: Vec<Id> = ids.iter().copied().filter(|id| Some(*id) != except).map(Id).collect();
+    users::table.filter(users::id.eq_any(ids)).filter(users::deleted_at.is_null())
+}
+
 /// Sets `is_active` on the live users among `ids`, except `except`; returns the ids it changed.
 pub fn set_active_many(
     conn: &mut AnyConnection,
@@ -238,12 +250,10 @@ pub fn set_active_many(
     except: Option<uuid::Uuid>,
     now: Ts,
 ) -> Result<Vec<uuid::Uuid>, DbError> {
-    let ids: Vec<Id> = ids.iter().copied().filter(|id| Some(*id) != except).map(Id).collect();
-    let changed: Vec<Id> =
-        diesel::update(users::table.filter(users::id.eq_any(ids)).filter(users::deleted_at.is_null()))
-            .set((users::is_active.eq(active), users::updated_at.eq(now)))
-            .returning(users::id)
-            .get_results(conn)?;
+    let changed: Vec<Id> = diesel::update(live_among(ids, except))
+        .set((users::is_active.eq(active), users::updated_at.eq(now)))
+        .returning(users::id)
+        .get_results(conn)?;
     Ok(changed.into_iter().map(|id| id.0).collect())
 }
 
@@ -254,12 +264,10 @@ pub fn soft_delete_many(
     except: Option<uuid::Uuid>,
     now: Ts,
 ) -> Result<Vec<uuid::Uuid>, DbError> {
-    let ids: Vec<Id> = ids.iter().copied().filter(|id| Some(*id) != except).map(Id).collect();
-    let changed: Vec<Id> =
-        diesel::update(users::table.filter(users::id.eq_any(ids)).filter(users::deleted_at.is_null()))
-            .set((users::deleted_at.eq(now), users::is_active.eq(false), users::updated_at.eq(now)))
-            .returning(users::id)
-            .get_results(conn)?;
+    let changed: Vec<Id> = diesel::update(live_among(ids, except))
+        .set((users::deleted_at.eq(now), users::is_active.eq(false), users::updated_at.eq(now)))
+        .returning(users::id)
+        .get_results(conn)?;
     Ok(changed.into_iter().map(|id| id.0).collect())
 }
 
