@@ -3,6 +3,13 @@
 //!
 //! Depends on `latchkey-domain` only; it must never depend on actix, on token or hashing code, or read
 //! the wall clock: every time comes in as an argument.
+//!
+//! The modules, leaves first: `error` (`DbError`); `connection` (`AnyConnection`, `Backend`); `types`,
+//! `schema`, `models` (the SQL types, tables and rows); `url` (`DatabaseUrl`: which backend, one
+//! connection); `search` (case-insensitive search: `lk_lower`, `like_contains`); `sqlite` (the writer gate,
+//! the WAL helpers); `pool` (`Db`, its options, customizer and checkout deadlines); `transaction`
+//! (`write_transaction`, `write_statements`); `repo` (one module per table); `migrations`; `listen`
+//! (PostgreSQL `LISTEN` for the session cache).
 
 pub mod connection;
 pub mod error;
