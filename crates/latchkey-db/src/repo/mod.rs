@@ -12,6 +12,37 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use crate::connection::AnyConnection;
 use crate::error::DbError;
 
+/// The columns a list can be sorted by, each with its name in the API, declared once: the enum, `ALL`
+/// (in declaration order), `NAMES` (the API names, in the same order), `as_str` and `parse` all come
+/// from the one list.
+macro_rules! sort_columns {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $api:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every column, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+            /// The columns' names in the API (and the table), in the order of [`Self::ALL`].
+            pub const NAMES: &'static [&'static str] = &[$($api,)+];
+
+            /// The column's name in the API (and the table).
+            pub const fn as_str(self) -> &'static str {
+                Self::NAMES[self as usize]
+            }
+
+            /// The column with this API name.
+            pub fn parse(name: &str) -> Option<$name> {
+                Self::NAMES.iter().position(|n| *n == name).map(|i| Self::ALL[i])
+            }
+        }
+    };
+}
+pub(crate) use sort_columns;
+
 pub mod alerts;
 pub mod events;
 pub mod organizations;
@@ -122,4 +153,22 @@ pub(crate) fn delete_batch<K>(
         return Ok(0);
     }
     Ok(delete(conn, &keys)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::organizations::OrgSortColumn;
+    use super::users::UserSortColumn;
+
+    #[test]
+    fn a_sort_column_and_its_api_name_go_both_ways() {
+        for (i, column) in UserSortColumn::ALL.iter().enumerate() {
+            assert_eq!(column.as_str(), UserSortColumn::NAMES[i]);
+            assert_eq!(UserSortColumn::parse(column.as_str()), Some(*column));
+        }
+        assert_eq!(UserSortColumn::LastName.as_str(), "last_name");
+        assert_eq!(OrgSortColumn::parse("slug"), Some(OrgSortColumn::Slug));
+        assert_eq!(OrgSortColumn::parse("Slug"), None);
+        assert_eq!(OrgSortColumn::NAMES.len(), 4);
+    }
 }

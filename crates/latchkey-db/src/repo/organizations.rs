@@ -45,13 +45,14 @@ pub fn delete(conn: &mut AnyConnection, id: uuid::Uuid) -> Result<bool, DbError>
     Ok(diesel::delete(o::table.find(Id(id))).execute(conn)? > 0)
 }
 
-/// The columns an organization list can be ordered by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrgSortColumn {
-    CreatedAt,
-    UpdatedAt,
-    Name,
-    Slug,
+super::sort_columns! {
+    /// The columns an organization list can be ordered by.
+    pub enum OrgSortColumn {
+        CreatedAt => "created_at",
+        UpdatedAt => "updated_at",
+        Name => "name",
+        Slug => "slug",
+    }
 }
 
 /// Which organizations a list shows, and in which order.

@@ -68,55 +68,19 @@ pub struct UserFilter {
     pub search: Option<String>,
 }
 
-/// A column users can be sorted by: every column of `users` a client may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserSortColumn {
-    Id,
-    Email,
-    FirstName,
-    LastName,
-    PhoneNumber,
-    IsActive,
-    IsSuperuser,
-    Locale,
-    CreatedAt,
-    UpdatedAt,
-}
-
-impl UserSortColumn {
-    /// Every sortable column, as the API names it.
-    pub const ALL: &'static [UserSortColumn] = &[
-        UserSortColumn::Id,
-        UserSortColumn::Email,
-        UserSortColumn::FirstName,
-        UserSortColumn::LastName,
-        UserSortColumn::PhoneNumber,
-        UserSortColumn::IsActive,
-        UserSortColumn::IsSuperuser,
-        UserSortColumn::Locale,
-        UserSortColumn::CreatedAt,
-        UserSortColumn::UpdatedAt,
-    ];
-
-    /// The column's name in the API (and the table).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserSortColumn::Id => "id",
-            UserSortColumn::Email => "email",
-            UserSortColumn::FirstName => "first_name",
-            UserSortColumn::LastName => "last_name",
-            UserSortColumn::PhoneNumber => "phone_number",
-            UserSortColumn::IsActive => "is_active",
-            UserSortColumn::IsSuperuser => "is_superuser",
-            UserSortColumn::Locale => "locale",
-            UserSortColumn::CreatedAt => "created_at",
-            UserSortColumn::UpdatedAt => "updated_at",
-        }
-    }
-
-    /// The column with this API name.
-    pub fn parse(name: &str) -> Option<UserSortColumn> {
-        Self::ALL.iter().copied().find(|c| c.as_str() == name)
+super::sort_columns! {
+    /// A column users can be sorted by: every column of `users` a client may see.
+    pub enum UserSortColumn {
+        Id => "id",
+        Email => "email",
+        FirstName => "first_name",
+        LastName => "last_name",
+        PhoneNumber => "phone_number",
+        IsActive => "is_active",
+        IsSuperuser => "is_superuser",
+        Locale => "locale",
+        CreatedAt => "created_at",
+        UpdatedAt => "updated_at",
     }
 }
 

@@ -194,7 +194,7 @@ impl ListSpec for UserList {
 /// The user lists' `sort_by`, for their `params(...)`: stated from [`UserList`]'s columns.
 impl utoipa::IntoParams for UserList {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
-        let columns = backticked(Self::SORT_COLUMNS, "created_at", "(the default)");
+        let columns = backticked(Self::SORT_COLUMNS, accounts::USER_DEFAULT_SORT.column, "(the default)");
         vec![sort_by_param(Self::SORT_COLUMNS, format!("One of {}; anything else is a 422", columns.join(", ")))]
     }
 }

@@ -23,9 +23,9 @@ use crate::services::Services;
 use crate::views::{Member, Organization, Page};
 
 /// The columns the admin organization list sorts by (`sort_by`).
-pub const SORT_COLUMNS: &[&str] = &["created_at", "updated_at", "name", "slug"];
+pub const SORT_COLUMNS: &[&str] = OrgSortColumn::NAMES;
 /// The admin organization list's order when the client names none: newest first, as the reference.
-pub const DEFAULT_SORT: Sort = Sort { column: "created_at", order: SortOrder::Desc };
+pub const DEFAULT_SORT: Sort = Sort { column: OrgSortColumn::CreatedAt.as_str(), order: SortOrder::Desc };
 
 /// `OrganizationCreate`, as submitted.
 #[derive(Debug, Clone)]
@@ -54,12 +54,7 @@ pub fn admin_list(
     filter: &AdminListFilter,
     page: PageRequest,
 ) -> Result<Page<Organization>, ServiceError> {
-    let column = match filter.sort.column {
-        "updated_at" => OrgSortColumn::UpdatedAt,
-        "name" => OrgSortColumn::Name,
-        "slug" => OrgSortColumn::Slug,
-        _ => OrgSortColumn::CreatedAt,
-    };
+    let column = OrgSortColumn::parse(filter.sort.column).unwrap_or(OrgSortColumn::CreatedAt);
     let db_filter = OrgFilter {
         is_active: filter.is_active,
         search: filter.search.as_deref(),
