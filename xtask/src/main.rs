@@ -18,7 +18,7 @@
 //! The commands share one server supervisor (`server.rs`: build, start with an environment, wait for
 //! health, log to a file, SIGTERM), one HTTP client (`client.rs`), PostgreSQL through `psql`
 //! (`postgres.rs`: which server, scratch databases, the faults' switches) and the installers of outside
-//! tools (`install.rs`); the commands never import each other.
+//! tools (`install.rs`); no command imports another, except `ci`, which runs `test`.
 //!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
 //! working when they do not compile.
