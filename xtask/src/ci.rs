@@ -9,7 +9,7 @@ fn section(name: &str) {
     eprintln!("\n== {name} ==");
 }
 
-/// The crate arrows of DESIGN.md (also tests in latchkey-http): `cargo tree` of a crate must not list
+/// The crate arrows of `docs/architecture.md` (also tests in latchkey-http): `cargo tree` of a crate must not list
 /// the banned crates.
 fn check_arrows() -> anyhow::Result<()> {
     for (package, banned) in

@@ -23,10 +23,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Context as _, ensure};
-
-use crate::e2e::{Server, ensure_venv};
-use crate::{cargo, run_checked, workspace_root};
+use crate::server::{Profile, Server};
+use crate::{install, run_checked, run_folder, workspace_root};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -53,45 +51,26 @@ const SECRET_KEY: &str = "fuzz-only-secret-key-0123456789abcdefghijklmnop";
 #[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
 pub fn run(options: &Options) -> anyhow::Result<()> {
     let root = workspace_root();
-    let python = ensure_venv(&root.join("target/fuzz-api/venv"), &root.join("xtask/fuzz/requirements.txt"))?;
+    let python = install::venv(&root.join("target/fuzz-api/venv"), &root.join("xtask/fuzz/requirements.txt"))?;
     let st = python.with_file_name("st");
-    let profile = if options.debug { "debug" } else { "release" };
-    if !options.prebuilt {
-        let mut build = cargo();
-        build.args(["build", "-p", "latchkey-http", "--bin", "latchkey"]);
-        if !options.debug {
-            build.arg("--release");
-        }
-        run_checked(&mut build)?;
-    }
-    let binary = root.join("target").join(profile).join("latchkey");
-    ensure!(binary.exists(), "{} is missing: build it (cargo build -p latchkey-http --bin latchkey)", binary.display());
-
-    let out = match &options.out {
-        Some(dir) => dir.clone(),
-        None => root.join(format!("target/fuzz-api/run-{}", std::process::id())),
-    };
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let out = out.canonicalize()?;
+    let profile = if options.debug { Profile::Debug } else { Profile::Release };
+    let binary = crate::server::binary(profile, options.prebuilt)?;
+    let out = run_folder(options.out.as_deref(), "fuzz-api")?;
     eprintln!("xtask: the report and the server log go to {}", out.display());
 
     let scratch = tempfile::tempdir()?;
     let database_url = format!("sqlite://{}", scratch.path().join("fuzz.db").display());
-    let server = Server::start(
-        &binary,
-        &database_url,
-        &out.join("server.log"),
-        &[
-            ("SECRET_KEY", SECRET_KEY),
-            ("RATE_LIMIT_SCALE", "0"),
-            // The fuzzer sends thousands of wrong current passwords for its own accounts: the per-account
-            // throttle would lock them out (it is tested on its own).
-            ("LOGIN_MAX_FAILURES", "100000"),
-            ("FIRST_SUPERUSER_EMAIL", ADMIN_EMAIL),
-            ("FIRST_SUPERUSER_PASSWORD", PASSWORD),
-            ("RUST_LOG", "warn"),
-        ],
-    )?;
+    let env = [
+        ("SECRET_KEY", SECRET_KEY),
+        ("RATE_LIMIT_SCALE", "0"),
+        // The fuzzer sends thousands of wrong current passwords for its own accounts: the per-account
+        // throttle would lock them out (it is tested on its own).
+        ("LOGIN_MAX_FAILURES", "100000"),
+        ("FIRST_SUPERUSER_EMAIL", ADMIN_EMAIL),
+        ("FIRST_SUPERUSER_PASSWORD", PASSWORD),
+        ("RUST_LOG", "warn"),
+    ];
+    let server = Server::start("fuzz-api", &binary, &database_url, &env, Some(&out.join("server.log")))?;
     let base_url = format!("http://{}", server.addr);
 
     let mut st_run = Command::new(&st);

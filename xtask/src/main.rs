@@ -15,23 +15,29 @@
 //!   nodes on one PostgreSQL.
 //! - `fuzz-api [--prebuilt] [--debug] [--max-time S]`: schemathesis against the served OpenAPI document.
 //!
+//! The commands share one server supervisor (`server.rs`: build, start with an environment, wait for
+//! health, log to a file, SIGTERM), one HTTP client (`client.rs`), PostgreSQL through `psql`
+//! (`postgres.rs`: which server, scratch databases, the faults' switches) and the installers of outside
+//! tools (`install.rs`); no command imports another, except `ci`, which runs `test`.
+//!
 //! It only drives `cargo`; it never depends on the latchkey crates, so it builds in seconds and keeps
 //! working when they do not compile.
 
 mod bench;
-mod bench_bodies;
-mod bench_cleanup;
 mod bench_geoip;
 mod ci;
+mod client;
 mod e2e;
 mod faults;
 mod fuzz_api;
+mod install;
 mod migrate;
 mod openapi;
+mod postgres;
+mod server;
 mod test;
-mod wrk;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
@@ -72,7 +78,7 @@ enum Cmd {
         prebuilt: bool,
         /// Folder for the screenshots and the server log (default: target/e2e/run-<process id>).
         #[arg(long, value_name = "DIR")]
-        out: Option<std::path::PathBuf>,
+        out: Option<PathBuf>,
     },
     /// The release server under faults on PostgreSQL: a database outage under load, SIGTERM under load,
     /// two nodes on one database.
@@ -86,7 +92,7 @@ enum Cmd {
         postgres_url: Option<String>,
         /// Folder for the servers' logs (default: target/faults/run-<process id>).
         #[arg(long, value_name = "DIR")]
-        out: Option<std::path::PathBuf>,
+        out: Option<PathBuf>,
     },
     /// Fuzz every operation with schemathesis (all checks, stateful phase on) against a fresh server.
     FuzzApi {
@@ -104,7 +110,7 @@ enum Cmd {
         seed: Option<u64>,
         /// Folder for the report and the server log (default: target/fuzz-api/run-<process id>).
         #[arg(long, value_name = "DIR")]
-        out: Option<std::path::PathBuf>,
+        out: Option<PathBuf>,
     },
     /// Build a synthetic GeoIP file and measure a lookup (tree walk + English city and country names) and
     /// the file's load and check.
@@ -117,7 +123,7 @@ enum Cmd {
         lookups: u32,
         /// Keep the file here (for `bench --server-env GEOIP_DATABASE=PATH`).
         #[arg(long, value_name = "PATH")]
-        write: Option<std::path::PathBuf>,
+        write: Option<PathBuf>,
     },
     /// Measure the release server over HTTP: login latency, GET /users/me, refresh and /health throughput,
     /// memory. SQLite always; PostgreSQL as --backend says.
@@ -222,6 +228,17 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// The folder a command's logs and reports go to: `out` when given, else `target/<command>/run-<process
+/// id>`; created, and returned absolute.
+pub fn run_folder(out: Option<&Path>, command: &str) -> anyhow::Result<PathBuf> {
+    let out = match out {
+        Some(dir) => dir.to_path_buf(),
+        None => workspace_root().join(format!("target/{command}/run-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    Ok(out.canonicalize()?)
+}
+
 /// Runs `cmd` with inherited output and fails unless it succeeds. The command is echoed first, as a person
 /// would type it (program file name, then the arguments).
 #[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
@@ -252,7 +269,7 @@ fn main() -> ExitCode {
         Cmd::E2e { prebuilt, out } => e2e::run(&e2e::Options { prebuilt, out }),
         Cmd::Faults { prebuilt, postgres_url, out } => faults::run(&faults::Options { prebuilt, postgres_url, out }),
         Cmd::Bench { backend, postgres_url, json, cleanup: true, sessions, batch_size, connections, .. } => {
-            bench_cleanup::run(&bench_cleanup::Options {
+            bench::cleanup::run(&bench::cleanup::Options {
                 backend,
                 sessions,
                 connections: if connections == 32 { 4 } else { usize::try_from(connections).unwrap_or(usize::MAX) },
@@ -262,7 +279,7 @@ fn main() -> ExitCode {
             })
         }
         Cmd::Bench { bodies: true, body_count, body_mib, server_env, prebuilt, json, .. } => {
-            bench_bodies::run(&bench_bodies::Options {
+            bench::bodies::run(&bench::bodies::Options {
                 count: usize::try_from(body_count).unwrap_or(usize::MAX),
                 mib: usize::try_from(body_mib).unwrap_or(usize::MAX),
                 server_env,

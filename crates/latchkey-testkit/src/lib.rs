@@ -9,8 +9,10 @@
 //! - [`app`]: [`TestApp`], the real app in process, with a fluent client.
 //! - [`mail`]: an outbox that captures the emails sent.
 //! - [`geoip`]: small GeoIP files.
+//! - [`chaos`]: a TCP proxy that refuses and resets connections, to take a database away and give it back.
 
 pub mod app;
+pub mod chaos;
 pub mod clock;
 pub mod config;
 pub mod db;

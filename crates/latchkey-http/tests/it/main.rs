@@ -13,6 +13,7 @@ mod geoip;
 mod hardening;
 mod observability;
 mod organizations;
+mod outage;
 mod sessions;
 mod shell;
 mod system;

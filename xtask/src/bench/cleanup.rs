@@ -28,7 +28,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use serde_json::Value;
 
-use crate::bench::{Conn, ScratchDatabase, Server, percentile_ms};
+use super::{log_in, percentile_ms, register, start_server};
+use crate::client::Client;
+use crate::postgres::ScratchDatabase;
+use crate::server::Profile;
 use crate::{Backend, cargo, run_checked, workspace_root};
 
 /// What to run.
@@ -45,7 +48,6 @@ pub struct Options {
     pub json: bool,
 }
 
-const PASSWORD: &str = "Bench-Password-9!";
 /// How long the read load runs undisturbed before the job starts (after a one-second warm-up).
 const QUIET: Duration = Duration::from_secs(5);
 
@@ -53,7 +55,7 @@ const QUIET: Duration = Duration::from_secs(5);
 pub fn run(options: &Options) -> anyhow::Result<()> {
     ensure!(options.sessions >= 20, "--sessions must be at least 20");
     ensure!(options.connections > 0, "--connections must be at least 1");
-    let postgres = crate::test::postgres_url(
+    let postgres = crate::postgres::server_url(
         options.backend,
         options.postgres_url.clone(),
         "--postgres-url or LATCHKEY_TEST_POSTGRES_URL",
@@ -62,10 +64,10 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         eprintln!("xtask: no PostgreSQL reachable; benchmarking the cleanup on SQLite only");
     }
     // The same command as the other benchmarks for the server, so an up-to-date build is not redone.
-    run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
+    let server = crate::server::binary(Profile::Release, false)?;
     run_checked(cargo().args(["build", "--release", "-p", "latchkey-cleanup", "--bin", "latchkey-cleanup"]))?;
     let binaries = Binaries {
-        server: workspace_root().join("target/release/latchkey"),
+        server,
         cleanup: std::env::var_os("XTASK_CLEANUP_BINARY")
             .map_or_else(|| workspace_root().join("target/release/latchkey-cleanup"), Into::into),
     };
@@ -307,7 +309,7 @@ fn bench_backend(binaries: &Binaries, db: &Database, options: &Options) -> anyho
     eprintln!("xtask: cleanup benchmark on {backend}: creating the schema");
     // The server migrates; it is stopped while seeding (SQLite's seed changes the journal mode, which needs
     // the database to itself).
-    drop(Server::start(&binaries.server, &db.url())?);
+    drop(start_server(&binaries.server, &db.url(), &[])?);
 
     eprintln!("xtask: seeding {} sessions on {backend}", options.sessions);
     let started = Instant::now();
@@ -323,7 +325,7 @@ fn bench_backend(binaries: &Binaries, db: &Database, options: &Options) -> anyho
     };
     eprintln!("xtask: seeded in {:.1} s", seed.as_secs_f64());
 
-    let server = Server::start(&binaries.server, &db.url())?;
+    let server = start_server(&binaries.server, &db.url(), &[])?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let tokens = runtime.block_on(login_readers(server.addr, options.connections))?;
     let before = db.counts()?;
@@ -409,20 +411,13 @@ fn run_cleanup(binary: &Path, db: &Database, options: &Options) -> anyhow::Resul
 /// Registers the readers and logs each in three times (so `GET /sessions/me` lists three sessions); returns
 /// each reader's last access token.
 async fn login_readers(addr: SocketAddr, readers: usize) -> anyhow::Result<Vec<String>> {
-    let mut conn = Conn::open(addr).await?;
+    let mut client = Client::new(addr);
     let mut tokens = Vec::with_capacity(readers);
     for i in 0..readers {
-        let email = format!("reader-{i}-{}@example.com", std::process::id());
-        let body = serde_json::json!({"email": email, "password": PASSWORD, "first_name": "Reader"}).to_string();
-        let (status, answer) = conn.send("POST", "/api/v1/auth/register", None, Some(&body)).await?;
-        ensure!(status == 201, "registering a reader answered {status}: {answer}");
-        let credentials = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
+        let credentials = register(&mut client, &format!("reader-{i}")).await?;
         let mut token = String::new();
         for _ in 0..3 {
-            let (status, answer) = conn.send("POST", "/api/v1/auth/login", None, Some(&credentials)).await?;
-            ensure!(status == 200, "login answered {status}: {answer}");
-            let json: Value = serde_json::from_str(&answer).context("login answered something other than JSON")?;
-            json["access_token"].as_str().context("login answered no token")?.clone_into(&mut token);
+            token = log_in(&mut client, &credentials).await?.0;
         }
         tokens.push(token);
     }
@@ -472,9 +467,8 @@ fn read_load(addr: SocketAddr, tokens: Vec<String>, phase: &Arc<AtomicU8>) -> an
         let mut readers = Vec::with_capacity(tokens.len());
         for token in tokens {
             let phase = Arc::clone(phase);
-            let mut conn = Conn::open(addr).await?;
+            let mut client = Client::new(addr);
             readers.push(tokio::task::spawn_local(async move {
-                let authorization = format!("Bearer {token}");
                 let (mut quiet, mut during) = (Phase::default(), Phase::default());
                 let mut n = 0u64;
                 loop {
@@ -485,7 +479,7 @@ fn read_load(addr: SocketAddr, tokens: Vec<String>, phase: &Arc<AtomicU8>) -> an
                     let path = if n.is_multiple_of(2) { "/api/v1/users/me" } else { "/api/v1/sessions/me" };
                     n += 1;
                     let started = Instant::now();
-                    let answer = conn.send("GET", path, Some(&authorization), None).await;
+                    let answer = client.send("GET", path, Some(&token), None).await;
                     let took = started.elapsed();
                     let target = match now {
                         QUIET_PHASE => Some(&mut quiet),
@@ -493,9 +487,9 @@ fn read_load(addr: SocketAddr, tokens: Vec<String>, phase: &Arc<AtomicU8>) -> an
                         _ => None,
                     };
                     let error = match &answer {
-                        Ok((200, _)) => None,
-                        Ok((status, body)) => Some(format!("{path} answered {status}: {body}")),
-                        Err(e) => Some(format!("{path}: {e:#}")),
+                        Ok(r) if r.status == 200 => None,
+                        Ok(r) => Some(format!("{path} answered {}: {}", r.status, r.body)),
+                        Err(e) => Some(format!("{path}: {e}")),
                     };
                     if let Some(phase) = target {
                         phase.latencies.push(took);
@@ -503,9 +497,6 @@ fn read_load(addr: SocketAddr, tokens: Vec<String>, phase: &Arc<AtomicU8>) -> an
                             phase.errors += 1;
                             phase.first_error.get_or_insert_with(|| error.clone());
                         }
-                    }
-                    if answer.is_err() {
-                        conn = Conn::open(addr).await?;
                     }
                 }
                 anyhow::Ok((quiet, during))

@@ -24,20 +24,24 @@
 //!
 //! Figures are printed, never asserted: speed is measured here, not in tests.
 
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener};
+pub mod bodies;
+pub mod cleanup;
+mod flood;
+mod wrk;
+
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use crate::wrk::{self, Flood, Outcome};
-use crate::{Backend, cargo, run_checked, workspace_root};
+use self::wrk::Outcome;
+use crate::client::{Client, USER_AGENT};
+use crate::postgres::ScratchDatabase;
+use crate::server::{Profile, Server};
+use crate::{Backend, workspace_root};
 
 /// What to run and for how long.
 #[derive(Debug, Clone)]
@@ -79,8 +83,6 @@ pub enum RunKind {
 }
 
 const PASSWORD: &str = "Bench-Password-9!";
-const USER_AGENT: &str =
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
 /// How many sessions the `GET /sessions/me` user has.
 const LISTED_SESSIONS: usize = 5;
 
@@ -89,7 +91,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     ensure!(options.connections > 0 && options.threads > 0, "--connections and --threads must be at least 1");
     ensure!(options.connections.is_multiple_of(options.threads), "--connections must be a multiple of --threads");
     ensure!(options.logins > 0 && options.rounds > 0, "--logins and --rounds must be at least 1");
-    let postgres = crate::test::postgres_url(
+    let postgres = crate::postgres::server_url(
         options.backend,
         options.postgres_url.clone(),
         "--postgres-url or LATCHKEY_TEST_POSTGRES_URL",
@@ -98,19 +100,16 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         eprintln!("xtask: no PostgreSQL reachable; benchmarking SQLite only");
     }
     wrk::ensure_installed()?;
-    if !options.prebuilt {
-        run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
-    }
-    let binary = workspace_root().join("target/release/latchkey");
+    let binary = crate::server::binary(Profile::Release, options.prebuilt)?;
 
     let dir = tempfile::tempdir()?;
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let machine = Machine::read();
     if let Some(flooders) = options.flood {
-        let mut reports = vec![flood_backend(&binary, "sqlite", &sqlite_url, options, flooders, dir.path())?];
+        let mut reports = vec![flood::measure_flood(&binary, "sqlite", &sqlite_url, options, flooders, dir.path())?];
         if let Some(admin_url) = postgres {
             let database = ScratchDatabase::create(&admin_url)?;
-            reports.push(flood_backend(&binary, "postgres", &database.url, options, flooders, dir.path())?);
+            reports.push(flood::measure_flood(&binary, "postgres", &database.url, options, flooders, dir.path())?);
         }
         machine.print(options.json);
         for report in &reports {
@@ -292,47 +291,49 @@ struct Accounts {
 
 /// Registers the bench users, times the sequential logins, and makes the lister's sessions.
 async fn accounts(addr: SocketAddr, logins: usize) -> anyhow::Result<Accounts> {
-    let mut conn = Conn::open(addr).await?;
-    let mut register = async |name: &str| -> anyhow::Result<String> {
-        let email = format!("{name}-{}@example.com", std::process::id());
-        let body = serde_json::json!({"email": email, "password": PASSWORD, "first_name": "Bench"}).to_string();
-        let (status, answer) = conn.send("POST", "/api/v1/auth/register", None, Some(&body)).await?;
-        ensure!(status == 201, "registering {email} answered {status}: {answer}");
-        Ok(serde_json::json!({"email": email, "password": PASSWORD}).to_string())
-    };
-    let credentials = register("bench").await?;
-    let lister_credentials = register("lister").await?;
+    let mut client = Client::new(addr);
+    let credentials = register(&mut client, "bench").await?;
+    let lister_credentials = register(&mut client, "lister").await?;
     let mut login = Vec::with_capacity(logins);
     let mut me = String::new();
     for _ in 0..logins {
         let started = Instant::now();
-        let (access, _) = log_in(&mut conn, &credentials).await?;
+        let (access, _) = log_in(&mut client, &credentials).await?;
         login.push(started.elapsed());
         me = access;
     }
     login.sort_unstable();
     let mut lister = String::new();
     for _ in 0..LISTED_SESSIONS {
-        lister = log_in(&mut conn, &lister_credentials).await?.0;
+        lister = log_in(&mut client, &lister_credentials).await?.0;
     }
     Ok(Accounts { credentials, login, me: format!("Bearer {me}"), lister: format!("Bearer {lister}") })
 }
 
+/// Registers `<name>-<process id>@example.com` with the bench password; returns its login body.
+async fn register(client: &mut Client, name: &str) -> anyhow::Result<String> {
+    let email = format!("{name}-{}@example.com", std::process::id());
+    let body = serde_json::json!({"email": email, "password": PASSWORD, "first_name": "Bench"}).to_string();
+    let answer = client.send("POST", "/api/v1/auth/register", None, Some(&body)).await?;
+    ensure!(answer.status == 201, "registering {email} answered {}: {}", answer.status, answer.body);
+    Ok(serde_json::json!({"email": email, "password": PASSWORD}).to_string())
+}
+
 /// One login: (access token, refresh token).
-async fn log_in(conn: &mut Conn, credentials: &str) -> anyhow::Result<(String, String)> {
-    let (status, body) = conn.send("POST", "/api/v1/auth/login", None, Some(credentials)).await?;
-    ensure!(status == 200, "login answered {status}: {body}");
-    let json: Value = serde_json::from_str(&body).context("login answered something other than JSON")?;
+async fn log_in(client: &mut Client, credentials: &str) -> anyhow::Result<(String, String)> {
+    let answer = client.send("POST", "/api/v1/auth/login", None, Some(credentials)).await?;
+    ensure!(answer.status == 200, "login answered {}: {}", answer.status, answer.body);
+    let json: Value = answer.json().context("login answered something other than JSON")?;
     let field = |name: &str| json[name].as_str().map(str::to_owned).context("login answered no tokens");
     Ok((field("access_token")?, field("refresh_token")?))
 }
 
 /// `n` fresh refresh tokens of the bench user (one session each).
 async fn refresh_tokens(addr: SocketAddr, credentials: &str, n: usize) -> anyhow::Result<Vec<String>> {
-    let mut conn = Conn::open(addr).await?;
+    let mut client = Client::new(addr);
     let mut tokens = Vec::with_capacity(n);
     for _ in 0..n {
-        tokens.push(log_in(&mut conn, credentials).await?.1);
+        tokens.push(log_in(&mut client, credentials).await?.1);
     }
     Ok(tokens)
 }
@@ -346,7 +347,7 @@ fn bench_backend(
     dir: &Path,
 ) -> anyhow::Result<Report> {
     eprintln!("xtask: benchmarking on {backend}");
-    let server = Server::start_with(binary, database_url, &options.server_env)?;
+    let server = start_server(binary, database_url, &options.server_env)?;
     let addr = server.addr;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let accounts = runtime.block_on(accounts(addr, options.logins))?;
@@ -442,346 +443,13 @@ fn measure(run: &wrk::Run<'_>, warmup: Duration, dir: &Path) -> anyhow::Result<O
     run.run(dir)
 }
 
-/// One backend's figures under a login flood.
-struct FloodReport {
-    backend: &'static str,
-    flooders: usize,
-    quiet: Outcome,
-    during: Outcome,
-    flood: wrk::FloodCounts,
-    rss_kib: u64,
-    peak_rss_kib: u64,
-    threads: u64,
-    flood_command: String,
-    me_command: String,
-}
-
-impl FloodReport {
-    #[expect(clippy::print_stdout, reason = "the report is the command's output")]
-    fn print(&self, options: &Options) {
-        let ratio = self.during.per_second() / self.quiet.per_second().max(1e-9);
-        let flood_rate = |n: u64| n as f64 / self.flood.seconds.max(1e-9);
-        if options.json {
-            let line = serde_json::json!({
-                "backend": self.backend,
-                "mode": "flood",
-                "me_connections": options.connections,
-                "flood_connections": self.flooders,
-                "duration_seconds": options.duration.as_secs_f64(),
-                "me_quiet": outcome_json(&self.quiet),
-                "me_during_flood": outcome_json(&self.during),
-                "throughput_ratio": ratio,
-                "flood": {
-                    "rejected_401": self.flood.rejected,
-                    "shed_503": self.flood.shed,
-                    "verified_per_second": flood_rate(self.flood.rejected).round(),
-                    "shed_per_second": flood_rate(self.flood.shed).round(),
-                    "p50_ms": self.flood.p50_ms,
-                    "p99_ms": self.flood.p99_ms,
-                },
-                "rss_kib": self.rss_kib,
-                "peak_rss_kib": self.peak_rss_kib,
-                "threads": self.threads,
-                "commands": [self.me_command, self.flood_command],
-            });
-            println!("{line}");
-            return;
-        }
-        println!();
-        println!(
-            "{} — GET /users/me from {} connection(s), then during a login flood from {} connections, {:.0} s each",
-            self.backend,
-            options.connections,
-            self.flooders,
-            options.duration.as_secs_f64()
-        );
-        for (name, o) in [("undisturbed", &self.quiet), ("during the flood", &self.during)] {
-            println!(
-                "  {:<18} {:>9.0} req/s  p50 {:>6.2} ms  p90 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms",
-                name,
-                o.per_second(),
-                o.p50_ms,
-                o.p90_ms,
-                o.p99_ms,
-                o.max_ms
-            );
-        }
-        println!("  throughput kept    {:.0} %", ratio * 100.0);
-        println!(
-            "  flood logins       {:.0}/s verified (401), {:.0}/s shed (503); their p50 {:.0} ms, p99 {:.0} ms",
-            flood_rate(self.flood.rejected),
-            flood_rate(self.flood.shed),
-            self.flood.p50_ms,
-            self.flood.p99_ms
-        );
-        println!(
-            "  server memory      {} MiB resident, {} MiB peak; {} threads",
-            self.rss_kib / 1024,
-            self.peak_rss_kib / 1024,
-            self.threads
-        );
-        println!("  commands           {}  |  {}", self.me_command, self.flood_command);
-    }
-}
-
-#[expect(clippy::print_stderr, reason = "progress goes to stderr")]
-fn flood_backend(
-    binary: &Path,
-    backend: &'static str,
-    database_url: &str,
-    options: &Options,
-    flooders: usize,
-    dir: &Path,
-) -> anyhow::Result<FloodReport> {
-    eprintln!("xtask: login flood on {backend}");
-    let server = Server::start_with(binary, database_url, &options.server_env)?;
-    let addr = server.addr;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let accounts = runtime.block_on(accounts(addr, 1))?;
-    let me = wrk::Run {
-        addr,
-        method: "GET",
-        path: "/api/v1/users/me",
-        threads: options.threads.min(options.connections),
-        connections: options.connections,
-        duration: options.duration,
-        authorization: Some(&accounts.me),
-        user_agent: USER_AGENT,
-        refresh_tokens: &[],
-        body: None,
-    };
-    let quiet = measure(&me, options.warmup, dir)?;
-    // The flood fills the server's queues for a while before and after the measured run.
-    let settle = Duration::from_secs(2);
-    let flood = Flood::start(addr, flooders, settle + options.duration + settle, dir)?;
-    let flood_command = flood.command_line.clone();
-    std::thread::sleep(settle);
-    let during = me.run(dir);
-    let threads = server.threads()?;
-    let flood_counts = flood.finish();
-    let (during, flood_counts) = (during?, flood_counts?);
-    let (rss_kib, peak_rss_kib) = server.memory()?;
-    Ok(FloodReport {
-        backend,
-        flooders,
-        quiet,
-        during,
-        flood: flood_counts,
-        rss_kib,
-        peak_rss_kib,
-        threads,
-        me_command: me.command_line(),
-        flood_command,
-    })
-}
-
-/// A keep-alive HTTP/1.1 connection that sends one request at a time and reads `Content-Length` bodies.
-pub(crate) struct Conn {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-    request: Vec<u8>,
-    line: String,
-}
-
-impl Conn {
-    pub(crate) async fn open(addr: SocketAddr) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(addr).await.with_context(|| format!("could not connect to {addr}"))?;
-        stream.set_nodelay(true)?;
-        let (read, writer) = stream.into_split();
-        Ok(Self { reader: BufReader::new(read), writer, request: Vec::new(), line: String::new() })
-    }
-
-    /// Sends one request and returns the status and the body. (No per-request timer: it would cost the
-    /// client CPU the server should have; `load` bounds a run as a whole.)
-    pub(crate) async fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        authorization: Option<&str>,
-        json: Option<&str>,
-    ) -> anyhow::Result<(u16, String)> {
-        self.request.clear();
-        write!(self.request, "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nuser-agent: {USER_AGENT}\r\n")?;
-        if let Some(value) = authorization {
-            write!(self.request, "authorization: {value}\r\n")?;
-        }
-        match json {
-            Some(body) => {
-                write!(self.request, "content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())?
-            }
-            None => self.request.extend_from_slice(b"\r\n"),
-        }
-        self.writer.write_all(&self.request).await?;
-
-        self.line.clear();
-        self.reader.read_line(&mut self.line).await?;
-        let status = self
-            .line
-            .split_ascii_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("not an HTTP status line: {:?}", self.line))?;
-        let mut length = 0;
-        loop {
-            self.line.clear();
-            ensure!(self.reader.read_line(&mut self.line).await? > 0, "the server closed the connection");
-            let header = self.line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().context("a bad Content-Length")?;
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    bail!("chunked responses are not expected from {path}");
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).await?;
-        Ok((status, String::from_utf8(body).context("a body that is not UTF-8")?))
-    }
-}
-
-/// The release server on a free loopback port, killed on drop.
-pub(crate) struct Server {
-    child: Child,
-    pub(crate) addr: SocketAddr,
-}
-
-impl Server {
-    pub(crate) fn start(binary: &Path, database_url: &str) -> anyhow::Result<Self> {
-        Self::start_with(binary, database_url, &[])
-    }
-
-    /// [`Server::start`] with more environment for the server (`--server-env`), set last so it wins.
-    pub(crate) fn start_with(binary: &Path, database_url: &str, env: &[(String, String)]) -> anyhow::Result<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let secret: String = (0..4).map(|i| format!("{:016x}", random_u64(i))).collect();
-        let child = Command::new(binary)
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("DATABASE_URL", database_url)
-            .env("HOST", "127.0.0.1")
-            .env("PORT", port.to_string())
-            .env("SECRET_KEY", secret)
-            .env("AUTO_MIGRATE", "true")
-            .env("RATE_LIMIT_SCALE", "0")
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .current_dir(std::env::temp_dir()) // away from any developer `.env`
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .with_context(|| format!("could not start {}", binary.display()))?;
-        let mut server = Self { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited during start-up ({status})");
-            }
-            if answers_healthy(addr) {
-                return Ok(server);
-            }
-            ensure!(Instant::now() < deadline, "the server did not become healthy within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The server's thread count, from `/proc`.
-    pub(crate) fn threads(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .context("could not read the server's /proc status (Linux only)")?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("Threads:"))
-            .and_then(|v| v.trim().parse().ok())
-            .context("no Threads in /proc status")
-    }
-
-    /// (VmRSS, VmHWM) in KiB, from `/proc`.
-    pub(crate) fn memory(&self) -> anyhow::Result<(u64, u64)> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .context("could not read the server's /proc status (Linux only)")?;
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .with_context(|| format!("no {name} in /proc status"))
-        };
-        Ok((field("VmRSS:")?, field("VmHWM:")?))
-    }
-}
-
-/// Whether `GET /health` answers 200 (a blocking probe used while the server starts).
-fn answers_healthy(addr: SocketAddr) -> bool {
-    use std::io::Read as _;
-    let probe = || -> std::io::Result<bool> {
-        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-        stream.write_all(b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n")?;
-        let mut head = [0; 12];
-        stream.read_exact(&mut head)?;
-        Ok(head.ends_with(b" 200"))
-    };
-    probe().unwrap_or(false)
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A fresh PostgreSQL database made with `psql` next to the given one, dropped on drop.
-pub(crate) struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    pub(crate) url: String,
-}
-
-impl ScratchDatabase {
-    pub(crate) fn create(admin_url: &str) -> anyhow::Result<Self> {
-        let name = format!("latchkey_bench_{}", std::process::id());
-        psql(admin_url, &format!("DROP DATABASE IF EXISTS {name}"))?;
-        psql(admin_url, &format!("CREATE DATABASE {name}"))?;
-        let url = with_database(admin_url, &name)?;
-        Ok(Self { admin_url: admin_url.to_owned(), name, url })
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let _ = psql(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-    }
-}
-
-fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
-    let output = Command::new("psql")
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
-        .output()
-        .context("could not run psql (the PostgreSQL benchmark makes its scratch database with it)")?;
-    ensure!(output.status.success(), "psql failed: {}", String::from_utf8_lossy(&output.stderr).trim());
-    Ok(())
-}
-
-/// `url` with its database name replaced, keeping any query string.
-fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let authority_end = base.find("://").map(|i| i + 3).context("not a postgres:// URL")?;
-    let host_part = &base[authority_end..];
-    let root = match host_part.find('/') {
-        Some(i) => &base[..authority_end + i],
-        None => base,
-    };
-    Ok(match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    })
+/// The release server for a measurement: throwaway secret, rate limits off, warnings only, and the
+/// `--server-env` settings last so they win.
+fn start_server(binary: &Path, database_url: &str, server_env: &[(String, String)]) -> anyhow::Result<Server> {
+    let secret: String = (0..4).map(|i| format!("{:016x}", random_u64(i))).collect();
+    let mut env = vec![("SECRET_KEY", secret.as_str()), ("RATE_LIMIT_SCALE", "0"), ("RUST_LOG", "warn")];
+    env.extend(server_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    Server::start("server", binary, database_url, &env, None)
 }
 
 /// Entropy for the throwaway secret key, from std's randomly seeded hasher (no extra dependency).
@@ -793,20 +461,6 @@ fn random_u64(i: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn with_database_replaces_only_the_name() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test", "b").unwrap(),
-            "postgres://postgres@127.0.0.1:5432/b"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "b").unwrap(),
-            "postgres://u:p@h/b?sslmode=disable"
-        );
-        assert_eq!(with_database("postgresql://h:5432", "b").unwrap(), "postgresql://h:5432/b");
-        assert!(with_database("no-scheme", "b").is_err());
-    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {

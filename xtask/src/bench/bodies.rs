@@ -11,7 +11,6 @@
 //! (`[0,0,…]`, the shape that costs most when parsed into a tree); a password as long as the body.
 //! Figures are printed, never asserted.
 
-use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 
-use crate::bench::{Conn, Server, percentile_ms};
-use crate::{cargo, run_checked, workspace_root};
+use super::{PASSWORD, log_in, percentile_ms, register, start_server};
+use crate::client::Client;
+use crate::server::Profile;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -33,7 +33,6 @@ pub struct Options {
     pub json: bool,
 }
 
-const PASSWORD: &str = "Bench-Password-9!";
 const WAVES: usize = 3;
 
 /// The kinds of body sent, by name.
@@ -58,10 +57,7 @@ fn body(kind: usize, bytes: usize) -> String {
 #[expect(clippy::print_stderr, reason = "progress goes to stderr")]
 pub fn run(options: &Options) -> anyhow::Result<()> {
     ensure!(options.count > 0 && options.mib > 0, "--body-count and --body-mib must be at least 1");
-    if !options.prebuilt {
-        run_checked(cargo().args(["build", "--release", "-p", "latchkey-http", "--bin", "latchkey"]))?;
-    }
-    let binary = workspace_root().join("target/release/latchkey");
+    let binary = crate::server::binary(Profile::Release, options.prebuilt)?;
     let dir = tempfile::tempdir()?;
     let mut reports = Vec::new();
     for (kind, name) in KINDS.iter().enumerate() {
@@ -154,7 +150,7 @@ impl Report {
 }
 
 fn measure(binary: &Path, database_url: &str, options: &Options, kind: usize) -> anyhow::Result<Report> {
-    let server = Server::start_with(binary, database_url, &options.server_env)?;
+    let server = start_server(binary, database_url, &options.server_env)?;
     let addr = server.addr;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let bearer = runtime.block_on(bearer(addr))?;
@@ -181,8 +177,8 @@ fn measure(binary: &Path, database_url: &str, options: &Options, kind: usize) ->
                     // them before the password check.
                     let body = body.replacen("nobody@", &format!("nobody-{wave}-{i}@"), 1);
                     tokio::spawn(async move {
-                        let mut conn = Conn::open(addr).await?;
-                        conn.send("POST", "/api/v1/auth/login", None, Some(&body)).await.map(|(status, _)| status)
+                        let mut client = Client::new(addr);
+                        client.send("POST", "/api/v1/auth/login", None, Some(&body)).await.map(|answer| answer.status)
                     })
                 })
                 .collect();
@@ -207,18 +203,11 @@ fn measure(binary: &Path, database_url: &str, options: &Options, kind: usize) ->
     Ok(Report { kind: KINDS[kind], answers, wave_seconds, rss_before_kib, peak_kib, quiet, during })
 }
 
-/// Registers a user and logs in: `Bearer <access token>`.
+/// Registers a user and logs in: its access token.
 async fn bearer(addr: SocketAddr) -> anyhow::Result<String> {
-    let mut conn = Conn::open(addr).await?;
-    let email = format!("bodies-{}@example.com", std::process::id());
-    let body = serde_json::json!({"email": email, "password": PASSWORD, "first_name": "Bench"}).to_string();
-    let (status, answer) = conn.send("POST", "/api/v1/auth/register", None, Some(&body)).await?;
-    ensure!(status == 201, "registering answered {status}: {answer}");
-    let body = serde_json::json!({"email": email, "password": PASSWORD}).to_string();
-    let (status, answer) = conn.send("POST", "/api/v1/auth/login", None, Some(&body)).await?;
-    ensure!(status == 200, "login answered {status}: {answer}");
-    let json: serde_json::Value = serde_json::from_str(&answer)?;
-    Ok(format!("Bearer {}", json["access_token"].as_str().context("login answered no token")?))
+    let mut client = Client::new(addr);
+    let credentials = register(&mut client, "bodies").await?;
+    Ok(log_in(&mut client, &credentials).await?.0)
 }
 
 fn me_for(addr: SocketAddr, bearer: &str, how_long: Duration) -> anyhow::Result<Vec<Duration>> {
@@ -237,38 +226,21 @@ fn me_for(addr: SocketAddr, bearer: &str, how_long: Duration) -> anyhow::Result<
 
 /// `GET /users/me` one after another on one keep-alive connection until `stop`: each one's latency.
 fn me_until(addr: SocketAddr, bearer: &str, stop: &AtomicBool) -> anyhow::Result<Vec<Duration>> {
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let request = format!("GET /api/v1/users/me HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {bearer}\r\n\r\n");
-    let mut samples = Vec::new();
-    let mut buf = Vec::with_capacity(4096);
-    while !stop.load(Ordering::Relaxed) {
-        let started = Instant::now();
-        stream.write_all(request.as_bytes())?;
-        buf.clear();
-        // One small response: its head, then Content-Length bytes.
-        let mut chunk = [0u8; 4096];
-        let body_end = loop {
-            let n = stream.read(&mut chunk)?;
-            ensure!(n > 0, "the server closed the GET /users/me connection");
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-                ensure!(head.starts_with("http/1.1 200"), "GET /users/me answered {head}");
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .context("GET /users/me answered without Content-Length")?;
-                let end = head_end + 4 + length;
-                if buf.len() >= end {
-                    break end;
-                }
-            }
-        };
-        ensure!(buf.len() == body_end, "more than one response arrived");
-        samples.push(started.elapsed());
-    }
-    Ok(samples)
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut client = Client::new(addr);
+        let mut samples = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let answer = tokio::time::timeout(
+                Duration::from_secs(60),
+                client.send("GET", "/api/v1/users/me", Some(bearer), None),
+            )
+            .await
+            .context("GET /users/me went unanswered for 60 s")??;
+            ensure!(answer.status == 200, "GET /users/me answered {}: {}", answer.status, answer.body);
+            samples.push(started.elapsed());
+        }
+        Ok(samples)
+    })
 }

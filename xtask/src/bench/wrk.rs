@@ -12,21 +12,14 @@ use std::time::Duration;
 use anyhow::{Context as _, bail, ensure};
 use serde_json::Value;
 
-use crate::run_checked;
-
-const REPORT_LUA: &str = include_str!("../bench/report.lua");
-const FLOOD_LUA: &str = include_str!("../bench/flood.lua");
+const REPORT_LUA: &str = include_str!("../../bench/report.lua");
+const FLOOD_LUA: &str = include_str!("../../bench/flood.lua");
 
 /// Makes sure `wrk` is on the PATH, installing Debian's package (as root) when it is not.
-#[expect(clippy::print_stderr, reason = "progress goes to stderr")]
 pub fn ensure_installed() -> anyhow::Result<()> {
-    if Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok() {
-        return Ok(());
-    }
-    eprintln!("xtask: wrk is missing; installing Debian's wrk package");
-    run_checked(Command::new("apt-get").args(["update", "-qq"]).env("DEBIAN_FRONTEND", "noninteractive"))
-        .context("apt-get update (installing wrk needs root)")?;
-    run_checked(Command::new("apt-get").args(["install", "-y", "-qq", "wrk"]).env("DEBIAN_FRONTEND", "noninteractive"))
+    crate::install::debian_package("wrk", "wrk", || {
+        Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+    })
 }
 
 /// One wrk load run.
