@@ -51,18 +51,10 @@ pub struct Options {
 /// How long the read load runs undisturbed before the job starts (after a one-second warm-up).
 const QUIET: Duration = Duration::from_secs(5);
 
-#[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
 pub fn run(options: &Options) -> anyhow::Result<()> {
     ensure!(options.sessions >= 20, "--sessions must be at least 20");
     ensure!(options.connections > 0, "--connections must be at least 1");
-    let postgres = crate::postgres::server_url(
-        options.backend,
-        options.postgres_url.clone(),
-        "--postgres-url or LATCHKEY_TEST_POSTGRES_URL",
-    )?;
-    if options.backend == Backend::All && postgres.is_none() {
-        eprintln!("xtask: no PostgreSQL reachable; benchmarking the cleanup on SQLite only");
-    }
+    let postgres = super::postgres_server(options.backend, options.postgres_url.clone(), "the cleanup")?;
     // The same command as the other benchmarks for the server, so an up-to-date build is not redone.
     let server = crate::server::binary(Profile::Release, false)?;
     run_checked(cargo().args(["build", "--release", "-p", "latchkey-cleanup", "--bin", "latchkey-cleanup"]))?;

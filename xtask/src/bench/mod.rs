@@ -86,19 +86,22 @@ const PASSWORD: &str = "Bench-Password-9!";
 /// How many sessions the `GET /sessions/me` user has.
 const LISTED_SESSIONS: usize = 5;
 
+/// The PostgreSQL server a benchmark of `what` runs against (`--postgres-url`, else the test URL, else a
+/// local one if it listens); with `--backend all` and none reachable, SQLite only, said once.
 #[expect(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
+fn postgres_server(backend: Backend, configured: Option<String>, what: &str) -> anyhow::Result<Option<String>> {
+    let postgres = crate::postgres::server_url(backend, configured, "--postgres-url or LATCHKEY_TEST_POSTGRES_URL")?;
+    if backend == Backend::All && postgres.is_none() {
+        eprintln!("xtask: no PostgreSQL reachable; benchmarking {what} on SQLite only");
+    }
+    Ok(postgres)
+}
+
 pub fn run(options: &Options) -> anyhow::Result<()> {
     ensure!(options.connections > 0 && options.threads > 0, "--connections and --threads must be at least 1");
     ensure!(options.connections.is_multiple_of(options.threads), "--connections must be a multiple of --threads");
     ensure!(options.logins > 0 && options.rounds > 0, "--logins and --rounds must be at least 1");
-    let postgres = crate::postgres::server_url(
-        options.backend,
-        options.postgres_url.clone(),
-        "--postgres-url or LATCHKEY_TEST_POSTGRES_URL",
-    )?;
-    if options.backend == Backend::All && postgres.is_none() {
-        eprintln!("xtask: no PostgreSQL reachable; benchmarking SQLite only");
-    }
+    let postgres = postgres_server(options.backend, options.postgres_url.clone(), "the server")?;
     wrk::ensure_installed()?;
     let binary = crate::server::binary(Profile::Release, options.prebuilt)?;
 
