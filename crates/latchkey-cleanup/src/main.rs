@@ -3,6 +3,9 @@
 //! least one table failed (the others were still cleaned; each failure also on stderr), 2 bad arguments or
 //! configuration.
 //!
+//! `DATABASE_URL` and the retention settings are the server's own declarations
+//! (`latchkey_service::config`), read the same way (flag, environment, `.env`, default).
+//!
 //! It must never depend on actix: the logic lives in latchkey-service.
 
 use std::process::ExitCode;
@@ -11,23 +14,16 @@ use clap::Parser;
 use latchkey_db::{Db, PoolOptions};
 use latchkey_domain::clock::{Clock, SystemClock};
 use latchkey_service::cleanup::{self, CleanupPolicy};
-use latchkey_service::config::defaults;
+use latchkey_service::config::{DatabaseLocation, RetentionSettings, env};
 
 /// Deletes sessions that ended long ago and old security events.
 #[derive(Debug, Parser)]
 #[command(name = "latchkey-cleanup", version, about)]
 struct Args {
-    /// Database URL: postgres://…, sqlite://path or a file path.
-    #[arg(long, env = "DATABASE_URL", default_value = defaults::DATABASE_URL, hide_env_values = true)]
-    database_url: String,
-    /// Delete sessions that ended (expired or revoked) more than this many days ago.
-    #[arg(long, env = "SESSION_RETENTION_DAYS", default_value_t = defaults::SESSION_RETENTION_DAYS,
-          value_parser = clap::value_parser!(i64).range(0..=3650))]
-    retention_days: i64,
-    /// Delete security events older than this many days.
-    #[arg(long, env = "EVENT_RETENTION_DAYS", default_value_t = defaults::EVENT_RETENTION_DAYS,
-          value_parser = clap::value_parser!(i64).range(0..=3650))]
-    event_retention_days: i64,
+    #[command(flatten)]
+    database: DatabaseLocation,
+    #[command(flatten)]
+    retention: RetentionSettings,
     /// Rows per DELETE; each batch is its own short transaction.
     #[arg(long, default_value_t = CleanupPolicy::DEFAULT_BATCH_SIZE,
           value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
@@ -43,12 +39,21 @@ struct Args {
 
 #[expect(clippy::print_stdout, clippy::print_stderr, reason = "a cron job reports on stdout and stderr")]
 fn main() -> ExitCode {
-    if let Err(e) = dotenvy_load() {
-        eprintln!("latchkey-cleanup: {e}");
+    if let Err(e) = env::load_dotenv() {
+        eprintln!("latchkey-cleanup: {}", e.0);
         return ExitCode::from(2);
     }
-    let args = Args::parse();
-    let db = match Db::from_url(&args.database_url, PoolOptions { max_size: 1, ..PoolOptions::default() }) {
+    let args: Args = match env::parse_process() {
+        Ok(args) => args,
+        Err(e) => match env::config_error(&e) {
+            Some(problem) => {
+                eprintln!("latchkey-cleanup: {}", problem.0);
+                return ExitCode::from(2);
+            }
+            None => e.exit(),
+        },
+    };
+    let db = match Db::new(&args.database.url, PoolOptions { max_size: 1, ..PoolOptions::default() }) {
         Ok(db) => db,
         Err(e) => {
             eprintln!("latchkey-cleanup: DATABASE_URL: {e}");
@@ -56,8 +61,8 @@ fn main() -> ExitCode {
         }
     };
     let policy = CleanupPolicy {
-        session_retention: chrono::Duration::days(args.retention_days),
-        event_retention: chrono::Duration::days(args.event_retention_days),
+        session_retention: chrono::Duration::days(args.retention.session_retention_days),
+        event_retention: chrono::Duration::days(args.retention.event_retention_days),
         batch_size: args.batch_size,
         batch_time_target: std::time::Duration::from_millis(args.batch_target_ms),
         dry_run: args.dry_run,
@@ -68,13 +73,4 @@ fn main() -> ExitCode {
         eprintln!("latchkey-cleanup: {table}: {error}");
     }
     if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
-}
-
-/// Reads `.env` when present, like the server does.
-fn dotenvy_load() -> Result<(), String> {
-    match dotenvy::dotenv() {
-        Ok(_) => Ok(()),
-        Err(e) if e.not_found() => Ok(()),
-        Err(e) => Err(format!(".env could not be read: {e}")),
-    }
 }

@@ -21,13 +21,14 @@ use crate::middleware::security_headers::{SecurityHeaders, add_security_headers}
 use crate::middleware::trailing_slash::redirect_trailing_slash;
 use crate::rate_limit::RateLimits;
 use crate::routes::{self, docs, resource};
+use crate::settings::ServerSettings;
 use crate::state::AppState;
 
-/// The state the app serves: the use cases' context, and a limiter for every limited operation of
-/// [`routes::all`], created here, once, and shared by every worker.
-pub fn state(config: Config, services: Services, devices: Arc<DeviceParser>) -> AppState {
-    let limits = RateLimits::new(config.rate_limit_scale, &config.trusted_proxies, &routes::all());
-    AppState::new(config, services, devices, limits)
+/// The state the app serves: the server's settings, the use cases' context, and a limiter for every
+/// limited operation of [`routes::all`], created here, once, and shared by every worker.
+pub fn state(server: ServerSettings, config: Config, services: Services, devices: Arc<DeviceParser>) -> AppState {
+    let limits = RateLimits::new(server.rate_limit_scale, &server.trusted_proxies, &routes::all());
+    AppState::new(server, config, services, devices, limits)
 }
 
 /// Builds the application around `state`.
@@ -44,9 +45,9 @@ pub fn build_app(
 > {
     let headers = SecurityHeaders { hsts: state.config.is_production() };
     let limits = state.limits.clone();
-    let cors = crate::middleware::cors::cors(&state.config.cors_origins);
-    let metrics = state.config.metrics_enabled;
-    let metrics_here = metrics && state.config.metrics_addr.is_none();
+    let cors = crate::middleware::cors::cors(&state.server.cors_origins);
+    let metrics = state.server.metrics_enabled;
+    let metrics_here = metrics && state.server.metrics_addr.is_none();
     let bodies = state.bodies.clone();
     App::new()
         .app_data(web::Data::new(state))

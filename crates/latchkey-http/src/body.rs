@@ -153,9 +153,8 @@ fn declared_length(req: &HttpRequest) -> Option<usize> {
 /// 408 (closing the connection) when the deadline passes first.
 pub async fn read(req: &HttpRequest, payload: Payload) -> Result<ReadBody, ApiError> {
     let budget = req.app_data::<BodyBudget>().cloned();
-    let timeout = budget
-        .as_ref()
-        .map_or(Duration::from_secs(latchkey_service::config::defaults::BODY_READ_TIMEOUT_SECONDS), |b| b.timeout);
+    let timeout =
+        budget.as_ref().map_or(Duration::from_secs(crate::settings::BODY_READ_TIMEOUT_SECONDS), |b| b.timeout);
     let arrival = req.extensions().get::<Arrival>().map_or_else(Instant::now, |a| a.0);
     let declared = declared_length(req);
     match tokio::time::timeout_at((arrival + timeout).into(), read_within(budget.as_ref(), declared, payload)).await {

@@ -1,14 +1,20 @@
 //! The `latchkey` binary's commands: `serve` (default), `migrate`, `create-superuser`, `openapi`.
+//!
+//! Every command but `openapi` reads the whole configuration ([`Settings`]: the server's settings and the
+//! service's), from the environment, `.env` or the command's flags; `--help` lists each setting with its
+//! variable, default and range.
 
 use std::sync::Arc;
 
+use actix_web::dev::Server;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use latchkey_domain::DeviceParser;
 use latchkey_domain::clock::SystemClock;
-use latchkey_service::config::SecretSource;
+use latchkey_service::config::{SecretSource, env};
 use latchkey_service::{Config, ServiceError, Services, database};
 
+use crate::settings::{ServerSettings, Settings};
 use crate::state::AppState;
 
 /// Latchkey: authentication and multi-device sessions.
@@ -23,9 +29,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
-    Serve,
+    Serve(Settings),
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate(Settings),
     /// Create a superuser (the password comes from standard input with --password-stdin, else from
     /// LATCHKEY_SUPERUSER_PASSWORD).
     CreateSuperuser {
@@ -35,9 +41,33 @@ pub enum Command {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Print the OpenAPI document (JSON) and exit; needs no configuration or database.
     Openapi,
+}
+
+impl Command {
+    /// The command from the command line and the environment (read `.env` first); none is `serve`.
+    pub fn from_process() -> Result<Command, clap::Error> {
+        if let Some(command) = env::parse_process::<Cli>()?.command {
+            return Ok(command);
+        }
+        let program = std::env::args_os().next().unwrap_or_else(|| "latchkey".into());
+        let serve = env::parse_process_from::<Cli>([program, "serve".into()])?;
+        serve.command.ok_or_else(|| clap::Error::raw(clap::error::ErrorKind::MissingSubcommand, "no command\n"))
+    }
+
+    /// The settings the command reads; `openapi` reads none.
+    pub fn settings(&self) -> Option<&Settings> {
+        match self {
+            Command::Serve(settings) | Command::Migrate(settings) | Command::CreateSuperuser { settings, .. } => {
+                Some(settings)
+            }
+            Command::Openapi => None,
+        }
+    }
 }
 
 /// `latchkey create-superuser`.
@@ -90,16 +120,17 @@ pub fn migrate(config: &Config) -> anyhow::Result<()> {
 /// Creates `FIRST_SUPERUSER_EMAIL` when it is set and no such user exists.
 fn ensure_first_superuser(state: &AppState) -> anyhow::Result<()> {
     let Some(first) = &state.config.first_superuser else { return Ok(()) };
-    let created = latchkey_service::registration::create_superuser(&state.services, &first.email, &first.password)
-        .map_err(|e| anyhow::anyhow!("FIRST_SUPERUSER_EMAIL/FIRST_SUPERUSER_PASSWORD: {e}"))?;
+    let created =
+        latchkey_service::registration::create_superuser(&state.services, &first.email, first.password.expose())
+            .map_err(|e| anyhow::anyhow!("FIRST_SUPERUSER_EMAIL/FIRST_SUPERUSER_PASSWORD: {e}"))?;
     if created {
         tracing::info!(email = %first.email, "created the first superuser");
     }
     Ok(())
 }
 
-/// `latchkey serve`: runs until SIGINT or SIGTERM, then finishes in-flight requests (up to 10 s).
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// Warns about what a configuration that starts may still get wrong: a generated key, no mail transport.
+fn warn_about(config: &Config) {
     match &config.secret_source {
         SecretSource::Generated(path) => tracing::warn!(
             path = %path.display(),
@@ -110,18 +141,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
         SecretSource::Environment => {}
     }
-    if config.is_production() && config.smtp_url.is_none() {
+    if config.is_production() && config.mail.smtp_url.is_none() {
         tracing::warn!(
             "no mail transport is configured (SMTP_URL is not set): password-reset emails cannot be sent, \
              and in production their links are never written to the log either; set SMTP_URL"
         );
     }
+}
+
+/// `latchkey serve`: runs until SIGINT or SIGTERM, then finishes in-flight requests (up to 10 s).
+pub async fn serve(server: ServerSettings, config: Config) -> anyhow::Result<()> {
+    warn_about(&config);
     let db = database::open(&config).map_err(fail)?;
     // Start-up work that blocks (migrations, hashing, building the User-Agent parser) runs off the runtime.
     let state = actix_web::web::block(move || -> anyhow::Result<AppState> {
         report_applied(database::prepare_schema(&config, &db).map_err(fail)?);
         let services = Services::new(&config, db, Arc::new(SystemClock)).map_err(fail)?;
-        let state = crate::app::state(config, services, Arc::new(DeviceParser::new()));
+        let state = crate::app::state(server, config, services, Arc::new(DeviceParser::new()));
         ensure_first_superuser(&state)?;
         // The dummy hash (what an unknown email is verified against) is computed on first use; do it
         // now so the first failed login costs the same as every other.
@@ -129,8 +165,30 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         Ok(state)
     })
     .await??;
-    let config = Arc::clone(&state.config);
+    spawn_upkeep(&state)?;
+    let metrics_server = metrics_listener(&state)?;
+    let (server, config) = (Arc::clone(&state.server), Arc::clone(&state.config));
+    let listen = crate::server::Listen::Addr(server.host.clone(), server.port);
+    let running =
+        crate::server::serve(state, listen).with_context(|| format!("binding {}:{}", server.host, server.port))?;
+    tracing::info!(
+        address = %format!("http://{}:{}", server.host, server.port),
+        environment = %config.environment,
+        "latchkey listening"
+    );
+    match metrics_server {
+        // Both stop on SIGINT/SIGTERM; if either fails, the process ends.
+        Some(metrics) => {
+            futures_util::future::try_join(running, metrics).await.context("running the HTTP servers")?;
+            Ok(())
+        }
+        None => running.await.context("running the HTTP server"),
+    }
+}
 
+/// The server's background work: the GeoIP watcher and SIGHUP, forgetting idle clients' rate-limit state,
+/// folding in the metrics' histogram samples.
+fn spawn_upkeep(state: &AppState) -> anyhow::Result<()> {
     // A new GeoIP file is picked up within a minute, or at once on SIGHUP (which also empties the session
     // cache).
     let geoip =
@@ -148,7 +206,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
     // The metrics recorder keeps histogram samples until they are folded in; do it between scrapes too.
-    if config.metrics_enabled {
+    if state.server.metrics_enabled {
         crate::metrics::handle();
         actix_web::rt::spawn(async move {
             let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(5));
@@ -158,36 +216,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             }
         });
     }
+    Ok(())
+}
 
-    // `/metrics` on a listener of its own (one worker is plenty), so that it need not be public.
-    let metrics_server = match config.metrics_addr {
-        Some(addr) => {
-            let state = state.clone();
-            let server = actix_web::HttpServer::new(move || crate::metrics::metrics_app(state.clone()))
-                .workers(1)
-                .shutdown_timeout(1)
-                .bind(addr)
-                .with_context(|| format!("binding METRICS_ADDR {addr}"))?;
-            tracing::info!(address = %format!("http://{addr}/metrics"), "metrics listening");
-            Some(server.run())
-        }
-        None => None,
-    };
-
-    let listen = crate::server::Listen::Addr(config.host.clone(), config.port);
-    let server =
-        crate::server::serve(state, listen).with_context(|| format!("binding {}:{}", config.host, config.port))?;
-    tracing::info!(
-        address = %format!("http://{}:{}", config.host, config.port),
-        environment = %config.environment,
-        "latchkey listening"
-    );
-    match metrics_server {
-        // Both stop on SIGINT/SIGTERM; if either fails, the process ends.
-        Some(metrics) => {
-            futures_util::future::try_join(server, metrics).await.context("running the HTTP servers")?;
-            Ok(())
-        }
-        None => server.await.context("running the HTTP server"),
-    }
+/// `/metrics` on a listener of its own (one worker is plenty), so that it need not be public.
+fn metrics_listener(state: &AppState) -> anyhow::Result<Option<Server>> {
+    let Some(addr) = state.server.metrics_addr else { return Ok(None) };
+    let state = state.clone();
+    let server = actix_web::HttpServer::new(move || crate::metrics::metrics_app(state.clone()))
+        .workers(1)
+        .shutdown_timeout(1)
+        .bind(addr)
+        .with_context(|| format!("binding METRICS_ADDR {addr}"))?;
+    tracing::info!(address = %format!("http://{addr}/metrics"), "metrics listening");
+    Ok(Some(server.run()))
 }

@@ -7,8 +7,9 @@
 //! The modules import one way (the tidy test refuses a circle), from the leaves up:
 //! - leaves, importing nothing of the crate: `endpoints` (the route registry), `pydantic` (the
 //!   reference's wording), `input_rules` (control and bidirectional characters), `proxies` (the client IP
-//!   behind trusted proxies), `responses` (the response bodies), `telemetry`;
-//! - `error` (the envelope), `body` (reading bodies: deadline, budget, size), `rate_limit` (the per-route
+//!   behind trusted proxies), `responses` (the response bodies), `settings` (the server's own settings,
+//!   declared beside the service's: what `latchkey serve --help` lists);
+//! - `telemetry` (logging, in `settings`' format), `error` (the envelope), `body` (reading bodies: deadline, budget, size), `rate_limit` (the per-route
 //!   limiters), `openapi` (the document of a registry);
 //! - `state` (what every handler sees, given its limiters and body budget);
 //! - `extract` (who calls, from where, and what they send), `middleware`;
@@ -32,6 +33,7 @@ pub mod rate_limit;
 pub mod responses;
 pub mod routes;
 pub mod server;
+pub mod settings;
 pub mod state;
 pub mod telemetry;
 

@@ -50,7 +50,7 @@ pub enum Listen {
 /// Builds the server for `state` (not yet running: await it, or spawn it).
 pub fn serve(state: AppState, listen: Listen) -> io::Result<Server> {
     let hsts = state.config.is_production();
-    let workers = state.config.workers;
+    let workers = state.server.workers;
     let draining = state.draining.clone();
     let factory = move || {
         let app = build_app(state.clone());

@@ -8,11 +8,13 @@ use latchkey_service::{Config, Services};
 
 use crate::body::BodyBudget;
 use crate::rate_limit::RateLimits;
+use crate::settings::ServerSettings;
 
-/// Configuration, the use cases' context, the User-Agent parser, the rate limiters and the body budget;
-/// cheap to clone.
+/// The server's settings, the service's configuration, the use cases' context, the User-Agent parser, the
+/// rate limiters and the body budget; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    pub server: Arc<ServerSettings>,
     pub config: Arc<Config>,
     pub services: Arc<Services>,
     pub devices: Arc<DeviceParser>,
@@ -45,12 +47,19 @@ impl Draining {
 impl AppState {
     /// Builds the state around the use cases' context and the rate limiters (built once, before the
     /// workers start, and shared by all of them: see `app::state`).
-    pub fn new(config: Config, services: Services, devices: Arc<DeviceParser>, limits: RateLimits) -> AppState {
+    pub fn new(
+        server: ServerSettings,
+        config: Config,
+        services: Services,
+        devices: Arc<DeviceParser>,
+        limits: RateLimits,
+    ) -> AppState {
         let bodies = BodyBudget::new(
-            config.body_memory_budget_bytes,
-            std::time::Duration::from_secs(config.body_read_timeout_seconds),
+            server.body_memory_budget_bytes,
+            std::time::Duration::from_secs(server.body_read_timeout_seconds),
         );
         AppState {
+            server: Arc::new(server),
             config: Arc::new(config),
             services: Arc::new(services),
             devices,

@@ -3,8 +3,9 @@
 
 use std::io::IsTerminal as _;
 
-use latchkey_service::config::LogFormat;
 use tracing_subscriber::EnvFilter;
+
+use crate::settings::LogFormat;
 
 /// Installs the global subscriber (once; later calls are ignored).
 pub fn init(format: LogFormat) {

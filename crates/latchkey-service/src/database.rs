@@ -9,7 +9,7 @@ use crate::error::ServiceError;
 /// Builds the pool the configuration names (no connection is opened yet, so a server can start while its
 /// database is down and report it on `/health`).
 pub fn open(config: &Config) -> Result<Db, ServiceError> {
-    Db::new(&config.database(), PoolOptions { max_size: config.db_pool_size, ..PoolOptions::default() })
+    Db::new(&config.database(), PoolOptions { max_size: config.database.pool_size, ..PoolOptions::default() })
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 

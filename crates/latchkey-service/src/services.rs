@@ -41,15 +41,15 @@ impl Policy {
     pub fn from_config(config: &Config) -> Policy {
         Policy {
             lifetimes: SessionLifetimes {
-                access: Duration::minutes(config.access_token_expire_minutes),
-                refresh: Duration::days(config.refresh_token_expire_days),
-                absolute: Duration::days(config.session_max_lifetime_days),
+                access: Duration::minutes(config.sessions.access_token_expire_minutes),
+                refresh: Duration::days(config.sessions.refresh_token_expire_days),
+                absolute: Duration::days(config.sessions.session_max_lifetime_days),
             },
-            reuse_grace: Duration::seconds(config.refresh_reuse_grace_seconds),
-            max_sessions_per_user: config.max_sessions_per_user,
-            login_max_failures: config.login_max_failures,
+            reuse_grace: Duration::seconds(config.sessions.refresh_reuse_grace_seconds),
+            max_sessions_per_user: config.sessions.max_sessions_per_user,
+            login_max_failures: config.sessions.login_max_failures,
             login_window: Duration::minutes(crate::config::defaults::LOGIN_WINDOW_MINUTES),
-            known_device: Duration::days(config.known_device_days),
+            known_device: Duration::days(config.sessions.known_device_days),
             device_max_failures: crate::config::defaults::DEVICE_MAX_FAILURES,
             touch_interval: Duration::minutes(1),
         }
@@ -126,10 +126,10 @@ impl Services {
         let hashing = HashPool::new(
             hasher.clone(),
             HashPoolOptions {
-                workers: config.hash_workers,
-                queue_limit: config.hash_queue_limit,
-                max_wait: std::time::Duration::from_millis(config.hash_max_wait_ms),
-                nice: config.hash_nice,
+                workers: config.hashing.workers,
+                queue_limit: config.hashing.queue_limit,
+                max_wait: std::time::Duration::from_millis(config.hashing.max_wait_ms),
+                nice: config.hashing.nice,
             },
         )?;
         let db_slots = Arc::new(Semaphore::new(db.pool_state().max_size as usize));
@@ -151,12 +151,12 @@ impl Services {
             reset_tokens: ResetTokens::new(config.secret_key.expose()),
             device_tokens: DeviceTokens::new(config.secret_key.expose()),
             alert_tokens: AlertTokens::new(config.secret_key.expose()),
-            alerts: AlertSettings { enabled: config.new_device_alerts, public_url: config.public_url.clone() },
+            alerts: AlertSettings { enabled: config.mail.new_device_alerts, public_url: config.public_url.clone() },
             throttle_keys: ThrottleKeys::new(config.secret_key.expose()),
             policy,
-            mail: MailQueue::new(mailer, config.reset_mail_queue).map_err(ServiceError::Internal)?,
-            frontend_url: config.frontend_url.clone(),
-            reset_password_path: config.reset_password_path.clone(),
+            mail: MailQueue::new(mailer, config.mail.reset_mail_queue).map_err(ServiceError::Internal)?,
+            frontend_url: config.mail.frontend_url.clone(),
+            reset_password_path: config.mail.reset_password_path.clone(),
         })
     }
 
@@ -268,7 +268,7 @@ fn start_cache(
             .map_err(thread_failed)?,
     ];
     if let (true, Some(url)) = (settings.enabled, postgres) {
-        let url = settings.listen_url.clone().unwrap_or(url);
+        let url = settings.listen_url.as_ref().map_or(url, |listen| listen.expose().to_owned());
         threads
             .push(session_cache::listener::listen(Arc::clone(&cache), url, Arc::clone(clock)).map_err(thread_failed)?);
     }
@@ -278,8 +278,8 @@ fn start_cache(
 /// The sender the configuration asks for: SMTP when `SMTP_URL` is set, else the log backend, which shows
 /// message bodies (reset links) only outside production.
 pub fn default_mailer(config: &Config) -> Result<Arc<dyn EmailSender>, ServiceError> {
-    Ok(match &config.smtp_url {
-        Some(url) => Arc::new(SmtpSender::new(url, &config.smtp_from).map_err(ServiceError::Internal)?),
+    Ok(match &config.mail.smtp_url {
+        Some(url) => Arc::new(SmtpSender::new(url.expose(), &config.mail.smtp_from).map_err(ServiceError::Internal)?),
         None => Arc::new(LogSender { show_body: !config.is_production() }),
     })
 }

@@ -18,13 +18,13 @@ use actix_web::test::{self, TestRequest};
 use latchkey_db::Db;
 use latchkey_domain::{DeviceParser, ManualClock};
 use latchkey_http::{AppState, build_app};
+use latchkey_service::Services;
 use latchkey_service::mail::EmailSender;
-use latchkey_service::{Config, Services};
 use serde_json::{Value, json};
 
 use crate::PASSWORD;
 use crate::clock::clock;
-use crate::config::config;
+use crate::config::{Setup, config, server};
 use crate::db::TestDb;
 use crate::mail::Outbox;
 
@@ -48,12 +48,13 @@ pub fn state(
     url: &str,
     clock: &ManualClock,
     mailer: Arc<dyn EmailSender>,
-    tweak: impl FnOnce(&mut Config),
+    tweak: impl FnOnce(&mut Setup),
 ) -> AppState {
-    let mut config = config(url);
-    tweak(&mut config);
+    let mut setup = Setup { server: server(), config: config(url) };
+    tweak(&mut setup);
+    let Setup { server, config } = setup;
     let services = Services::with_mailer(&config, db, Arc::new(clock.clone()), mailer).unwrap();
-    latchkey_http::app::state(config, services, devices())
+    latchkey_http::app::state(server, config, services, devices())
 }
 
 /// An answer, read.
@@ -278,7 +279,7 @@ impl TestApp {
     }
 
     /// The app over `db`, with configuration changes.
-    pub async fn with(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    pub async fn with(db: TestDb, tweak: impl FnOnce(&mut Setup)) -> TestApp {
         let (clock, outbox) = (clock(), Outbox::default());
         let state = state(db.db.clone(), &db.url, &clock, Arc::new(outbox.clone()), tweak);
         TestApp { db, clock, outbox, client: Client::start(state).await }
@@ -296,7 +297,7 @@ impl TestApp {
     }
 
     /// The app on every backend, with configuration changes.
-    pub async fn all_with(tweak: impl Fn(&mut Config)) -> Vec<TestApp> {
+    pub async fn all_with(tweak: impl Fn(&mut Setup)) -> Vec<TestApp> {
         let mut apps = Vec::new();
         for db in TestDb::all() {
             apps.push(TestApp::with(db, &tweak).await);

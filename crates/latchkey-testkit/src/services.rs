@@ -30,8 +30,8 @@ impl EmailSender for NoMail {
 /// requests); `tweak` changes the configuration first.
 pub fn services(t: &TestDb, tweak: impl FnOnce(&mut Config)) -> Arc<Services> {
     let mut config = config(&t.url);
-    config.hash_queue_limit = 10_000;
-    config.hash_max_wait_ms = 60_000;
+    config.hashing.queue_limit = 10_000;
+    config.hashing.max_wait_ms = 60_000;
     tweak(&mut config);
     Arc::new(Services::with_mailer(&config, t.pool(32), Arc::new(clock()), Arc::new(NoMail)).unwrap())
 }

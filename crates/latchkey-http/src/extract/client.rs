@@ -49,7 +49,7 @@ impl FromRequest for ClientInfo {
 /// The request's client IP (see [`client_ip`]), without the rest of [`ClientInfo`]: for a route that needs
 /// only the address and must not refuse a request over a malformed `X-Device-Id` (refresh).
 pub fn request_ip(req: &HttpRequest) -> Option<IpAddr> {
-    let trusted = req.app_data::<actix_web::web::Data<AppState>>().map(|s| s.config.trusted_proxies.as_slice());
+    let trusted = req.app_data::<actix_web::web::Data<AppState>>().map(|s| s.server.trusted_proxies.as_slice());
     client_ip(req.peer_addr().map(|a| a.ip()), req.headers(), trusted.unwrap_or(&[]))
 }
 

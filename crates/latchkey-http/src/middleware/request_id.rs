@@ -23,10 +23,10 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{ConnectionType, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
-use latchkey_service::config::AccessLog;
 use tracing::Instrument as _;
 
 use crate::proxies::client_ip;
+use crate::settings::AccessLog;
 use crate::state::AppState;
 
 /// The header that carries the id, both ways.
@@ -96,7 +96,7 @@ pub async fn request_context(
     let id = req.headers().get(X_REQUEST_ID).and_then(RequestId::from_client).unwrap_or_else(RequestId::generate);
     req.extensions_mut().insert(id.clone());
 
-    let policy = req.app_data::<web::Data<AppState>>().map_or(AccessLog::Off, |s| s.config.access_log);
+    let policy = req.app_data::<web::Data<AppState>>().map_or(AccessLog::Off, |s| s.server.access_log);
     let line = match policy {
         AccessLog::Off => None,
         _ if !tracing::enabled!(tracing::Level::INFO) => None,
@@ -106,7 +106,7 @@ pub async fn request_context(
             client_ip: client_ip(
                 req.peer_addr().map(|a| a.ip()),
                 req.headers(),
-                req.app_data::<web::Data<AppState>>().map_or(&[][..], |s| &s.config.trusted_proxies),
+                req.app_data::<web::Data<AppState>>().map_or(&[][..], |s| &s.server.trusted_proxies),
             ),
             sampled: match policy {
                 AccessLog::Sample(p) => rand::random::<f64>() < p,

@@ -127,7 +127,7 @@ async fn login_with(
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(state.config.is_production())
-            .max_age(CookieDuration::days(state.config.known_device_days))
+            .max_age(CookieDuration::days(state.config.sessions.known_device_days))
             .finish();
         res.add_cookie(&cookie).map_err(|e| ApiError::internal(format!("device cookie: {e}")))?;
         let value = HeaderValue::from_str(&token).map_err(|e| ApiError::internal(format!("device token: {e}")))?;

@@ -140,7 +140,7 @@ async fn the_buttons_form_ends_the_session_and_answers_a_page() {
 /// `NEW_DEVICE_ALERTS=false`: no alert, whatever the device.
 #[actix_web::test]
 async fn alerts_can_be_turned_off() {
-    for app in TestApp::all_with(|c| c.new_device_alerts = false).await {
+    for app in TestApp::all_with(|c| c.mail.new_device_alerts = false).await {
         app.register("ada@example.com").await;
         login_from(&app, CHROME_MAC, None).await;
         let phone = login_from(&app, IPHONE, None).await.body["access_token"].as_str().unwrap().to_owned();

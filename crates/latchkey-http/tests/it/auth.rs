@@ -295,7 +295,7 @@ async fn refresh_errors() {
 
 #[actix_web::test]
 async fn absolute_lifetime_caps_refresh() {
-    for app in TestApp::all_with(|c| c.session_max_lifetime_days = 10).await {
+    for app in TestApp::all_with(|c| c.sessions.session_max_lifetime_days = 10).await {
         app.register("abs@example.com").await;
         let (_, mut refresh) = app.login("abs@example.com", CHROME_MAC).await;
         // Refresh every 6 days: the sliding expiry would go on forever without the cap.
@@ -433,7 +433,7 @@ async fn password_reset_is_single_use_and_ends_all_sessions() {
 
 #[actix_web::test]
 async fn too_many_failures_throttle_the_account_whatever_the_ip() {
-    for app in TestApp::all_with(|c| c.login_max_failures = 3).await {
+    for app in TestApp::all_with(|c| c.sessions.login_max_failures = 3).await {
         app.register("t@example.com").await;
         for i in 0..3 {
             let req = app
@@ -519,7 +519,7 @@ async fn tokens_that_are_not_access_tokens_are_401() {
 /// its own budget of 5 failures; other logins, and tokens of another account or forged ones, get 429.
 #[actix_web::test]
 async fn a_known_device_is_not_shut_out_by_a_lockout_of_its_account() {
-    for app in TestApp::all_with(|c| c.login_max_failures = 3).await {
+    for app in TestApp::all_with(|c| c.sessions.login_max_failures = 3).await {
         app.register("owner@example.com").await;
         app.register("other@example.com").await;
         let login = |email: &str, password: &str| {

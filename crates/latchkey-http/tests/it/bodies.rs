@@ -63,7 +63,7 @@ fn assert_body_timeout(head: &str, body: &serde_json::Value, closed: bool, what:
 /// has passed, and the server closes the connection even while the client goes on sending.
 #[actix_web::test]
 async fn a_body_not_complete_by_the_deadline_is_408_and_the_connection_closes() {
-    let app = TestApp::with(TestDb::sqlite(), |c| c.body_read_timeout_seconds = 1).await;
+    let app = TestApp::with(TestDb::sqlite(), |c| c.server.body_read_timeout_seconds = 1).await;
     let (addr, handle) = start(app.state.clone());
     actix_web::rt::task::spawn_blocking(move || {
         let body = json!({"email": "slow@example.com", "password": PASSWORD}).to_string();
@@ -110,7 +110,7 @@ async fn a_body_not_complete_by_the_deadline_is_408_and_the_connection_closes() 
 /// and answered, and the connection stays open for the next request.
 #[actix_web::test]
 async fn a_slow_body_complete_in_time_is_answered() {
-    let app = TestApp::with(TestDb::sqlite(), |c| c.body_read_timeout_seconds = 5).await;
+    let app = TestApp::with(TestDb::sqlite(), |c| c.server.body_read_timeout_seconds = 5).await;
     let (addr, handle) = start(app.state.clone());
     actix_web::rt::task::spawn_blocking(move || {
         let body = json!({"email": "trickle@example.com", "password": PASSWORD, "first_name": "Ada"}).to_string();

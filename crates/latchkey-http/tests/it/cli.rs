@@ -101,3 +101,56 @@ fn serve_refuses_a_wildcard_cors_origin_with_a_clear_message() {
     assert!(stderr.contains("BACKEND_CORS_ORIGINS") && stderr.contains("wildcard"), "{stderr}");
     assert!(!stderr.contains("Can not start server service"), "{stderr}");
 }
+
+#[test]
+fn bad_values_are_worded_as_before_whichever_way_they_come() {
+    let out = latchkey("sqlite://x.db", &["migrate"], &[("PORT", "eighty")], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "latchkey: configuration error: PORT must be a whole number from 0 to 65535, got 'eighty'"
+    );
+    // A flag is read by the same declaration.
+    let out = latchkey("sqlite://x.db", &["migrate", "--port", "eighty"], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORT must be a whole number"));
+}
+
+#[test]
+fn blank_variables_count_as_unset() {
+    let t = TestDb::sqlite();
+    let blank = [("GEOIP_DATABASE", ""), ("TRUSTED_PROXIES", ""), ("WORKERS", "  "), ("PUBLIC_URL", " ")];
+    let out = latchkey(&t.url, &["migrate"], &blank, None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn serve_help_lists_every_setting_and_no_secret_value() {
+    let secrets = [
+        ("SMTP_URL", "smtps://u:smtp-pass-41@mail.example.com"),
+        ("SESSION_CACHE_LISTEN_URL", "postgres://u:listen-pass-42@primary/db"),
+        ("FIRST_SUPERUSER_PASSWORD", "first-pass-43"),
+    ];
+    let out = latchkey("postgres://u:db-pass-40@h/db", &["serve", "--help"], &secrets, None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let help = String::from_utf8(out.stdout).unwrap();
+    for secret in [KEY, "db-pass-40", "smtp-pass-41", "listen-pass-42", "first-pass-43"] {
+        assert!(!help.contains(secret), "{secret} shown:\n{help}");
+    }
+    // Every variable `.env.example` names (but the logging filter and what only tests or `create-superuser`
+    // read) is a setting `serve` lists, with its variable.
+    let example = include_str!("../../../../.env.example");
+    let names = example.lines().filter_map(|line| {
+        let line = line.trim_start_matches(['#', ' ']);
+        let (name, _) = line.split_once('=')?;
+        (!name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')).then_some(name)
+    });
+    let mut listed = 0;
+    for name in names.filter(|n| !["RUST_LOG", "LATCHKEY_SUPERUSER_PASSWORD", "LATCHKEY_TEST_POSTGRES_URL"].contains(n))
+    {
+        assert!(help.contains(&format!("[env: {name}")), "{name} missing:\n{help}");
+        listed += 1;
+    }
+    assert!(listed > 40, "{listed}");
+    assert!(help.contains("[default: 8000]") && help.contains("(0–65535"), "{help}");
+}

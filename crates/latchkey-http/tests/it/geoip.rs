@@ -129,7 +129,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_located() {
         let path = written(dir.path(), "London");
         let app = TestApp::with(db, move |c| {
             c.geoip_database = Some(path);
-            c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+            c.server.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
         })
         .await;
         app.register("ada@example.com").await;

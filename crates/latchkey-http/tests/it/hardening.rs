@@ -87,7 +87,8 @@ async fn composed_and_decomposed_emails_are_one_account() {
 
 #[actix_web::test]
 async fn behind_a_trusted_proxy_junk_and_x_real_ip_cannot_spoof_the_session_address() {
-    let trusted = |c: &mut latchkey_service::Config| c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    let trusted =
+        |c: &mut latchkey_testkit::config::Setup| c.server.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
     for app in TestApp::all_with(trusted).await {
         app.register("proxy@example.com").await;
         let cases = [
@@ -295,7 +296,7 @@ async fn a_password_in_patch_users_me_needs_the_current_one() {
 
 #[actix_web::test]
 async fn wrong_current_passwords_count_toward_the_account_throttle() {
-    for app in TestApp::all_with(|c| c.login_max_failures = 3).await {
+    for app in TestApp::all_with(|c| c.sessions.login_max_failures = 3).await {
         let label = app.db.label;
         app.register("guess@example.com").await;
         let (token, _) = app.login("guess@example.com", CHROME_MAC).await;

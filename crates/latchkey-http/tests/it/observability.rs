@@ -58,8 +58,8 @@ fn request_id(res: &Res) -> String {
 #[actix_web::test]
 async fn every_response_carries_a_request_id() {
     for app in TestApp::all_with(|c| {
-        c.rate_limit_scale = 1.0;
-        c.cors_origins = vec!["http://localhost:3000".into()];
+        c.server.rate_limit_scale = 1.0;
+        c.server.cors_origins = vec!["http://localhost:3000".into()];
     })
     .await
     {
@@ -279,7 +279,7 @@ async fn domain_counters_move_where_the_events_happen() {
 
 #[actix_web::test]
 async fn throttled_logins_are_counted() {
-    for app in TestApp::all_with(|c| c.login_max_failures = 1).await {
+    for app in TestApp::all_with(|c| c.sessions.login_max_failures = 1).await {
         app.register("throttle-metrics@example.com").await;
         let before = scrape(&app).await;
         let wrong = || {
@@ -337,7 +337,7 @@ async fn http_metrics_label_routes_by_pattern() {
 /// With `METRICS_ADDR`, `/metrics` is not on the main port; its own app serves it (and nothing else).
 #[actix_web::test]
 async fn metrics_move_to_their_own_listener_with_metrics_addr() {
-    let app = TestApp::with(TestDb::sqlite(), |c| c.metrics_addr = Some("127.0.0.1:0".parse().unwrap())).await;
+    let app = TestApp::with(TestDb::sqlite(), |c| c.server.metrics_addr = Some("127.0.0.1:0".parse().unwrap())).await;
     let res = app.get("/metrics").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 

@@ -133,7 +133,7 @@ async fn logout_others_keeps_only_the_caller() {
 
 #[actix_web::test]
 async fn the_eleventh_login_evicts_the_least_recently_used_session() {
-    for app in TestApp::all_with(|c| c.max_sessions_per_user = 10).await {
+    for app in TestApp::all_with(|c| c.sessions.max_sessions_per_user = 10).await {
         app.register("max@example.com").await;
         let mut tokens = Vec::new();
         for _ in 0..10 {

@@ -59,7 +59,7 @@ async fn every_admin_route_refuses_a_normal_user() {
 
 #[actix_web::test]
 async fn the_routers_limits_are_the_ones_served() {
-    let app = TestApp::all_with(|c| c.rate_limit_scale = 1.0).await.remove(0);
+    let app = TestApp::all_with(|c| c.server.rate_limit_scale = 1.0).await.remove(0);
     let limited: Vec<(String, u32)> = latchkey_http::routes::all()
         .iter()
         .filter_map(|e| Some((format!("{} {}", e.method, e.path), e.per_minute?)))
@@ -76,7 +76,7 @@ async fn the_routers_limits_are_the_ones_served() {
         assert!(limited.contains(&(route.to_owned(), per_minute)), "{route}: {limited:?}");
     }
     assert!(!limited.iter().any(|(r, _)| r == "PATCH /api/v1/sessions/{session_id}"), "renaming is not limited");
-    let off = TestApp::all_with(|c| c.rate_limit_scale = 0.0).await.remove(0);
+    let off = TestApp::all_with(|c| c.server.rate_limit_scale = 0.0).await.remove(0);
     assert!(off.state.limits.is_empty(), "RATE_LIMIT_SCALE=0 turns every limit off");
 }
 
@@ -178,7 +178,7 @@ async fn oauth_providers_answer_as_the_reference_with_oauth_off() {
 /// `/{locale}/password-reset/confirm`); the token in it still works.
 #[actix_web::test]
 async fn the_reset_link_goes_to_the_configured_page() {
-    for app in TestApp::all_with(|c| c.reset_password_path = "/en/password-reset/confirm".into()).await {
+    for app in TestApp::all_with(|c| c.mail.reset_password_path = "/en/password-reset/confirm".into()).await {
         app.register("link@example.com").await;
         let res = app.post("/api/v1/auth/password-reset/request").json(json!({"email": "link@example.com"})).await;
         assert_eq!(res.status, StatusCode::OK);

@@ -106,7 +106,7 @@ async fn production_adds_hsts() {
 #[actix_web::test]
 async fn cors_allows_only_the_configured_origins() {
     let db = TestDb::sqlite();
-    let app = TestApp::with(db, |c| c.cors_origins = vec!["http://localhost:3000".into()]).await;
+    let app = TestApp::with(db, |c| c.server.cors_origins = vec!["http://localhost:3000".into()]).await;
     let preflight = |origin: &'static str| {
         test::TestRequest::default()
             .method(actix_web::http::Method::OPTIONS)

@@ -55,7 +55,7 @@ async fn password_change_ends_the_other_sessions() {
 
 #[actix_web::test]
 async fn per_ip_rate_limits_answer_429_in_the_envelope() {
-    for app in TestApp::all_with(|c| c.rate_limit_scale = 1.0).await {
+    for app in TestApp::all_with(|c| c.server.rate_limit_scale = 1.0).await {
         let from = |ip: &str| "".to_owned() + ip;
         let attempt = |ip: String, i: usize| {
             app.post("/api/v1/auth/register")
@@ -78,8 +78,8 @@ async fn per_ip_rate_limits_answer_429_in_the_envelope() {
 #[actix_web::test]
 async fn forwarded_for_counts_only_from_trusted_proxies() {
     let app = TestApp::with(TestDb::sqlite(), |c| {
-        c.rate_limit_scale = 1.0;
-        c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        c.server.rate_limit_scale = 1.0;
+        c.server.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
     })
     .await;
     app.register("fw@example.com").await;

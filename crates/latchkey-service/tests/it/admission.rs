@@ -153,7 +153,7 @@ fn a_self_reactivation_racing_a_deactivation_never_wins() {
 #[test]
 fn a_password_update_never_overwrites_a_newer_password() {
     for t in TestDb::all() {
-        let svc = services(&t, |c| c.hash_workers = 4);
+        let svc = services(&t, |c| c.hashing.workers = 4);
         let id = register(&svc, "ada@example.com");
         let reset_token = |svc: &Services| {
             let hash = user_row(svc, id).password_hash;
@@ -209,7 +209,7 @@ fn a_password_update_never_overwrites_a_newer_password() {
 #[test]
 fn a_login_verified_before_a_password_set_or_deactivation_opens_no_session_after_it() {
     for t in TestDb::all() {
-        let svc = services(&t, |c| c.hash_workers = 4);
+        let svc = services(&t, |c| c.hashing.workers = 4);
         let root = superuser(&svc, "root@example.com");
         let id = register(&svc, "ada@example.com");
         let live = |svc: &Services| sessions::count_active(&mut svc.db.conn().unwrap(), id, Ts(t0())).unwrap();
@@ -242,8 +242,8 @@ fn a_login_verified_before_a_password_set_or_deactivation_opens_no_session_after
 fn logins_and_password_changes_of_one_account_never_deadlock() {
     for t in TestDb::all() {
         let svc = services(&t, |c| {
-            c.hash_workers = 8;
-            c.login_max_failures = 1000;
+            c.hashing.workers = 8;
+            c.sessions.login_max_failures = 1000;
         });
         register(&svc, "ada@example.com");
         let mut password = PASSWORD.to_owned();
@@ -291,7 +291,7 @@ fn two_countries() -> std::path::PathBuf {
 #[test]
 fn concurrent_logins_of_one_new_device_send_one_alert() {
     for t in TestDb::all() {
-        let svc = services(&t, |c| c.hash_workers = 8);
+        let svc = services(&t, |c| c.hashing.workers = 8);
         let id = register(&svc, "ada@example.com");
         login_as(&svc, "Laptop", "203.0.113.7").unwrap();
         assert_eq!(alerts_of(&svc, id), 0, "{}: the first login is not alerted", t.label);
@@ -330,7 +330,7 @@ fn a_known_device_from_a_new_country_is_alerted() {
 #[test]
 fn a_logout_all_racing_refreshes_of_its_own_session_never_deadlocks() {
     for t in TestDb::all() {
-        let svc = services(&t, |c| c.hash_workers = 4);
+        let svc = services(&t, |c| c.hashing.workers = 4);
         register(&svc, "ada@example.com");
         for round in 0..10 {
             let tokens = login(&svc, "ada@example.com", PASSWORD).unwrap();

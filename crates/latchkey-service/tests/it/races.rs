@@ -19,8 +19,8 @@ fn concurrent_wrong_logins_never_verify_more_than_the_limit_known_or_unknown_ema
     for t in TestDb::all() {
         // 8 hashing threads: 16 logins reserve their attempt at the same moment.
         let svc = services(&t, |c| {
-            c.login_max_failures = 20;
-            c.hash_workers = 8;
+            c.sessions.login_max_failures = 20;
+            c.hashing.workers = 8;
         });
         register(&svc, "victim@example.com");
         let mut answers = Vec::new();
@@ -47,8 +47,8 @@ fn concurrent_wrong_logins_never_verify_more_than_the_limit_known_or_unknown_ema
 fn a_known_devices_budget_holds_under_concurrent_wrong_logins() {
     for t in TestDb::all() {
         let svc = services(&t, |c| {
-            c.login_max_failures = 3;
-            c.hash_workers = 8;
+            c.sessions.login_max_failures = 3;
+            c.hashing.workers = 8;
         });
         register(&svc, "owner@example.com");
         let token = login(&svc, "owner@example.com", PASSWORD).unwrap().device_token.unwrap();
@@ -77,7 +77,7 @@ fn the_window_passes_and_a_success_resets_the_count() {
     for t in TestDb::all() {
         let clock = clock();
         let mut config = config(&t.url);
-        config.login_max_failures = 2;
+        config.sessions.login_max_failures = 2;
         let svc =
             Arc::new(Services::with_mailer(&config, t.db.clone(), Arc::new(clock.clone()), Arc::new(NoMail)).unwrap());
         register(&svc, "ada@example.com");
@@ -107,8 +107,8 @@ fn concurrent_logins_never_exceed_max_sessions_per_user() {
     for t in TestDb::all() {
         // Enough hashing threads that the logins reach their transactions together.
         let svc = services(&t, |c| {
-            c.max_sessions_per_user = 3;
-            c.hash_workers = 8;
+            c.sessions.max_sessions_per_user = 3;
+            c.hashing.workers = 8;
         });
         let user = register(&svc, "busy@example.com");
         let results = together(20, |_| login(&svc, "busy@example.com", PASSWORD));
@@ -121,7 +121,7 @@ fn concurrent_logins_never_exceed_max_sessions_per_user() {
 #[test]
 fn a_reset_token_works_exactly_once_under_concurrent_confirms() {
     for t in TestDb::all() {
-        let svc = services(&t, |c| c.hash_workers = 8);
+        let svc = services(&t, |c| c.hashing.workers = 8);
         let user = register(&svc, "reset@example.com");
         let hash = users::find_by_id(&mut svc.db.conn().unwrap(), user).unwrap().unwrap().password_hash;
         let token = svc.reset_tokens.issue(user, &password_fingerprint(hash.as_deref()), t0());

@@ -203,7 +203,7 @@ fn ending_a_session_is_heard() {
 #[test]
 fn refresh_token_reuse_is_heard() {
     for t in TestDb::all() {
-        let s = Scene::new(&t, |c| c.refresh_reuse_grace_seconds = 0);
+        let s = Scene::new(&t, |c| c.sessions.refresh_reuse_grace_seconds = 0);
         // Two rotations on, the first token is neither the current nor the previous one: reuse.
         let first = refresh::refresh(&s.svc, &s.phone.refresh_token, None).unwrap();
         refresh::refresh(&s.svc, &first.refresh_token, None).unwrap();
@@ -306,7 +306,7 @@ fn what_users_me_shows_is_never_stale() {
 fn the_session_cap_and_not_me_are_heard() {
     for t in TestDb::all() {
         // A third login with a cap of two ends the least recently used session.
-        let s = Scene::new(&t, |c| c.max_sessions_per_user = 2);
+        let s = Scene::new(&t, |c| c.sessions.max_sessions_per_user = 2);
         let tablet = login_on(&s.svc, &s.email, "Tablet");
         let live = |token: &IssuedTokens| {
             sessions::find_by_id(&mut s.svc.db.conn().unwrap(), token.session_id).unwrap().unwrap().is_active
