@@ -297,6 +297,25 @@ mod tests {
     }
 
     #[test]
+    fn every_range_a_setting_checks_is_the_one_its_help_states() {
+        use clap::{Args as _, Command};
+        let command = Settings::augment_args(Command::new("latchkey"));
+        let mut checked = 0;
+        for arg in command.get_arguments() {
+            let Some(name) = arg.get_env().map(|e| e.to_string_lossy().into_owned()) else { continue };
+            let Err(err) = env::from_lookup::<Settings>(|k| (k == name).then(|| "-99999999999".to_owned())) else {
+                continue;
+            };
+            let Some((_, range)) = err.0.split_once(" must be a whole number from ") else { continue };
+            let (low, high) = range.split_once(", got").unwrap().0.split_once(" to ").unwrap();
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            assert!(help.contains(&format!("{low}–{high}")), "{name}: checks {low} to {high}; help: {help}");
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked}");
+    }
+
+    #[test]
     fn the_public_url_defaults_to_the_server_address() {
         let vars = |k: &str| match k {
             "HOST" => Some("0.0.0.0".to_owned()),

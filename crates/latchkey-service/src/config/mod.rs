@@ -8,13 +8,13 @@
 //! (`latchkey-http`'s `settings`), which hands the service [`Settings`] to [`Settings::into_config`].
 //! Whatever may hold a password is a [`Secret`], so the derived `Debug` never prints one.
 
-pub mod cache;
-pub mod database;
+mod cache;
+mod database;
 pub mod env;
-pub mod hashing;
-pub mod mail;
-pub mod secrets;
-pub mod sessions;
+mod hashing;
+mod mail;
+mod secrets;
+mod sessions;
 
 use std::path::PathBuf;
 
@@ -194,7 +194,7 @@ impl Config {
     /// Whether `serve` applies pending migrations by itself: when `AUTO_MIGRATE` says so, else only for
     /// the embedded SQLite default.
     pub fn migrates_on_start(&self) -> bool {
-        self.database.auto_migrate.unwrap_or_else(|| matches!(self.database.location.url, DatabaseUrl::Sqlite(_)))
+        self.database.auto_migrate.unwrap_or(matches!(self.database.location.url, DatabaseUrl::Sqlite(_)))
     }
 }
 

@@ -9,7 +9,7 @@ use latchkey_db::DatabaseUrl;
 use super::ConfigError;
 
 /// Keys shorter than this are refused.
-pub const MIN_SECRET_KEY_LEN: usize = 32;
+const MIN_SECRET_KEY_LEN: usize = 32;
 
 /// Secret keys that are public knowledge: the reference's shipped default and template placeholders.
 const KNOWN_PLACEHOLDER_KEYS: &[&str] = &[
@@ -80,7 +80,7 @@ pub enum SecretSource {
 
 /// The signing key: `SECRET_KEY` when set (checked, strictly in production); else, outside production, the
 /// key generated once and kept in a 0600 file next to the SQLite database.
-pub fn signing_key(
+pub(super) fn signing_key(
     given: Option<&Secret>,
     production: bool,
     database: &DatabaseUrl,
@@ -123,7 +123,7 @@ fn check_secret_key(key: &str, production: bool) -> Result<(), ConfigError> {
 
 /// The file that keeps a generated development key: next to the SQLite database, or in the working
 /// folder for PostgreSQL.
-pub fn secret_file_for(url: &DatabaseUrl) -> PathBuf {
+fn secret_file_for(url: &DatabaseUrl) -> PathBuf {
     match url {
         DatabaseUrl::Sqlite(path) if path != ":memory:" => PathBuf::from(format!("{path}.secret_key")),
         _ => PathBuf::from("latchkey.secret_key"),
